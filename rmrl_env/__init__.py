@@ -1,0 +1,41 @@
+"""rmrl_env: the cell-plate placement MDP on a MuJoCo twin and on a real xArm 6 cell.
+
+Importing the package registers the Gymnasium ids::
+
+    CellPlatePlace-sim-v0   plate into the target box (3 mm clearance per side)
+    CellPlateShelf-sim-v0   plate onto the shelf slot (1.5 mm clearance per side)
+"""
+
+from __future__ import annotations
+
+import os
+
+# Headless rendering by default (CI and servers have no display); a user's choice wins.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from gymnasium.envs.registration import register, registry  # noqa: E402
+
+from rmrl_env.cell import PLATE_HEIGHT_M, PLATE_LENGTH_M, PLATE_WIDTH_M  # noqa: E402
+from rmrl_env.grid import CandidateGrid  # noqa: E402
+from rmrl_env.protocols import PlanarPose, ToolPose  # noqa: E402
+from rmrl_env.reward import reward_for_error_mm  # noqa: E402
+
+__version__ = "0.1.0"
+
+_IDS = {
+    "CellPlatePlace-sim-v0": "rmrl_env.sim.factory:make_place_env",
+    "CellPlateShelf-sim-v0": "rmrl_env.sim.factory:make_shelf_env",
+}
+for _id, _entry in _IDS.items():
+    if _id not in registry:
+        register(id=_id, entry_point=_entry, disable_env_checker=False)
+
+__all__ = [
+    "CandidateGrid",
+    "PLATE_HEIGHT_M",
+    "PLATE_LENGTH_M",
+    "PLATE_WIDTH_M",
+    "PlanarPose",
+    "ToolPose",
+    "reward_for_error_mm",
+]

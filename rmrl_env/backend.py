@@ -1,0 +1,94 @@
+"""What a backend (sim or real) hands to the env: drivers, cell geometry and a few services.
+
+The env in :mod:`rmrl_env.env` is built from a :class:`Backend` and never imports MuJoCo,
+the xArm SDK or pyrealsense2 itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, runtime_checkable
+
+from rmrl_env.cell import CellLayout, Receptacle
+from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, wrap_half_turn
+from rmrl_env.routine import Drivers
+
+
+@runtime_checkable
+class SeatingJudge(Protocol):
+    """Decides whether a placed plate is seated in its receptacle."""
+
+    def is_seated(self, receptacle: Receptacle, target: PlateDetection, final: PlateDetection) -> bool:
+        """``target`` is the plate as seen seated at the receptacle; ``final`` as seen now."""
+
+
+@runtime_checkable
+class GroundTruth(Protocol):
+    """Privileged state only a simulator knows."""
+
+    def plate_pose(self) -> PlanarPose:
+        """The plate's true pose (yaw wrapped to [-pi/2, pi/2))."""
+
+    def plate_seated(self, receptacle: Receptacle) -> bool:
+        """Whether the plate truly rests flat inside the receptacle."""
+
+
+@dataclass(frozen=True)
+class PerceivedSeating:
+    """Judge seating from the camera alone (the real cell's judge).
+
+    A plate is seated when its measured centre is within the receptacle's clearance of the
+    measured seated pose, its yaw within ``max_yaw_rad``, and its top face no higher than
+    ``max_height_error_m`` above where a seated plate's is (a plate on a rim sits higher).
+    """
+
+    max_yaw_rad: float = math.radians(1.5)
+    max_height_error_m: float = 0.003
+
+    def is_seated(self, receptacle: Receptacle, target: PlateDetection, final: PlateDetection) -> bool:
+        dx = final.pose.x_m - target.pose.x_m
+        dy = final.pose.y_m - target.pose.y_m
+        dyaw = abs(wrap_half_turn(final.pose.yaw_rad - target.pose.yaw_rad))
+        return (
+            math.hypot(dx, dy) <= receptacle.clearance_m
+            and dyaw <= self.max_yaw_rad
+            and final.top_z_m - target.top_z_m <= self.max_height_error_m
+        )
+
+
+@dataclass
+class Backend:
+    """Everything the env needs from a backend.
+
+    Attributes:
+        name: ``"sim"`` or ``"real"``.
+        drivers: arm, gripper, camera, localiser.
+        layout: cell geometry.
+        stager: puts the plate at an initial pose (reset).
+        targets: the plate as localised when seated in each receptacle, by receptacle name
+            (the paper's P^target: measured by the same camera, once).
+        judge: decides seating (task success).
+        ground_truth: the simulator's privileged state, ``None`` on the real cell.
+        seed_fn: reseeds the backend's own randomness (sensor noise, hand jitter).
+        close_fn: releases devices.
+    """
+
+    name: str
+    drivers: Drivers
+    layout: CellLayout
+    stager: PlateStager
+    targets: dict[str, PlateDetection]
+    judge: SeatingJudge = field(default_factory=PerceivedSeating)
+    ground_truth: GroundTruth | None = None
+    seed_fn: Callable[[int | None], None] | None = None
+    close_fn: Callable[[], None] | None = None
+    render_fn: Callable[[], object] | None = None
+
+    def seed(self, seed: int | None) -> None:
+        if self.seed_fn is not None:
+            self.seed_fn(seed)
+
+    def close(self) -> None:
+        if self.close_fn is not None:
+            self.close_fn()

@@ -1,0 +1,286 @@
+"""The cell-plate MDP as a Gymnasium env: spaces, candidate grid, reward and scenes.
+
+The env knows only the driver protocols (through a :class:`~rmrl_env.backend.Backend`); the
+same class serves the MuJoCo twin and the real cell.
+
+One-step episodes:
+
+* ``reset`` stages the plate at an initial pose (a new one, or the previous one again with a
+  small jitter), captures an RGB-D frame and localises the plate: the observation is the colour
+  image and the estimated pick pose P^e.
+* ``step(action)`` maps the action's grid indices to an adjustment ``a``, picks at
+  ``P^pick = P^e + a``, places the plate into the task's receptacle along the pre-planned path,
+  re-localises it (P^final) and returns ``r = exp(−(e_trans / L + e_rot))`` against the
+  target P^target, which the same camera measured with the plate seated.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, SupportsFloat
+
+import cv2
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+
+from rmrl_env.backend import Backend
+from rmrl_env.errors import ConfigError
+from rmrl_env.grid import CandidateGrid
+from rmrl_env.protocols import PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
+from rmrl_env.reward import placement_error, reward
+from rmrl_env.routine import FAILURE_UNREACHABLE, PickAndPlace
+
+#: Receptacle used by each task.
+TASK_RECEPTACLES = {"place": "box", "shelf": "shelf"}
+RESET_OPTION_KEYS = ("scene", "initial_pose")
+SCENES = ("new", "same")
+
+
+def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ConfigError(f"image_size must be (height, width) in pixels, got {image_size!r}") from None
+    if not (8 <= h <= max_hw[0] and 8 <= w <= max_hw[1]):
+        raise ConfigError(f"image_size {(h, w)} must lie between (8, 8) and the camera's {max_hw} (height, width)")
+    return h, w
+
+
+class CellPlateEnv(gym.Env):
+    """Place a cell plate with a pose-adjustment policy (see the module docstring).
+
+    Args:
+        backend: drivers, cell layout and services of the sim or the real cell.
+        task: ``"place"`` (into the target box) or ``"shelf"`` (onto the shelf slot).
+        image_size: (height, width) of the observation image, pixels; the camera frame is
+            resized to it.
+        grid: the candidate grid of adjustments (default ±10 mm / 1 mm, ±5° / 0.5°).
+        reward_length_m: L in ``exp(−(e_trans / L + e_rot))``, metres.
+        scene_jitter_m / scene_jitter_rad: half-width of the uniform jitter with which a
+            ``{"scene": "same"}`` reset re-places the plate (as a hand or the robot would).
+        render_mode: ``"rgb_array"`` returns the last full-resolution camera image.
+
+    Observation: ``{"image": uint8 (H, W, 3), "pose": float32 [x_m, y_m, yaw_rad]}``.
+    Action: ``MultiDiscrete([nx, ny, nψ])`` grid indices (see :class:`CandidateGrid`).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
+
+    def __init__(
+        self,
+        backend: Backend,
+        task: str = "place",
+        *,
+        image_size: tuple[int, int] = (120, 160),
+        grid: CandidateGrid | None = None,
+        reward_length_m: float = 0.1,
+        scene_jitter_m: float = 0.001,
+        scene_jitter_rad: float = math.radians(0.5),
+        render_mode: str | None = None,
+    ) -> None:
+        if task not in TASK_RECEPTACLES:
+            raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
+        if not (math.isfinite(reward_length_m) and reward_length_m > 0):
+            raise ConfigError(f"reward_length_m must be a positive length in metres, got {reward_length_m!r}")
+        if not (math.isfinite(scene_jitter_m) and 0 <= scene_jitter_m <= 0.02):
+            raise ConfigError(f"scene_jitter_m must be in [0, 0.02] m, got {scene_jitter_m!r}")
+        if not (math.isfinite(scene_jitter_rad) and 0 <= scene_jitter_rad <= math.radians(10)):
+            raise ConfigError(f"scene_jitter_rad must be in [0, 10°] (radians), got {scene_jitter_rad!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+
+        self.backend = backend
+        self.task = task
+        self.receptacle = backend.layout.receptacle(TASK_RECEPTACLES[task])
+        self.target: PlateDetection = backend.targets[self.receptacle.name]
+        self.grid = grid if grid is not None else CandidateGrid()
+        self._check_grid_fits(self.grid)
+        intr = backend.drivers.camera.intrinsics
+        self.image_size = _check_image_size(image_size, (intr.height, intr.width))
+        self.reward_length_m = float(reward_length_m)
+        self.scene_jitter_m = float(scene_jitter_m)
+        self.scene_jitter_rad = float(scene_jitter_rad)
+        self.render_mode = render_mode
+        self.routine = PickAndPlace(backend.drivers, backend.layout)
+
+        h, w = self.image_size
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (h, w, 3), np.uint8),
+                "pose": spaces.Box(
+                    low=np.array([-2.0, -2.0, -math.pi], dtype=np.float32),
+                    high=np.array([2.0, 2.0, math.pi], dtype=np.float32),
+                    dtype=np.float32,
+                ),
+            }
+        )
+        self.action_space = self.grid.space()
+
+        self._backend_seeded = False
+        self._scene_pose: PlanarPose | None = None
+        self._scene_id = -1
+        self._estimate: PlateDetection | None = None
+        self._true_initial: PlanarPose | None = None
+        self._last_frame: RGBDFrame | None = None
+        self._last_obs: dict[str, np.ndarray] | None = None
+
+    # -- grid helpers (public API) ------------------------------------------------------------
+    def action_to_adjustment(self, action: object) -> np.ndarray:
+        """Grid indices → ``[Δx_m, Δy_m, Δψ_rad]``."""
+        return self.grid.to_adjustment(action)
+
+    def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
+        """The nearest grid action to an adjustment in metres and radians."""
+        return self.grid.to_action(dx_m, dy_m, dpsi_rad)
+
+    def _check_grid_fits(self, grid: CandidateGrid) -> None:
+        region = self.backend.layout.reset_region
+        span = min(region.x_m[1] - region.x_m[0], region.y_m[1] - region.y_m[0]) + 0.2
+        if grid.max_xy_mm / 1000.0 > span:
+            raise ConfigError(
+                f"the candidate grid reaches ±{grid.max_xy_mm:g} mm, more than the {span * 1000:.0f} mm workspace: "
+                "choose max_xy_mm within the workspace"
+            )
+        if grid.max_yaw_deg >= 90.0:
+            raise ConfigError(f"max_yaw_deg must be < 90° (a plate is symmetric under a half turn), got {grid.max_yaw_deg:g}")
+
+    # -- Gymnasium API ------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None or not self._backend_seeded:
+            self.backend.seed(int(self.np_random.integers(0, 2**31 - 1)))
+            self._backend_seeded = True
+        scene, pose = self._parse_options(options)
+        if scene == "new":
+            self._scene_id += 1
+            self._scene_pose = pose
+        initial = pose if scene == "new" else self._jittered(self._scene_pose)
+        self.backend.stager.stage_plate(initial)
+        frame, detection = self.routine.localise()
+        self._estimate = detection
+        obs = self._observation(frame, detection)
+        info: dict[str, Any] = {"scene_id": self._scene_id, "scene": scene, "requested_pose": initial.as_array()}
+        gt = self.backend.ground_truth
+        self._true_initial = gt.plate_pose() if gt is not None else None
+        if self._true_initial is not None:
+            info["true_pose"] = self._true_initial.as_array()
+        return obs, info
+
+    def step(self, action: object) -> tuple[dict[str, np.ndarray], SupportsFloat, bool, bool, dict[str, Any]]:
+        if self._estimate is None:
+            raise ResetNeeded("call reset() before step(): every episode is a single pick-and-place")
+        adjustment = self.grid.to_adjustment(action)
+        estimate = self._estimate
+        self._estimate = None
+        pick = PlanarPose(
+            estimate.pose.x_m + adjustment[0],
+            estimate.pose.y_m + adjustment[1],
+            wrap_half_turn(estimate.pose.yaw_rad + adjustment[2]),
+        )
+        outcome = self.routine.run(pick, self.receptacle)
+        info: dict[str, Any] = {
+            "failure": outcome.failure,
+            "message": outcome.message,
+            "pick_pose": pick.as_array(),
+            "adjustment": adjustment,
+            "target_pose": self.target.pose.as_array(),
+        }
+        if self._true_initial is not None:
+            info["true_pose"] = self._true_initial.as_array()
+        if outcome.failure == FAILURE_UNREACHABLE or outcome.detection is None:
+            r = 0.0
+            info.update(e_trans_mm=float("nan"), e_rot_deg=float("nan"), success=False)
+            obs = self._last_obs
+        else:
+            error = placement_error(outcome.detection.pose, self.target.pose)
+            r = reward(error, self.reward_length_m)
+            info.update(
+                e_trans_mm=error.e_trans_mm,
+                e_rot_deg=error.e_rot_deg,
+                final_pose=outcome.detection.pose.as_array(),
+                success=outcome.failure is None and self._seated(outcome.detection),
+            )
+            obs = self._observation(outcome.frame, outcome.detection)
+        self._add_ground_truth(info)
+        assert obs is not None
+        return obs, float(r), True, False, info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        if self._last_frame is None:
+            return None
+        return self._last_frame.color.copy()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(RESET_OPTION_KEYS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; valid keys are {list(RESET_OPTION_KEYS)}")
+        scene = options.get("scene", "new")
+        if scene not in SCENES:
+            raise ValueError(f"options['scene'] must be 'new' or 'same', got {scene!r}")
+        if scene == "same" and self._scene_pose is None:
+            scene = "new"  # nothing to repeat yet: the first scene is new
+        if "initial_pose" in options:
+            if scene == "same":
+                raise ValueError("give either options['initial_pose'] or options['scene']='same', not both")
+            try:
+                pose = PlanarPose.from_array(options["initial_pose"])
+            except ValueError as err:
+                raise ValueError(f"options['initial_pose'] must be [x_m, y_m, yaw_rad]: {err}") from None
+            region = self.backend.layout.reset_region
+            if not region.contains(pose, margin_m=0.01):
+                raise ValueError(
+                    f"options['initial_pose'] {pose.as_array().round(4).tolist()} is outside the reset region "
+                    f"x {region.x_m} m, y {region.y_m} m"
+                )
+            return scene, pose
+        return scene, self._sample_new_pose() if scene == "new" else self._scene_pose  # type: ignore[return-value]
+
+    def _sample_new_pose(self) -> PlanarPose:
+        region = self.backend.layout.reset_region
+        rng = self.np_random
+        return PlanarPose(
+            float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad))
+        )
+
+    def _jittered(self, pose: PlanarPose | None) -> PlanarPose:
+        assert pose is not None
+        j_m, j_rad = self.scene_jitter_m, self.scene_jitter_rad
+        rng = self.np_random
+        return PlanarPose(
+            pose.x_m + float(rng.uniform(-j_m, j_m)),
+            pose.y_m + float(rng.uniform(-j_m, j_m)),
+            pose.yaw_rad + float(rng.uniform(-j_rad, j_rad)),
+        )
+
+    def _observation(self, frame: RGBDFrame, detection: PlateDetection) -> dict[str, np.ndarray]:
+        h, w = self.image_size
+        image = frame.color
+        if image.shape[:2] != (h, w):
+            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        obs = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": detection.pose.as_array().astype(np.float32)}
+        self._last_frame = frame
+        self._last_obs = obs
+        return obs
+
+    def _seated(self, final: PlateDetection) -> bool:
+        gt = self.backend.ground_truth
+        if gt is not None:
+            return gt.plate_seated(self.receptacle)
+        return self.backend.judge.is_seated(self.receptacle, self.target, final)
+
+    def _add_ground_truth(self, info: dict[str, Any]) -> None:
+        gt = self.backend.ground_truth
+        if gt is None:
+            return
+        final = gt.plate_pose()
+        error = placement_error(final, self.receptacle.pose)
+        info.update(true_final_pose=final.as_array(), true_e_trans_mm=error.e_trans_mm, true_e_rot_deg=error.e_rot_deg)

@@ -1,0 +1,42 @@
+"""Exceptions raised by rmrl_env.
+
+Every error names the problem and, where possible, what to do about it. They all derive from
+:class:`RmrlError` so callers can catch the family at once.
+"""
+
+from __future__ import annotations
+
+
+class RmrlError(Exception):
+    """Base class of every error raised by rmrl."""
+
+
+class ConfigError(RmrlError, ValueError):
+    """A configuration value (env kwarg, config-file field) is invalid."""
+
+
+class UnreachableError(RmrlError):
+    """A commanded tool pose is outside the arm's reach or joint limits.
+
+    Raised *before* any motion is sent, so the robot never starts a move it cannot finish.
+    """
+
+    def __init__(self, message: str, pose: object | None = None) -> None:
+        super().__init__(message)
+        self.pose = pose
+
+
+class PlateNotFoundError(RmrlError):
+    """The localiser could not find the cell plate in the camera frame."""
+
+
+class GraspError(RmrlError):
+    """The gripper closed without holding the plate."""
+
+
+class SafetyError(RmrlError):
+    """A command was refused by a safety check (workspace box, speed limit, controller state)."""
+
+
+class HardwareError(RmrlError):
+    """A device (arm, gripper, camera) reported an error or stopped answering."""

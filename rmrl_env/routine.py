@@ -1,0 +1,146 @@
+"""The one pick-and-place routine, written against the driver protocols.
+
+The same code runs in the MuJoCo twin and on the real xArm: approach, descend, grasp, lift,
+transport along a pre-planned path, place, release, retract, re-localise. Every pose of a
+trial is checked for reachability before the first motion, so a trial that cannot finish
+never starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from rmrl_env.cell import CellLayout, Receptacle
+from rmrl_env.errors import PlateNotFoundError, UnreachableError
+from rmrl_env.protocols import Arm, Camera, Gripper, Localiser, PlanarPose, PlateDetection, RGBDFrame, ToolPose
+
+logger = logging.getLogger(__name__)
+
+#: Values of :attr:`TrialOutcome.failure`.
+FAILURE_UNREACHABLE = "unreachable"
+FAILURE_GRASP_MISSED = "grasp_missed"
+FAILURE_PLATE_LOST = "plate_not_found"
+
+
+@dataclass
+class TrialOutcome:
+    """What happened in one pick-and-place.
+
+    Attributes:
+        failure: ``None`` when the plate was carried and released at the place pose, else one
+            of ``"unreachable"`` (no motion was made), ``"grasp_missed"`` or
+            ``"plate_not_found"`` (the camera could not find the plate afterwards).
+        detection: the plate as localised after the trial (``None`` if not found).
+        frame: the frame it was localised in.
+        message: human-readable detail for failures.
+    """
+
+    failure: str | None
+    detection: PlateDetection | None
+    frame: RGBDFrame | None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """The four devices the routine drives."""
+
+    arm: Arm
+    gripper: Gripper
+    camera: Camera
+    localiser: Localiser
+
+
+class PickAndPlace:
+    """Pick the plate at a pose and put it into a receptacle, then re-localise it.
+
+    Args:
+        drivers: arm, gripper, camera and localiser.
+        layout: the cell's geometry and motion plan.
+        localise_attempts: captures tried before a missing plate is reported.
+    """
+
+    def __init__(self, drivers: Drivers, layout: CellLayout, localise_attempts: int = 3) -> None:
+        if localise_attempts < 1:
+            raise ValueError(f"localise_attempts must be >= 1, got {localise_attempts}")
+        self.drivers = drivers
+        self.layout = layout
+        self.localise_attempts = localise_attempts
+
+    # -- perception ---------------------------------------------------------------------------
+    def localise(self) -> tuple[RGBDFrame, PlateDetection]:
+        """Capture and localise, retrying on a missed detection.
+
+        Raises:
+            PlateNotFoundError: after ``localise_attempts`` captures without a plate.
+        """
+        last: PlateNotFoundError | None = None
+        for attempt in range(self.localise_attempts):
+            frame = self.drivers.camera.capture()
+            try:
+                return frame, self.drivers.localiser.localise(frame)
+            except PlateNotFoundError as err:
+                last = err
+                logger.warning("plate not found (attempt %d/%d): %s", attempt + 1, self.localise_attempts, err)
+        raise PlateNotFoundError(f"the plate was not found in {self.localise_attempts} captures; last error: {last}")
+
+    # -- planning -----------------------------------------------------------------------------
+    def plan(self, pick: PlanarPose, pick_surface_z_m: float, place: PlanarPose, place_surface_z_m: float) -> dict[str, ToolPose]:
+        """The tool poses of one trial, in order of execution."""
+        motion = self.layout.motion
+        grasp_z = self.layout.grasp_z_m(pick_surface_z_m)
+        release_z = self.layout.grasp_z_m(place_surface_z_m) + motion.release_gap_m
+        return {
+            "pre_grasp": ToolPose.above(pick, grasp_z + motion.approach_height_m),
+            "grasp": ToolPose.above(pick, grasp_z),
+            "lift": ToolPose.above(pick, motion.transit_z_m),
+            "pre_place": ToolPose.above(place, motion.transit_z_m),
+            "place_approach": ToolPose.above(place, release_z + motion.approach_height_m),
+            "release": ToolPose.above(place, release_z),
+            "retract": ToolPose.above(place, release_z + motion.approach_height_m),
+        }
+
+    # -- execution ----------------------------------------------------------------------------
+    def run(self, pick: PlanarPose, receptacle: Receptacle) -> TrialOutcome:
+        """Pick at ``pick`` (the adjusted pick pose) from the table and place into ``receptacle``."""
+        return self.transfer(pick, self.layout.table_z_m, receptacle.pose, receptacle.floor_z_m)
+
+    def transfer(self, pick: PlanarPose, pick_surface_z_m: float, place: PlanarPose, place_surface_z_m: float) -> TrialOutcome:
+        """Carry the plate from ``pick`` to ``place`` and re-localise it.
+
+        Also used by an autonomous reset, which carries the plate from the receptacle back to
+        an initial pose on the table.
+        """
+        arm, gripper = self.drivers.arm, self.drivers.gripper
+        waypoints = self.plan(pick, pick_surface_z_m, place, place_surface_z_m)
+        try:
+            arm.check_reachable(list(waypoints.values()))
+        except UnreachableError as err:
+            return TrialOutcome(FAILURE_UNREACHABLE, None, None, str(err))
+
+        motion = self.layout.motion
+        gripper.open()
+        arm.move_to(waypoints["pre_grasp"], motion.approach_speed_m_s, linear=False)
+        arm.move_to(waypoints["grasp"], motion.descend_speed_m_s)
+        caught = gripper.close()
+        if not caught:
+            gripper.open()
+            arm.move_to(waypoints["pre_grasp"], motion.lift_speed_m_s)
+            arm.go_home()
+            return self._relocalise(FAILURE_GRASP_MISSED, "the gripper closed on nothing")
+        arm.move_to(waypoints["lift"], motion.lift_speed_m_s)
+        arm.move_to(waypoints["pre_place"], motion.transport_speed_m_s)
+        arm.move_to(waypoints["place_approach"], motion.lift_speed_m_s)
+        arm.move_to(waypoints["release"], motion.descend_speed_m_s)
+        gripper.open()
+        arm.move_to(waypoints["retract"], motion.lift_speed_m_s)
+        arm.go_home()
+        return self._relocalise(None)
+
+    def _relocalise(self, failure: str | None, message: str = "") -> TrialOutcome:
+        try:
+            frame, detection = self.localise()
+        except PlateNotFoundError as err:
+            return TrialOutcome(failure or FAILURE_PLATE_LOST, None, None, f"{message} {err}".strip())
+        return TrialOutcome(failure, detection, frame, message)
