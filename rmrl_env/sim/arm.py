@@ -1,0 +1,125 @@
+"""Simulated xArm 6 driver (implements :class:`rmrl_env.protocols.Arm`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from rmrl_env.errors import ConfigError
+from rmrl_env.protocols import ToolPose, wrap_angle
+from rmrl_env.sim.kinematics import ArmKinematics
+from rmrl_env.sim.world import SimWorld
+
+#: An elbow-up, wrist-down configuration the IK starts from when it has nothing better (rad).
+IK_SEED = np.array([0.0, -0.6, -0.9, 0.0, 1.5, 0.0])
+
+
+class SimArm:
+    """The arm as a stiff position servo over the MuJoCo model.
+
+    Linear moves follow a straight Cartesian line with a trapezoidal speed profile
+    (``accel_m_s2``), solved by IK at every control tick and interpolated in joint space
+    between ticks, while the physics (gripper, plate, contacts) runs. Joint-space moves are
+    free-space moves away from any object; they are executed instantly unless
+    ``simulate_free_space`` is set, which spends simulation time without changing the outcome.
+
+    Args:
+        world: the simulated cell.
+        home: the parking pose, out of the camera's view.
+        accel_m_s2: Cartesian acceleration of linear moves.
+        control_dt_s: control tick of the trajectory.
+    """
+
+    def __init__(
+        self,
+        world: SimWorld,
+        home: ToolPose,
+        accel_m_s2: float = 2.0,
+        control_dt_s: float = 0.04,
+        simulate_free_space: bool = False,
+    ) -> None:
+        if accel_m_s2 <= 0 or control_dt_s <= 0:
+            raise ConfigError("accel_m_s2 and control_dt_s must be > 0")
+        self.world = world
+        self.kin = ArmKinematics(world)
+        self.home = home
+        self.accel_m_s2 = accel_m_s2
+        self.substeps = max(1, int(round(control_dt_s / world.timestep)))
+        self.simulate_free_space = simulate_free_space
+        self.q_home = self.kin.solve(home, IK_SEED)
+        world.hold_arm(self.q_home)
+        world.forward()
+
+    # -- protocol -----------------------------------------------------------------------------
+    def check_reachable(self, poses: Sequence[ToolPose]) -> None:
+        seed = self.q_home
+        for pose in poses:
+            seed = self.kin.solve(pose, seed)
+
+    def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
+        if not (math.isfinite(speed_m_s) and speed_m_s > 0):
+            raise ConfigError(f"speed must be a positive number of m/s, got {speed_m_s!r}")
+        if linear or self.simulate_free_space:
+            self._move_linear(pose, speed_m_s)
+        else:
+            q = self.kin.solve(pose, self.world.arm_q_cmd)
+            self.world.hold_arm(q)
+            self.world.forward()
+
+    def go_home(self) -> None:
+        if self.simulate_free_space:
+            self._move_linear(self.home, 0.3)
+        else:
+            self.world.hold_arm(self.q_home)
+            self.world.forward()
+
+    def tool_pose(self) -> ToolPose:
+        return self.kin.forward(self.world.arm_q_cmd)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _move_linear(self, pose: ToolPose, speed_m_s: float) -> None:
+        start = self.tool_pose()
+        p0, p1 = start.as_array()[:3], pose.as_array()[:3]
+        dyaw = wrap_angle(pose.yaw_rad - start.yaw_rad)
+        # Yaw is traversed as if it were the arc swept 0.1 m from the axis.
+        dist = max(float(np.linalg.norm(p1 - p0)), 0.1 * abs(dyaw))
+        if dist < 1e-6:
+            return
+        duration = _trapezoid_duration(dist, speed_m_s, self.accel_m_s2)
+        dt = self.substeps * self.world.timestep
+        n_ticks = max(1, int(math.ceil(duration / dt)))
+        q_prev = self.world.arm_q_cmd.copy()
+        for k in range(1, n_ticks + 1):
+            s = _trapezoid_fraction(k * duration / n_ticks, duration, dist, speed_m_s, self.accel_m_s2)
+            p = p0 + s * (p1 - p0)
+            target = ToolPose(float(p[0]), float(p[1]), float(p[2]), start.yaw_rad + s * dyaw)
+            q = self.kin.solve(target, q_prev, max_iter=30)
+            qd = (q - q_prev) / dt
+            for j in range(1, self.substeps + 1):
+                self.world.hold_arm(q_prev + (j / self.substeps) * (q - q_prev), qd)
+                self.world.step(1)
+            q_prev = q
+        self.world.hold_arm(q_prev)
+
+
+def _trapezoid_duration(dist: float, v_max: float, accel: float) -> float:
+    """Time to travel ``dist`` from rest to rest with speed ≤ v_max and acceleration ``accel``."""
+    if dist <= v_max**2 / accel:  # triangular profile
+        return 2.0 * math.sqrt(dist / accel)
+    return dist / v_max + v_max / accel
+
+
+def _trapezoid_fraction(t: float, duration: float, dist: float, v_max: float, accel: float) -> float:
+    """Fraction of ``dist`` covered at time ``t`` of a trapezoidal profile."""
+    v_peak = min(v_max, math.sqrt(dist * accel))
+    t_acc = v_peak / accel
+    if t <= t_acc:
+        covered = 0.5 * accel * t * t
+    elif t >= duration - t_acc:
+        rem = max(duration - t, 0.0)
+        covered = dist - 0.5 * accel * rem * rem
+    else:
+        covered = 0.5 * accel * t_acc * t_acc + v_peak * (t - t_acc)
+    return min(max(covered / dist, 0.0), 1.0)

@@ -1,0 +1,53 @@
+"""Simulated BIO gripper driver (implements :class:`rmrl_env.protocols.Gripper`).
+
+Both fingers are driven by one force-limited position servo through an equality coupling,
+like the BIO gripper's single motor, so a closing gripper pushes the plate across the table
+until it is centred between the pads (along the closing axis only).
+"""
+
+from __future__ import annotations
+
+from rmrl_env.errors import ConfigError
+from rmrl_env.sim.world import SimWorld
+
+
+class SimGripper:
+    """Args:
+        world: the simulated cell.
+        open_m: pad distance from the centre when open (0.055 m = 110 mm between the pads).
+        closed_m: the servo's target when closing; an empty grasp ends there.
+        timeout_s: longest a motion of the jaws is simulated.
+    """
+
+    def __init__(self, world: SimWorld, open_m: float = 0.055, closed_m: float = 0.015, timeout_s: float = 0.8) -> None:
+        low, high = world.finger_range
+        if not (low <= closed_m < open_m <= high):
+            raise ConfigError(f"need {low} <= closed_m < open_m <= {high} (m), got closed_m={closed_m}, open_m={open_m}")
+        self.world = world
+        self.open_m = open_m
+        self.closed_m = closed_m
+        self.max_steps = int(timeout_s / world.timestep)
+        self.settle_steps = max(1, int(0.03 / world.timestep))
+        world.set_fingers(open_m)
+
+    def open(self) -> None:
+        w = self.world
+        w.data.ctrl[w.gripper_actuator] = self.open_m
+        for _ in range(self.max_steps):
+            w.step(1)
+            if abs(w.finger_q() - self.open_m) < 5e-4:
+                break
+
+    def close(self) -> bool:
+        w = self.world
+        w.data.ctrl[w.gripper_actuator] = self.closed_m
+        still = 0
+        for _ in range(self.max_steps):
+            w.step(1)
+            still = still + 1 if w.finger_speed() < 2e-3 else 0
+            if still >= self.settle_steps or w.finger_q() <= self.closed_m + 5e-4:
+                break
+        return w.finger_q() > self.closed_m + 0.003
+
+    def opening_m(self) -> float:
+        return 2.0 * self.world.finger_q() + self.world.jaw_asymmetry_m

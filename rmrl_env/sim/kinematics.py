@@ -1,0 +1,89 @@
+"""Forward and inverse kinematics of the simulated xArm 6 for top-down tool poses.
+
+Inverse kinematics is damped least squares on the MuJoCo model's site Jacobian, warm-started
+from a seed configuration, with joint limits enforced. A pose whose solution does not converge
+to 0.05 mm / 0.01° within the limits is unreachable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mujoco
+import numpy as np
+
+from rmrl_env.errors import UnreachableError
+from rmrl_env.protocols import ToolPose
+from rmrl_env.sim.world import SimWorld
+
+POS_TOL_M = 5e-5
+ROT_TOL_RAD = math.radians(0.01)
+
+
+def tool_quaternion(yaw_rad: float) -> np.ndarray:
+    """Orientation (w, x, y, z) of a tool pointing down with the given yaw: ``Rz(yaw) Rx(pi)``."""
+    half = yaw_rad / 2.0
+    return np.array([0.0, math.cos(half), math.sin(half), 0.0])
+
+
+class ArmKinematics:
+    """FK/IK of the arm's ``tcp`` site on a private copy of the model's data."""
+
+    def __init__(self, world: SimWorld, damping: float = 1e-3) -> None:
+        self.world = world
+        self.model = world.model
+        self.data = mujoco.MjData(world.model)
+        self.damping = damping
+        self._jacp = np.zeros((3, self.model.nv))
+        self._jacr = np.zeros((3, self.model.nv))
+        self.lower = world.arm_range[:, 0]
+        self.upper = world.arm_range[:, 1]
+
+    def _set(self, q: np.ndarray) -> None:
+        self.data.qpos[self.world.arm_qadr] = q
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+
+    def forward(self, q: np.ndarray) -> ToolPose:
+        """The TCP pose at joint angles ``q`` (rad)."""
+        self._set(q)
+        pos = self.data.site_xpos[self.world.tcp_site]
+        rot = self.data.site_xmat[self.world.tcp_site].reshape(3, 3)
+        return ToolPose(float(pos[0]), float(pos[1]), float(pos[2]), math.atan2(rot[1, 0], rot[0, 0]))
+
+    def solve(self, target: ToolPose, seed: np.ndarray, max_iter: int = 100) -> np.ndarray:
+        """Joint angles (rad, shape (6,)) that put the TCP at ``target``.
+
+        Raises:
+            UnreachableError: no solution within the joint limits near ``seed``.
+        """
+        pos_t = np.array([target.x_m, target.y_m, target.z_m])
+        quat_t = tool_quaternion(target.yaw_rad)
+        quat = np.empty(4)
+        e_rot = np.empty(3)
+        q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
+        site = self.world.tcp_site
+        dofs = self.world.arm_dadr
+        lam2 = self.damping**2
+        for _ in range(max_iter):
+            self._set(q)
+            pos = self.data.site_xpos[site]
+            mujoco.mju_mat2Quat(quat, self.data.site_xmat[site])
+            mujoco.mju_subQuat(e_rot, quat_t, quat)  # rotation vector (local frame) from current to target
+            e_rot = self.data.site_xmat[site].reshape(3, 3) @ e_rot  # to the world frame of the Jacobian
+            e_pos = pos_t - pos
+            if np.linalg.norm(e_pos) < POS_TOL_M and np.linalg.norm(e_rot) < ROT_TOL_RAD:
+                return q
+            mujoco.mj_jacSite(self.model, self.data, self._jacp, self._jacr, site)
+            jac = np.vstack([self._jacp[:, dofs], self._jacr[:, dofs]])
+            err = np.concatenate([e_pos, e_rot])
+            dq = jac.T @ np.linalg.solve(jac @ jac.T + lam2 * np.eye(6), err)
+            step = np.max(np.abs(dq))
+            if step > 0.5:
+                dq *= 0.5 / step
+            q = np.clip(q + dq, self.lower, self.upper)
+        raise UnreachableError(
+            f"tool pose x={target.x_m:.4f} m, y={target.y_m:.4f} m, z={target.z_m:.4f} m, "
+            f"yaw={math.degrees(target.yaw_rad):.1f}° is outside the arm's reach or joint limits",
+            pose=target,
+        )

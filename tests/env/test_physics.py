@@ -1,0 +1,75 @@
+"""The contact physics poses the real problem: what the gripper does with a pick-pose error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rmrl_env.cell import Receptacle
+from rmrl_env.protocols import PlanarPose
+
+
+def _offset_pick(env, along_m: float = 0.0, across_m: float = 0.0, receptacle: Receptacle | None = None, seed: int = 0):
+    """Stage a plate, pick it at its TRUE pose shifted in the plate frame, place, and return
+    the true placement error (metres, plate-long-axis and closing-axis components)."""
+    u = env.unwrapped
+    _, info = env.reset(seed=seed)
+    true = PlanarPose.from_array(info["true_pose"])
+    c, s = math.cos(true.yaw_rad), math.sin(true.yaw_rad)
+    pick = PlanarPose(true.x_m + c * along_m - s * across_m, true.y_m + s * along_m + c * across_m, true.yaw_rad)
+    receptacle = receptacle or u.receptacle
+    outcome = u.routine.run(pick, receptacle)
+    assert outcome.failure is None, outcome.message
+    final = u.backend.ground_truth.plate_pose()
+    dx, dy = final.x_m - receptacle.pose.x_m, final.y_m - receptacle.pose.y_m
+    cr, sr = math.cos(receptacle.pose.yaw_rad), math.sin(receptacle.pose.yaw_rad)
+    return np.array([cr * dx + sr * dy, -sr * dx + cr * dy]), final
+
+
+def _open_table_receptacle():
+    """Somewhere free on the bench: no walls, so the error is not changed by a rim."""
+    return Receptacle("open", PlanarPose(0.45, 0.05, 0.0), 0.0, 0.05)
+
+
+def test_offset_along_the_jaws_carries_into_the_final_error(ideal_place_env):
+    base, _ = _offset_pick(ideal_place_env, receptacle=_open_table_receptacle())
+    shifted, _ = _offset_pick(ideal_place_env, along_m=0.005, receptacle=_open_table_receptacle())
+    # picking 5 mm forward of the centre leaves the plate 5 mm behind the TCP at the place
+    assert shifted[0] - base[0] == pytest.approx(-0.005, abs=0.0008)
+    assert abs(shifted[1] - base[1]) < 0.0008
+
+
+def test_offset_across_the_jaws_is_centred_by_the_gripper(ideal_place_env):
+    base, _ = _offset_pick(ideal_place_env, receptacle=_open_table_receptacle())
+    shifted, _ = _offset_pick(ideal_place_env, across_m=0.005, receptacle=_open_table_receptacle())
+    assert np.linalg.norm(shifted - base) < 0.001
+
+
+def test_plate_missing_the_box_lands_on_the_rim(ideal_place_env):
+    err, _ = _offset_pick(ideal_place_env, along_m=0.006)
+    world = ideal_place_env.unwrapped.backend.drivers.arm.world
+    assert math.degrees(world.plate_tilt_rad()) > 1.0  # resting on a wall, not on the floor
+    assert not ideal_place_env.unwrapped.backend.ground_truth.plate_seated(ideal_place_env.unwrapped.receptacle)
+    assert 0.004 < np.linalg.norm(err) < 0.012
+
+
+def test_shelf_placement_within_clearance_succeeds_and_beyond_fails(ideal_shelf_env):
+    u = ideal_shelf_env.unwrapped
+    _offset_pick(ideal_shelf_env, along_m=0.0)
+    assert u.backend.ground_truth.plate_seated(u.receptacle)
+    _offset_pick(ideal_shelf_env, along_m=0.004)  # beyond the 1.5 mm clearance
+    assert not u.backend.ground_truth.plate_seated(u.receptacle)
+
+
+def test_env_success_flag_follows_the_seating(ideal_shelf_env):
+    env = ideal_shelf_env
+    u = env.unwrapped
+    obs, info = env.reset(seed=2)
+    delta = info["true_pose"] - obs["pose"]
+    _, r_good, _, _, good = env.step(u.adjustment_to_action(*delta))
+    env.reset(options={"scene": "same"})
+    _, r_bad, _, _, bad = env.step(u.adjustment_to_action(delta[0] + 0.006, delta[1], delta[2]))
+    assert good["success"] and not bad["success"]
+    assert r_good > r_bad
