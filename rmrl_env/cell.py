@@ -76,8 +76,8 @@ class MotionPlan:
     release_gap_m: float = 0.002
     approach_speed_m_s: float = 0.25
     descend_speed_m_s: float = 0.10
-    lift_speed_m_s: float = 0.25
-    transport_speed_m_s: float = 0.50
+    lift_speed_m_s: float = 0.30
+    transport_speed_m_s: float = 0.60
 
 
 @dataclass(frozen=True)

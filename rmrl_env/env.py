@@ -17,6 +17,7 @@ One-step episodes:
 from __future__ import annotations
 
 import math
+from dataclasses import fields, replace
 from typing import Any, SupportsFloat
 
 import cv2
@@ -34,8 +35,27 @@ from rmrl_env.routine import FAILURE_UNREACHABLE, PickAndPlace
 
 #: Receptacle used by each task.
 TASK_RECEPTACLES = {"place": "box", "shelf": "shelf"}
+#: ``gym.make`` keywords that configure the env itself (any backend).
+ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode")
+#: ``gym.make`` keywords that change one field of the candidate grid.
+GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 RESET_OPTION_KEYS = ("scene", "initial_pose")
 SCENES = ("new", "same")
+
+
+def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = None) -> dict[str, Any]:
+    """The :class:`CellPlateEnv` keywords among ``gym.make`` keywords.
+
+    ``grid_*`` keywords change single fields of ``base_grid`` (default: the default grid) and
+    cannot be combined with a whole ``grid=CandidateGrid(...)``.
+    """
+    env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
+    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
+    if grid_changes and "grid" in env_kwargs:
+        raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
+    if "grid" not in env_kwargs and (grid_changes or base_grid is not None):
+        env_kwargs["grid"] = replace(base_grid or CandidateGrid(), **grid_changes)
+    return env_kwargs
 
 
 def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:

@@ -40,7 +40,8 @@ class ClassicalLocaliser:
 
     def segment(self, color: np.ndarray) -> np.ndarray:
         """The plate mask (bool H x W) of a colour image, or raise PlateNotFoundError."""
-        dark = (color.max(axis=2) < self.dark_threshold).astype(np.uint8)
+        brightest = cv2.cvtColor(color, cv2.COLOR_RGB2HSV)[..., 2]  # V = max(R, G, B)
+        _, dark = cv2.threshold(brightest, self.dark_threshold - 1, 1, cv2.THRESH_BINARY_INV)
         dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, self._kernel)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA]

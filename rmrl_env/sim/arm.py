@@ -36,7 +36,7 @@ class SimArm:
         self,
         world: SimWorld,
         home: ToolPose,
-        accel_m_s2: float = 2.0,
+        accel_m_s2: float = 2.5,
         control_dt_s: float = 0.04,
         simulate_free_space: bool = False,
     ) -> None:

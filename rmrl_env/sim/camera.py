@@ -13,6 +13,7 @@ import cv2
 import mujoco
 import numpy as np
 
+from rmrl_env.errors import HardwareError
 from rmrl_env.protocols import CameraIntrinsics, RGBDFrame, RigidTransform
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.world import D435_COLOR_FY_PX, SimWorld
@@ -57,11 +58,19 @@ class SimCamera:
         self.world = world
         self.errors = errors
         self._intrinsics = pinhole_intrinsics(width, height)
-        self._renderer = mujoco.Renderer(world.model, height=height, width=width)
+        try:
+            self._renderer = mujoco.Renderer(world.model, height=height, width=width)
+        except mujoco.FatalError as err:
+            raise HardwareError(
+                f"MuJoCo could not create an OpenGL context to render the camera ({err}). On a machine "
+                "without a display set MUJOCO_GL=egl (or osmesa) before mujoco is first imported; "
+                "importing rmrl_env before mujoco does this for you"
+            ) from err
         self._maps = distortion_maps(self._intrinsics, errors.lens_distortion)
         self.rng = np.random.default_rng(0)
         self.render_s = 0.0  # wall time of the last capture's rendering, for benchmarks
-        self._noise_bank: np.ndarray | None = None
+        # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
+        self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
 
     @property
     def intrinsics(self) -> CameraIntrinsics:
@@ -75,17 +84,14 @@ class SimCamera:
 
     def seed(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(seed)
-        self._noise_bank = None
 
     def _standard_normal(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Standard-normal float32 noise of ``shape``, drawn as a random window of a bank.
+        """Standard-normal float32 noise of ``shape``, a window of the bank at a random offset.
 
-        Drawing ~1 M normals per frame costs several ms; a bank four frames long, read at a
-        random offset, gives noise with the right statistics at the cost of a copy.
+        Drawing ~1 M normals per frame costs several ms; a bank four colour frames long, read
+        at an offset drawn from the seeded generator, has the same statistics for a view.
         """
         size = int(np.prod(shape))
-        if self._noise_bank is None or self._noise_bank.size < 4 * size:
-            self._noise_bank = self.rng.standard_normal(4 * size, dtype=np.float32)
         start = int(self.rng.integers(0, self._noise_bank.size - size))
         return self._noise_bank[start : start + size].reshape(shape)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from rmrl_env.backend import Backend
 from rmrl_env.cell import MotionPlan
-from rmrl_env.env import CellPlateEnv
+from rmrl_env.env import ENV_KWARGS, GRID_KWARGS, CellPlateEnv, env_kwargs_from
 from rmrl_env.errors import ConfigError
-from rmrl_env.grid import CandidateGrid
 from rmrl_env.perception.classical import ClassicalLocaliser
 from rmrl_env.protocols import PlateDetection
 from rmrl_env.routine import Drivers, PickAndPlace
@@ -22,8 +20,6 @@ from rmrl_env.sim.gripper import SimGripper
 from rmrl_env.sim.hand import SimGroundTruth, SimHand
 from rmrl_env.sim.world import SimWorld
 
-ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode")
-GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion")
 #: Seed of the sensor noise while the target is measured, once, at construction.
 TARGET_MEASUREMENT_SEED = 20240917
@@ -75,12 +71,7 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     if unknown:
         raise TypeError(f"unknown keyword argument(s) {unknown} for the sim env; valid: {sorted(valid)}")
 
-    env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
-    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
-    if grid_changes:
-        if "grid" in env_kwargs:
-            raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
-        env_kwargs["grid"] = CandidateGrid(**grid_changes)
+    env_kwargs = env_kwargs_from(kwargs)
 
     errors = kwargs.get("errors")
     if errors is not None and not isinstance(errors, ErrorSources):
