@@ -2,8 +2,10 @@
 
 Importing the package registers the Gymnasium ids::
 
-    CellPlatePlace-sim-v0   plate into the target box (3 mm clearance per side)
-    CellPlateShelf-sim-v0   plate onto the shelf slot (1.5 mm clearance per side)
+    CellPlatePlace-sim-v0    plate into the target box (3 mm clearance per side), MuJoCo twin
+    CellPlateShelf-sim-v0    plate onto the shelf slot (1.5 mm clearance per side), MuJoCo twin
+    CellPlatePlace-real-v0   the same on a real xArm 6 cell (``config=PATH``; ``dry_run=True``
+    CellPlateShelf-real-v0   builds the spaces without hardware)
 """
 
 from __future__ import annotations
@@ -22,13 +24,20 @@ from rmrl_env.reward import reward_for_error_mm  # noqa: E402
 
 __version__ = "0.1.0"
 
-_IDS = {
+_SIM_IDS = {
     "CellPlatePlace-sim-v0": "rmrl_env.sim.factory:make_place_env",
     "CellPlateShelf-sim-v0": "rmrl_env.sim.factory:make_shelf_env",
 }
-for _id, _entry in _IDS.items():
-    if _id not in registry:
-        register(id=_id, entry_point=_entry, disable_env_checker=False)
+# Gymnasium's passive checker would reset and step on first use: on hardware that is a real
+# pick-and-place, so the real ids skip it (the spaces are the sim's, which are checked).
+_REAL_IDS = {
+    "CellPlatePlace-real-v0": "rmrl_env.real.factory:make_place_env",
+    "CellPlateShelf-real-v0": "rmrl_env.real.factory:make_shelf_env",
+}
+for _ids, _skip_checker in ((_SIM_IDS, False), (_REAL_IDS, True)):
+    for _id, _entry in _ids.items():
+        if _id not in registry:
+            register(id=_id, entry_point=_entry, disable_env_checker=_skip_checker)
 
 __all__ = [
     "CandidateGrid",

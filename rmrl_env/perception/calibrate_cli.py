@@ -1,0 +1,322 @@
+"""``rmrl calibrate``: camera intrinsics and camera-to-base extrinsics for the real cell.
+
+Subcommands::
+
+    rmrl calibrate board       --kind charuco|grid --out board.png      print a board
+    rmrl calibrate capture     --config real_cell.toml --out DIR -n 20  save colour frames from the D435
+    rmrl calibrate intrinsics  --config real_cell.toml IMAGES...        ChArUco → intrinsics + distortion
+    rmrl calibrate extrinsics  --config real_cell.toml --board-pose X,Y,Z,YAW [--image PATH]
+                                                                         grid board on the table → camera_to_base
+    rmrl calibrate target      --config real_cell.toml --receptacle box  plate seated by hand → measured target
+
+The results go into the calibration file the config names (``calibration_file``), or into
+``--output``. Board sizes on the command line are millimetres; the board pose is metres and
+degrees in the robot base frame. Wire it into the ``rmrl`` CLI with :func:`add_subparser` or
+run ``python -m rmrl_env.perception.calibrate_cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from rmrl_env.errors import ConfigError, RmrlError
+from rmrl_env.perception.calibration import (
+    CharucoBoardSpec,
+    GridBoardSpec,
+    board_to_base,
+    calibrate_extrinsics,
+    calibrate_intrinsics,
+    load_calibration,
+    update_calibration,
+)
+
+
+def _squares(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected COLSxROWS such as 7x5, got {text!r}") from None
+    return a, b
+
+
+def _pose(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected X_M,Y_M,Z_M,YAW_DEG such as 0.35,-0.05,0.0,20, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _charuco_spec(args: argparse.Namespace) -> CharucoBoardSpec:
+    sx, sy = args.squares
+    return CharucoBoardSpec(sx, sy, args.square_mm / 1000.0, args.marker_mm / 1000.0, args.dictionary)
+
+
+def _grid_spec(args: argparse.Namespace) -> GridBoardSpec:
+    mx, my = args.markers
+    return GridBoardSpec(mx, my, args.marker_mm / 1000.0, args.separation_mm / 1000.0, args.dictionary)
+
+
+def _output_path(args: argparse.Namespace) -> Path:
+    if args.output:
+        return Path(args.output)
+    if args.config:
+        from rmrl_env.real.config import load_config
+
+        cfg = load_config(args.config)
+        if cfg.calibration_file is None:
+            raise ConfigError(f"{args.config}: calibration_file is not set; set it or pass --output")
+        return cfg.calibration_file
+    raise ConfigError("say where to write the calibration: --config real_cell.toml (its calibration_file) or --output FILE")
+
+
+def _read_images(patterns: Sequence[str]) -> list[np.ndarray]:
+    paths: list[str] = []
+    for pattern in patterns:
+        p = Path(pattern)
+        if p.is_dir():
+            paths += sorted(str(q) for q in p.iterdir() if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp"))
+        else:
+            paths += sorted(glob.glob(pattern)) or [pattern]
+    images = []
+    for path in paths:
+        img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise ConfigError(f"cannot read the image {path!r}")
+        images.append(img)
+    if not images:
+        raise ConfigError(f"no images found in {list(patterns)}")
+    return images
+
+
+def _open_camera(config_path: str):
+    from rmrl_env.real.config import load_config
+    from rmrl_env.real.realsense import RealSenseCamera
+
+    cfg = load_config(config_path).camera
+    return RealSenseCamera(cfg.serial, cfg.width, cfg.height, cfg.fps, None, False, cfg.frame_timeout_s, cfg.reconnect_attempts)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    if args.kind == "charuco":
+        spec = _charuco_spec(args)
+        size_m = (spec.squares_x * spec.square_m, spec.squares_y * spec.square_m)
+        board = spec.board()
+    else:
+        spec_g = _grid_spec(args)
+        size_m = spec_g.size_m
+        board = spec_g.board()
+    px_per_m = args.dpi / 0.0254
+    margin = int(round(0.01 * px_per_m))
+    size = (int(round(size_m[0] * px_per_m)) + 2 * margin, int(round(size_m[1] * px_per_m)) + 2 * margin)
+    cv2.imwrite(args.out, board.generateImage(size, marginSize=margin, borderBits=1))
+    print(f"wrote {args.out}: {size_m[0] * 1000:.1f} x {size_m[1] * 1000:.1f} mm board at {args.dpi} dpi. "
+          "Print at 100 % scale and measure a square/marker with a ruler before calibrating.")
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    camera = _open_camera(args.config)
+    try:
+        for k in range(args.count):
+            frame = camera.capture()
+            path = out / f"view_{k:03d}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(frame.color, cv2.COLOR_RGB2BGR))
+            print(f"saved {path}; move the board ({args.count - k - 1} left)")
+            time.sleep(args.interval_s)
+    finally:
+        camera.stop()
+    return 0
+
+
+def cmd_intrinsics(args: argparse.Namespace) -> int:
+    spec = _charuco_spec(args)
+    images = _read_images(args.images)
+    result = calibrate_intrinsics(images, spec, min_views=args.min_views)
+    i = result.intrinsics
+    print(f"board found in {result.views_used} of {len(images)} images")
+    print(f"fx {i.fx:.2f}  fy {i.fy:.2f}  cx {i.cx:.2f}  cy {i.cy:.2f} px; distortion {np.round(i.distortion, 5).tolist()}")
+    print(f"RMS reprojection error: {result.rms_px:.3f} px (good: < 0.5 px)")
+    worst = np.argsort(result.per_view_rms_px)[::-1][:3]
+    print("worst views (RMS px): " + ", ".join(f"#{k}: {result.per_view_rms_px[k]:.3f}" for k in worst))
+    path = _output_path(args)
+    update_calibration(
+        path, intrinsics=i, intrinsics_rms_px=result.rms_px,
+        notes={"intrinsics_board": vars(spec), "intrinsics_views": result.views_used},
+    )  # fmt: skip
+    print(f"wrote the intrinsics to {path}")
+    return 0
+
+
+def cmd_extrinsics(args: argparse.Namespace) -> int:
+    path = _output_path(args)
+    existing = load_calibration(path) if path.is_file() else None
+    if args.image:
+        image = _read_images([args.image])[0]
+        intrinsics = existing.intrinsics if existing else None
+    else:
+        if not args.config:
+            raise ConfigError("without --image, --config is needed to open the camera")
+        camera = _open_camera(args.config)
+        try:
+            frame = camera.capture()
+        finally:
+            camera.stop()
+        image = frame.color
+        intrinsics = existing.intrinsics if existing and existing.intrinsics else camera.device_intrinsics
+    if intrinsics is None:
+        raise ConfigError(f"{path} has no intrinsics yet: run `rmrl calibrate intrinsics` first")
+    x, y, z, yaw_deg = args.board_pose
+    spec = _grid_spec(args)
+    result = calibrate_extrinsics(image, spec, intrinsics, board_to_base(x, y, z, math.radians(yaw_deg)))
+    t = result.camera_to_base.translation
+    print(f"{result.markers_used} markers; RMS reprojection error {result.rms_px:.3f} px (good: < 1 px)")
+    print(f"camera position in the base frame: x {t[0]:.4f}  y {t[1]:.4f}  z {t[2]:.4f} m")
+    notes = dict(existing.notes) if existing else {}
+    notes.update(extrinsics_board=vars(spec), board_pose=[x, y, z, yaw_deg])
+    update_calibration(path, camera_to_base=result.camera_to_base, extrinsics_rms_px=result.rms_px, notes=notes)
+    print(f"wrote camera_to_base to {path}")
+    return 0
+
+
+def cmd_target(args: argparse.Namespace) -> int:
+    from rmrl_env.real.config import load_config
+    from rmrl_env.real.factory import build_localiser
+    from rmrl_env.real.realsense import RealSenseCamera
+
+    cfg = load_config(args.config)
+    if args.receptacle not in cfg.layout.receptacles:
+        raise ConfigError(f"the config has no cell.receptacles.{args.receptacle}; it has {sorted(cfg.layout.receptacles)}")
+    if cfg.calibration_file is None:
+        raise ConfigError(f"{args.config}: calibration_file is not set")
+    cal = load_calibration(cfg.calibration_file)
+    if cal.camera_to_base is None:
+        raise ConfigError(f"{cfg.calibration_file} has no camera_to_base: run `rmrl calibrate extrinsics` first")
+    c = cfg.camera
+    camera = RealSenseCamera(c.serial, c.width, c.height, c.fps, cal.intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts)
+    localiser = build_localiser(cfg, cal.camera_to_base)
+    poses = []
+    try:
+        for _ in range(args.samples):
+            poses.append(localiser.localise(camera.capture()))
+    finally:
+        camera.stop()
+    xs = np.array([[d.pose.x_m, d.pose.y_m, d.pose.yaw_rad, d.top_z_m] for d in poses])
+    mean = xs.mean(axis=0)
+    spread_mm = 1000.0 * float(np.max(np.linalg.norm(xs[:, :2] - mean[:2], axis=1)))
+    targets = dict(cal.targets)
+    targets[args.receptacle] = {"x_m": float(mean[0]), "y_m": float(mean[1]), "yaw_rad": float(mean[2]), "top_z_m": float(mean[3])}
+    update_calibration(cfg.calibration_file, targets=targets)
+    print(f"target {args.receptacle}: x {mean[0]:.4f} m, y {mean[1]:.4f} m, yaw {math.degrees(mean[2]):.2f} deg, top {mean[3]:.4f} m "
+          f"(spread over {args.samples} captures: {spread_mm:.2f} mm); written to {cfg.calibration_file}")
+    return 0
+
+
+def add_subparser(subparsers: "argparse._SubParsersAction") -> argparse.ArgumentParser:
+    """Add ``calibrate`` with its subcommands to an existing ``rmrl`` parser."""
+    parser = subparsers.add_parser("calibrate", help="camera intrinsics (ChArUco) and extrinsics (ArUco/AprilTag board)")
+    _fill(parser)
+    return parser
+
+
+def _fill(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="calibrate_command", required=True)
+
+    def charuco_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--squares", type=_squares, default=(7, 5), help="ChArUco squares COLSxROWS (default 7x5)")
+        p.add_argument("--square-mm", type=float, default=30.0, help="measured square size, mm")
+        p.add_argument("--marker-mm", type=float, default=22.0, help="measured marker size, mm")
+        p.add_argument("--dictionary", default="5X5_100", help="marker dictionary (default 5X5_100)")
+
+    def grid_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--markers", type=_squares, default=(5, 4), help="markers COLSxROWS (default 5x4)")
+        p.add_argument("--marker-mm", type=float, default=60.0, help="measured marker size, mm")
+        p.add_argument("--separation-mm", type=float, default=15.0, help="measured gap between markers, mm")
+        p.add_argument("--dictionary", default="APRILTAG_36H11", help="marker dictionary (default APRILTAG_36H11)")
+
+    def out_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="real-cell TOML; the result goes to its calibration_file")
+        p.add_argument("--output", help="calibration file to write instead")
+
+    board = sub.add_parser("board", help="write a printable board image")
+    board.add_argument("--kind", choices=("charuco", "grid"), default="charuco")
+    board.add_argument("--out", required=True)
+    board.add_argument("--dpi", type=int, default=300)
+    board.add_argument("--squares", type=_squares, default=(7, 5))
+    board.add_argument("--square-mm", type=float, default=30.0)
+    board.add_argument("--markers", type=_squares, default=(5, 4))
+    board.add_argument("--marker-mm", type=float, default=None)
+    board.add_argument("--separation-mm", type=float, default=15.0)
+    board.add_argument("--dictionary", default=None)
+    board.set_defaults(func=cmd_board)
+
+    cap = sub.add_parser("capture", help="save colour frames from the D435 for intrinsics")
+    cap.add_argument("--config", required=True)
+    cap.add_argument("--out", required=True)
+    cap.add_argument("-n", "--count", type=int, default=20)
+    cap.add_argument("--interval-s", type=float, default=2.0)
+    cap.set_defaults(func=cmd_capture)
+
+    intr = sub.add_parser("intrinsics", help="ChArUco images → intrinsics + distortion")
+    intr.add_argument("images", nargs="+", help="image files, globs or directories")
+    intr.add_argument("--min-views", type=int, default=5)
+    charuco_args(intr)
+    out_args(intr)
+    intr.set_defaults(func=cmd_intrinsics)
+
+    ext = sub.add_parser("extrinsics", help="board at a measured pose on the table → camera_to_base")
+    ext.add_argument("--board-pose", type=_pose, required=True, help="board origin X,Y,Z (m) and yaw (deg) in the base frame")
+    ext.add_argument("--image", help="an image of the board (default: capture one from the camera)")
+    grid_args(ext)
+    out_args(ext)
+    ext.set_defaults(func=cmd_extrinsics)
+
+    tgt = sub.add_parser("target", help="measure the plate seated by hand in a receptacle (the paper's P^target)")
+    tgt.add_argument("--config", required=True)
+    tgt.add_argument("--receptacle", default="box", help="box or shelf")
+    tgt.add_argument("--samples", type=int, default=5, help="captures averaged")
+    tgt.set_defaults(func=cmd_target)
+
+
+def _board_defaults(args: argparse.Namespace) -> None:
+    if getattr(args, "calibrate_command", None) == "board":
+        if args.marker_mm is None:
+            args.marker_mm = 22.0 if args.kind == "charuco" else 60.0
+        if args.dictionary is None:
+            args.dictionary = "5X5_100" if args.kind == "charuco" else "APRILTAG_36H11"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed ``calibrate`` command; errors are printed, exit code 2."""
+    _board_defaults(args)
+    try:
+        return int(args.func(args))
+    except RmrlError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rmrl calibrate", description=__doc__.split("\n\n")[0])
+    _fill(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

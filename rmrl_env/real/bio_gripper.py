@@ -1,0 +1,117 @@
+"""The UFactory BIO gripper on the xArm's tool flange (implements :class:`~rmrl_env.protocols.Gripper`).
+
+It is driven through the arm's ``XArmAPI`` object (the gripper hangs on the arm's end-effector
+bus). ``model="bio"`` is the original BIO gripper (open/close only, no position read-out);
+``"bio_g2"`` the BIO gripper G2, which also reports its jaw opening in millimetres.
+
+Status word (``get_bio_gripper_status``): bits 0-1 are the motion state (0 stopped, 1 moving,
+2 caught an object, 3 error), bits 2-3 the enable state (0 off, 1 enabling, 2 enabled).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rmrl_env.cell import PLATE_WIDTH_M
+from rmrl_env.errors import HardwareError
+from rmrl_env.real.safety import stop_on_failure
+from rmrl_env.real.xarm_arm import XArmArm
+
+logger = logging.getLogger(__name__)
+
+STATE_STOPPED, STATE_MOVING, STATE_CAUGHT, STATE_ERROR = 0, 1, 2, 3
+ENABLED = 2
+
+
+class BioGripper:
+    """Open and close the BIO gripper, report whether it holds something.
+
+    Args:
+        arm: the connected arm (its ``api`` and error handling are reused).
+        model: ``"bio"`` or ``"bio_g2"``.
+        open_width_m: jaw opening when fully open, metres.
+        speed: SDK speed value (pulses/s); 0 keeps the controller's setting.
+        force: gripping force 1-100 (G2 only).
+        timeout_s: longest an open/close may take, seconds.
+        held_width_m: what :meth:`opening_m` reports while holding a plate on a gripper without
+            position read-out (the plate's width).
+    """
+
+    def __init__(
+        self,
+        arm: XArmArm,
+        model: str = "bio",
+        open_width_m: float = 0.13,
+        speed: int = 0,
+        force: int = 50,
+        timeout_s: float = 5.0,
+        held_width_m: float = PLATE_WIDTH_M,
+    ) -> None:
+        if model not in ("bio", "bio_g2"):
+            raise ValueError(f"gripper model must be 'bio' or 'bio_g2', got {model!r}")
+        self.arm = arm
+        self.api = arm.api
+        self.model = model
+        self.open_width_m = float(open_width_m)
+        self.speed = int(speed)
+        self.force = int(force)
+        self.timeout_s = float(timeout_s)
+        self.held_width_m = float(held_width_m)
+        self._opening_m = 0.0
+        self.enable()
+
+    def _check(self, result: object, what: str) -> object:
+        return self.arm._check(result, f"BIO gripper: {what}")
+
+    def enable(self) -> None:
+        """Enable the gripper (idempotent) and, on a G2, set its force."""
+        self._check(self.api.set_bio_gripper_enable(True, wait=True, timeout=self.timeout_s), "enable")
+        if self.model == "bio_g2":
+            self._check(self.api.set_bio_gripper_force(self.force), f"set force {self.force}")
+        state, enabled = self.status()
+        if enabled != ENABLED:
+            raise HardwareError(
+                f"the BIO gripper did not enable (enable state {enabled}): check its cable and the "
+                "end-effector settings (baud rate) in UFactory Studio"
+            )
+
+    def status(self) -> tuple[int, int]:
+        """``(motion_state, enable_state)`` from the status word (see the module docstring)."""
+        word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)  # type: ignore[arg-type]
+        return word & 0x03, (word >> 2) & 0x03
+
+    def _raise_if_error(self, state: int, what: str) -> None:
+        if state != STATE_ERROR:
+            return
+        code = self.api.get_bio_gripper_error()
+        detail = code[1] if isinstance(code, tuple) and code[0] == 0 else "unknown"
+        raise HardwareError(
+            f"the BIO gripper reports an error (code {detail}) after {what}: clear it with "
+            "`clean_bio_gripper_error` / UFactory Studio, check that nothing jams the jaws, then re-enable"
+        )
+
+    # -- Gripper protocol ---------------------------------------------------------------------
+    def open(self) -> None:
+        """Open fully; return when open."""
+        with stop_on_failure(self.arm.stop, "gripper open"):
+            self._check(self.api.open_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "open")
+        state, _ = self.status()
+        self._raise_if_error(state, "opening")
+        self._opening_m = self.open_width_m
+
+    def close(self) -> bool:
+        """Close; True when the jaws stopped on an object."""
+        with stop_on_failure(self.arm.stop, "gripper close"):
+            self._check(self.api.close_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "close")
+        state, _ = self.status()
+        self._raise_if_error(state, "closing")
+        caught = state == STATE_CAUGHT
+        self._opening_m = self.held_width_m if caught else 0.0
+        return caught
+
+    def opening_m(self) -> float:
+        """Jaw opening, metres (read from a G2; the last commanded state otherwise)."""
+        if self.model == "bio_g2":
+            pos_mm = self._check(self.api.get_bio_gripper_g2_position(), "read position")
+            return float(pos_mm) / 1000.0  # type: ignore[arg-type]
+        return self._opening_m

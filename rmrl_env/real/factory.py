@@ -1,0 +1,228 @@
+"""Build the real cell's backend and env (the ``*-real-v0`` entry points).
+
+``gym.make("CellPlatePlace-real-v0", config="real_cell.toml", robot_ip="192.168.1.185")``
+loads and validates the config, reads the calibration file, connects the xArm (after a
+reachability check bounded by ``robot.connect_timeout_s``), the BIO gripper and the D435,
+builds the localiser, and wraps it all in :class:`~rmrl_env.env.CellPlateEnv`.
+
+``dry_run=True`` builds the same env and spaces with no hardware (drivers that refuse to
+move), for learners, tests and checking a config; ``config`` may then be omitted (the example
+cell's defaults are used).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rmrl_env.backend import Backend
+from rmrl_env.cell import PLATE_HEIGHT_M, CellLayout
+from rmrl_env.env import ENV_KWARGS, GRID_KWARGS, TASK_RECEPTACLES, CellPlateEnv, env_kwargs_from
+from rmrl_env.errors import ConfigError, HardwareError
+from rmrl_env.perception.calibration import Calibration, load_calibration
+from rmrl_env.protocols import CameraIntrinsics, Localiser, PlanarPose, PlateDetection, RigidTransform
+from rmrl_env.real.config import OVERRIDE_KEYS, RealCellConfig, default_config, load_config
+from rmrl_env.routine import Drivers, PickAndPlace
+
+logger = logging.getLogger(__name__)
+
+#: Injection points for tests and for other hardware: an SDK object factory, a RealSense
+#: device, a ready localiser, where to log resets.
+HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
+
+#: The D435 colour stream's nominal intrinsics at 640 x 480 (used without a calibration file).
+NOMINAL_D435 = CameraIntrinsics(640, 480, 615.0, 615.0, 319.5, 239.5)
+#: A nominal overhead camera 1 m above the table looking down (dry runs without calibration).
+NOMINAL_CAMERA_TO_BASE = RigidTransform(np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]]), np.array([0.45, 0.0, 1.0]))
+
+
+class _NoHardware:
+    """A dry-run device: it exists so the env can be built, and refuses to do anything."""
+
+    def __init__(self, what: str, intrinsics: CameraIntrinsics | None = None) -> None:
+        self._what = what
+        self._intrinsics = intrinsics
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise HardwareError(
+            f"dry_run=True: the {self._what} is not connected. Build the env without dry_run to use the real cell"
+        )
+
+    check_reachable = move_to = go_home = tool_pose = open = close = opening_m = capture = localise = stage_plate = _refuse
+
+    @property
+    def intrinsics(self) -> CameraIntrinsics:
+        assert self._intrinsics is not None
+        return self._intrinsics
+
+
+def nominal_target(layout: CellLayout, name: str) -> PlateDetection:
+    """A target at the receptacle's taught pose, for cells whose targets are not measured yet."""
+    rec = layout.receptacle(name)
+    return PlateDetection(pose=rec.pose, top_z_m=rec.floor_z_m + PLATE_HEIGHT_M, mask=np.zeros((0, 0), bool), bbox_px=(0, 0, 0, 0), depth_m=0.0)
+
+
+def targets_from(calibration: Calibration | None, layout: CellLayout, dry_run: bool) -> dict[str, PlateDetection]:
+    """Measured targets from the calibration file; nominal ones (with a warning) where missing."""
+    targets: dict[str, PlateDetection] = {}
+    for name in layout.receptacles:
+        values = calibration.targets.get(name) if calibration is not None else None
+        if values is None:
+            if not dry_run:
+                logger.warning(
+                    "no measured target for %r in the calibration file: using the taught receptacle pose. "
+                    "Seat the plate there by hand and run `rmrl calibrate target --receptacle %s` for the paper's P^target",
+                    name, name,
+                )  # fmt: skip
+            targets[name] = nominal_target(layout, name)
+        else:
+            targets[name] = PlateDetection(
+                pose=PlanarPose(values["x_m"], values["y_m"], values["yaw_rad"]),
+                top_z_m=values["top_z_m"], mask=np.zeros((0, 0), bool), bbox_px=(0, 0, 0, 0), depth_m=0.0,
+            )  # fmt: skip
+    return targets
+
+
+def _load_calibration(cfg: RealCellConfig, dry_run: bool) -> Calibration | None:
+    if cfg.calibration_file is None:
+        if dry_run:
+            return None
+        raise ConfigError("calibration_file is not set in the config: the real cell needs a camera calibration (see docs/real_cell.md)")
+    if dry_run and not Path(cfg.calibration_file).is_file():
+        return None
+    cal = load_calibration(cfg.calibration_file)
+    if not dry_run and cal.camera_to_base is None:
+        raise ConfigError(f"{cfg.calibration_file} has no camera_to_base: run `rmrl calibrate extrinsics`")
+    return cal
+
+
+def build_localiser(cfg: RealCellConfig, camera_to_base: RigidTransform) -> Localiser:
+    """The localiser the config selects (models load lazily on first use)."""
+    p = cfg.perception
+    if p.localiser == "classical":
+        from rmrl_env.perception.classical import ClassicalLocaliser
+
+        return ClassicalLocaliser(camera_to_base)
+    from rmrl_env.perception.foundation import FoundationLocaliser
+
+    return FoundationLocaliser(
+        camera_to_base, detector=p.detector, segmenter=p.segmenter, prompt=p.prompt,
+        box_threshold=p.box_threshold, text_threshold=p.text_threshold, device=p.device,
+    )  # fmt: skip
+
+
+def make_real_backend(
+    cfg: RealCellConfig,
+    *,
+    dry_run: bool = False,
+    api_factory: Callable[..., Any] | None = None,
+    camera_device: Any | None = None,
+    localiser_instance: Localiser | None = None,
+    reset_log: str | Path | None = None,
+) -> Backend:
+    """Connect the devices of a real cell (or stand-ins with ``dry_run``) into a Backend."""
+    calibration = _load_calibration(cfg, dry_run)
+    intrinsics = calibration.intrinsics if calibration is not None and calibration.intrinsics is not None else None
+    camera_to_base = calibration.camera_to_base if calibration is not None and calibration.camera_to_base is not None else NOMINAL_CAMERA_TO_BASE
+    layout = cfg.layout
+    targets = targets_from(calibration, layout, dry_run)
+
+    if dry_run:
+        cam_intr = intrinsics or CameraIntrinsics(cfg.camera.width, cfg.camera.height, NOMINAL_D435.fx, NOMINAL_D435.fy, (cfg.camera.width - 1) / 2, (cfg.camera.height - 1) / 2)
+        drivers = Drivers(
+            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),  # type: ignore[arg-type]
+            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),  # type: ignore[arg-type]
+        )  # fmt: skip
+        return Backend(name="real", drivers=drivers, layout=layout, stager=_NoHardware("robot stager"), targets=targets)  # type: ignore[arg-type]
+
+    from rmrl_env.real.bio_gripper import BioGripper
+    from rmrl_env.real.realsense import RealSenseCamera
+    from rmrl_env.real.stager import RobotStager
+    from rmrl_env.real.xarm_arm import XArmArm
+
+    r = cfg.robot
+    arm = XArmArm(
+        r.ip, cfg.workspace, cfg.speeds, layout.home, home_speed_m_s=min(layout.motion.approach_speed_m_s, cfg.speeds.max_speed_m_s),
+        tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s, connect_timeout_s=r.connect_timeout_s, port=r.port,
+        api_factory=api_factory,
+    )  # fmt: skip
+    camera = None
+    try:
+        g = cfg.gripper
+        gripper = BioGripper(arm, g.model, g.open_width_m, g.speed, g.force, g.timeout_s)
+        c = cfg.camera
+        camera = RealSenseCamera(c.serial, c.width, c.height, c.fps, intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts, device=camera_device)
+        localiser = localiser_instance or build_localiser(cfg, camera_to_base)
+        drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
+        routine = PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts)
+        stager = RobotStager(routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, log_path=reset_log)
+        arm.go_home()
+    except BaseException:
+        if camera is not None:
+            camera.stop()
+        arm.close()
+        raise
+
+    def close() -> None:
+        camera.stop()
+        arm.close()
+
+    return Backend(name="real", drivers=drivers, layout=layout, stager=stager, targets=targets, close_fn=close)
+
+
+def make_real_env(task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any) -> CellPlateEnv:
+    """Create the real-cell env.
+
+    Args:
+        task: ``"place"`` or ``"shelf"``.
+        config: path of the cell's TOML config (or a loaded :class:`RealCellConfig`); optional
+            with ``dry_run``.
+        dry_run: build env and spaces without hardware.
+        kwargs: config overrides (``robot_ip``, ``robot_port``, ``camera_serial``,
+            ``calibration_file``, ``localiser``, ``device``, ``detector``, ``segmenter``), env
+            keywords (``image_size``, ``grid``, ``reward_length_m``, ``scene_jitter_m``,
+            ``scene_jitter_rad``, ``render_mode``, ``grid_*``), and the injection points
+            ``api_factory``, ``camera_device``, ``localiser_instance``, ``reset_log``.
+    """
+    if task not in TASK_RECEPTACLES:
+        raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
+    valid = set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(HARDWARE_KWARGS)
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise TypeError(f"unknown keyword argument(s) {unknown} for the real env; valid: {sorted(valid)}")
+    if config is None:
+        if not dry_run:
+            raise ConfigError("the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without")
+        cfg = default_config()
+    elif isinstance(config, RealCellConfig):
+        cfg = config
+    else:
+        cfg = load_config(config)
+    cfg = cfg.with_overrides(**{k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs})
+    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
+        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
+
+    env_kwargs = {**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)}
+
+    backend = make_real_backend(cfg, dry_run=dry_run, **{k: kwargs[k] for k in HARDWARE_KWARGS if k in kwargs})
+    try:
+        return CellPlateEnv(backend, task, **env_kwargs)
+    except BaseException:
+        backend.close()
+        raise
+
+
+def make_place_env(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlatePlace-real-v0``: the plate into the target box."""
+    return make_real_env("place", **kwargs)
+
+
+def make_shelf_env(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlateShelf-real-v0``: the plate onto the shelf slot."""
+    return make_real_env("shelf", **kwargs)
+
+
+__all__ = ["make_place_env", "make_real_backend", "make_real_env", "make_shelf_env"]

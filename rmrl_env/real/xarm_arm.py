@@ -1,0 +1,246 @@
+"""The UFactory xArm 6 through ``xarm-python-sdk`` (implements :class:`~rmrl_env.protocols.Arm`).
+
+The routine speaks metres and radians; the SDK millimetres and degrees. Every pose is a
+top-down tool pose: roll = 180°, pitch = 0°, yaw = the tool's yaw. The TCP offset of the
+gripper is set on the controller at connect, so the SDK's poses are TCP poses.
+
+Safety (see :mod:`rmrl_env.real.safety`): each pose is checked against the workspace box and
+the speed against the limit *before* anything is sent; every SDK return code is checked and
+controller errors become :class:`~rmrl_env.real.safety.ControllerError` with the code's meaning
+and what to do; Ctrl-C or an exception during a motion stops the arm (stop state, gripper
+untouched) and further motions are refused until :meth:`XArmArm.recover` is called.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from typing import Any, Callable, Sequence
+
+from rmrl_env.errors import HardwareError, SafetyError, UnreachableError
+from rmrl_env.protocols import ToolPose
+from rmrl_env.real.safety import (
+    ControllerError,
+    SpeedLimits,
+    WorkspaceBox,
+    explain_api_code,
+    explain_controller_error,
+    explain_controller_warning,
+    stop_on_failure,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Roll and pitch of the top-down tool orientation, degrees.
+TOP_DOWN_ROLL_DEG = 180.0
+TOP_DOWN_PITCH_DEG = 0.0
+#: A reached pose may differ from the commanded one by at most this much (m).
+ARRIVAL_TOLERANCE_M = 0.002
+
+
+def import_xarm_api() -> Callable[..., Any]:
+    """Import ``xarm.wrapper.XArmAPI`` or raise an error that says how to install it."""
+    try:
+        from xarm.wrapper import XArmAPI  # type: ignore[import-not-found]
+    except ImportError as err:
+        raise HardwareError(
+            f"the xArm driver needs the `xarm-python-sdk` package ({err}): `pip install rmrl[real]` "
+            "(or `pip install xarm-python-sdk`)"
+        ) from err
+    return XArmAPI
+
+
+def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> None:
+    """Open and close a TCP connection to ``host:port`` or raise a HardwareError naming the address.
+
+    The SDK's own connect can block for a long time on an unreachable address; this check
+    bounds the wait by ``timeout_s`` seconds.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as err:
+        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise HardwareError(
+            f"the xArm controller at {host} (port {port}) is unreachable ({reason} after at most {timeout_s:g} s). "
+            f"Check that the controller is on, the Ethernet cable, that this computer is on the robot's subnet "
+            f"(`ping {host}`), and robot.ip in the config"
+        ) from err
+
+
+def _deg(rad: float) -> float:
+    return math.degrees(rad)
+
+
+class XArmArm:
+    """Top-down Cartesian motions of an xArm 6.
+
+    Args:
+        ip: controller address.
+        workspace: the box every commanded TCP position must lie in.
+        speeds: speed and acceleration limits (the acceleration is used for every motion).
+        home: the parking pose out of the camera's view.
+        home_speed_m_s: speed of :meth:`go_home`, m/s.
+        tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
+        motion_timeout_s: the longest a single motion may take, seconds.
+        connect_timeout_s: reachability check time-out, seconds.
+        port: TCP port checked for reachability.
+        api_factory: builds the SDK object from the address (default ``xarm.wrapper.XArmAPI``;
+            tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        ip: str,
+        workspace: WorkspaceBox,
+        speeds: SpeedLimits,
+        home: ToolPose,
+        home_speed_m_s: float = 0.1,
+        tcp_offset_m: Sequence[float] = (0.0, 0.0, 0.0),
+        motion_timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        port: int = 502,
+        api_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.ip = ip
+        self.workspace = workspace
+        self.speeds = speeds
+        self.home = home
+        self.home_speed_m_s = speeds.check_speed(home_speed_m_s)
+        self.tcp_offset_m = tuple(float(v) for v in tcp_offset_m)
+        self.motion_timeout_s = float(motion_timeout_s)
+        self._stopped = False
+        workspace.check(home, "the home pose")
+        check_tcp_reachable(ip, port, connect_timeout_s)
+        factory = api_factory if api_factory is not None else import_xarm_api()
+        try:
+            self.api = factory(ip, is_radian=False)
+        except Exception as err:  # noqa: BLE001 - the SDK raises many kinds
+            raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
+        if not getattr(self.api, "connected", False):
+            raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
+        self.recover()
+        offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
+        self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
+        self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+
+    # -- code handling ------------------------------------------------------------------------
+    def _controller_codes(self) -> tuple[int, int]:
+        result = self.api.get_err_warn_code()
+        code, values = result if isinstance(result, tuple) else (result, [0, 0])
+        if code != 0 or not values:
+            return int(getattr(self.api, "error_code", 0) or 0), int(getattr(self.api, "warn_code", 0) or 0)
+        return int(values[0] or 0), int(values[1] or 0)
+
+    def _check(self, result: Any, what: str) -> Any:
+        """Raise a clear error unless an SDK call's return code is 0; return the call's value."""
+        if isinstance(result, tuple):
+            code, value = result[0], result[1] if len(result) > 1 else None
+        else:
+            code, value = result, None
+        if code == 0:
+            return value
+        if code == -1 or not getattr(self.api, "connected", True):
+            raise HardwareError(
+                f"{what}: the connection to the xArm at {self.ip} is lost ({explain_api_code(-1)}). "
+                "The arm stops by itself when its connection drops."
+            )
+        if code in (1, 2, 9, -2, -9):
+            err, warn = self._controller_codes()
+            if err:
+                raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_error(err)}", err, warn)
+            if warn:
+                raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_warning(warn)}", 0, warn)
+        raise HardwareError(f"{what} failed on the xArm at {self.ip}: {explain_api_code(int(code))}")
+
+    def _raise_if_controller_error(self, what: str) -> None:
+        err, warn = self._controller_codes()
+        if err:
+            raise ControllerError(f"{what}: the xArm at {self.ip} reports {explain_controller_error(err)}", err, warn)
+        if warn:
+            logger.warning("%s: xArm %s", what, explain_controller_warning(warn))
+
+    # -- recovery and stopping ----------------------------------------------------------------
+    def recover(self) -> None:
+        """Clear warnings and errors, enable the motors, position mode, ready state.
+
+        Call it after fixing the cause of a :class:`ControllerError` or after a stop; it raises
+        again if the controller still reports an error (e.g. the emergency stop is pressed).
+        """
+        self._check(self.api.clean_warn(), "clean_warn")
+        self._check(self.api.clean_error(), "clean_error")
+        self._check(self.api.motion_enable(enable=True), "motion_enable")
+        self._check(self.api.set_mode(0), "set_mode(0)")
+        self._check(self.api.set_state(0), "set_state(0)")
+        self._raise_if_controller_error("after recovery")
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stop any motion now (stop state); motions are refused until :meth:`recover`."""
+        self._stopped = True
+        code = self.api.set_state(4)
+        if code != 0:
+            logger.error("set_state(4) returned %s while stopping the xArm at %s: press the emergency stop if it still moves", code, self.ip)
+
+    def close(self) -> None:
+        """Disconnect from the controller (the arm holds its pose)."""
+        try:
+            self.api.disconnect()
+        except Exception as err:  # noqa: BLE001
+            logger.warning("disconnecting from the xArm at %s: %s", self.ip, err)
+
+    # -- Arm protocol -------------------------------------------------------------------------
+    def _sdk_pose(self, pose: ToolPose) -> list[float]:
+        return [1000.0 * pose.x_m, 1000.0 * pose.y_m, 1000.0 * pose.z_m, TOP_DOWN_ROLL_DEG, TOP_DOWN_PITCH_DEG, _deg(pose.yaw_rad)]
+
+    def check_reachable(self, poses: Sequence[ToolPose]) -> None:
+        """Workspace box and inverse kinematics of every pose, before any of them is sent."""
+        for pose in poses:
+            self.workspace.check(pose)
+            result = self.api.get_inverse_kinematics(self._sdk_pose(pose), input_is_radian=False, return_is_radian=False)
+            code, angles = result
+            if code != 0 or not angles:
+                raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
+            limit = self.api.is_joint_limit(list(angles), is_radian=False)
+            if limit[0] == 0 and limit[1]:
+                raise UnreachableError(f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose)
+
+    def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
+        """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
+
+        Raises:
+            WorkspaceViolation / SafetyError: refused before sending (box, speed, stopped arm).
+            ControllerError / HardwareError: the controller reported a problem.
+        """
+        if self._stopped:
+            raise SafetyError(f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again")
+        self.workspace.check(pose)
+        speed = self.speeds.check_speed(speed_m_s)
+        x, y, z, roll, pitch, yaw = self._sdk_pose(pose)
+        kwargs: dict[str, Any] = {} if linear else {"motion_type": 2}
+        with stop_on_failure(self.stop, f"motion to {pose}"):
+            result = self.api.set_position(
+                x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw,
+                speed=1000.0 * speed, mvacc=1000.0 * self.speeds.max_acceleration_m_s2,
+                is_radian=False, wait=True, timeout=self.motion_timeout_s, **kwargs,
+            )  # fmt: skip
+            self._check(result, f"moving to {pose}")
+            self._raise_if_controller_error(f"after moving to {pose}")
+            reached = self.tool_pose()
+            miss = math.dist((reached.x_m, reached.y_m, reached.z_m), (pose.x_m, pose.y_m, pose.z_m))
+            if miss > ARRIVAL_TOLERANCE_M:
+                raise HardwareError(
+                    f"the xArm stopped {miss * 1000:.1f} mm from the commanded pose {pose} (at {reached}): "
+                    "something blocked it or the motion timed out"
+                )
+
+    def go_home(self) -> None:
+        """Free-space move to the home pose."""
+        self.move_to(self.home, self.home_speed_m_s, linear=False)
+
+    def tool_pose(self) -> ToolPose:
+        """The current TCP pose (m, rad)."""
+        pos = self._check(self.api.get_position(is_radian=False), "get_position")
+        x, y, z, _roll, _pitch, yaw = (float(v) for v in pos)
+        return ToolPose(x / 1000.0, y / 1000.0, z / 1000.0, math.radians(yaw))
