@@ -1,0 +1,65 @@
+"""The ``rmrl`` command line: ``rmrl train ...``, ``rmrl eval ...`` and more.
+
+Subcommands are modules with ``add_parser(subparsers)`` that registers an argparse
+sub-parser and sets ``func`` (called with the parsed args, returns an exit code). Built-in
+ones are listed in :data:`COMMAND_MODULES`; other packages add theirs (e.g. ``bench``,
+``calibrate``) either by appending to that list or, without touching this file, through
+the entry-point group ``rmrl.commands`` (``name = package.module``) in their setup.cfg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from rmrl_agents.errors import DatasetError, IncompatibleEnvError
+
+COMMAND_MODULES: list[str] = ["rmrl_agents.commands.train", "rmrl_agents.commands.evaluate"]
+ENTRY_POINT_GROUP = "rmrl.commands"
+
+
+def _command_modules() -> list[ModuleType]:
+    modules = [importlib.import_module(name) for name in COMMAND_MODULES]
+    seen = {m.__name__ for m in modules}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        module = importlib.import_module(ep.value.split(":")[0])
+        if module.__name__ not in seen:
+            modules.append(module)
+            seen.add(module.__name__)
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rmrl_agents import __version__
+
+    parser = argparse.ArgumentParser(prog="rmrl", description="Role-Model RL for precise robot manipulation.")
+    parser.add_argument("--version", action="version", version=f"rmrl_agents {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _command_modules():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rmrl`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (IncompatibleEnvError, DatasetError, FileNotFoundError) as err:
+        print(f"rmrl {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"rmrl {args.command}: interrupted; every finished trial is on disk — rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

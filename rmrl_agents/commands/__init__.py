@@ -1,0 +1,1 @@
+"""Subcommands of the ``rmrl`` CLI (each module has ``add_parser(subparsers)``)."""

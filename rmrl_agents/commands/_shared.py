@@ -1,0 +1,56 @@
+"""Helpers shared by CLI subcommands: env creation, JSON options, tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+from rich.console import Console
+from rich.table import Table
+
+
+def json_dict(text: str) -> dict[str, Any]:
+    """argparse type: a JSON object, e.g. '{"image_size": [64, 64]}'."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"key\": 1}}', got {text!r}")
+    return value
+
+
+def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+    """``gym.make(env_id, **env_kwargs)``, importing ``rmrl_env`` first if the id is unknown."""
+    if env_id not in gym.registry:
+        try:
+            import rmrl_env  # noqa: F401  (registers the cell-plate env ids)
+        except ImportError:
+            pass
+    if env_id not in gym.registry:
+        known = sorted(k for k in gym.registry if "Plate" in k)
+        raise gym.error.UnregisteredEnv(
+            f"unknown env id {env_id!r}; registered cell-plate envs: {known} "
+            "(install rmrl_env for CellPlate*-v0, or use rmrl_agents/SyntheticPlate-v0)"
+        )
+    return gym.make(env_id, **dict(env_kwargs or {}))
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return "—" if value != value else f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_table(title: str, rows: Mapping[str, Any], console: Console | None = None) -> None:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in rows.items():
+        table.add_row(key, fmt(value))
+    (console or Console()).print(table)

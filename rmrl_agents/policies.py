@@ -1,0 +1,239 @@
+"""The policy network shared by every rmrl agent (paper Fig. 3).
+
+image (B, 3, H, W) uint8 ──► ResNet ──► f_img (B, 8·base_width) ─┐
+pose  (B, 3) [x m, y m, ψ rad] ──► MLP ──► f_pose (B, pose_hidden[-1]) ─┴─► concat ─► 3 MLP heads
+                                                                     ─► logits (B, n_x), (B, n_y), (B, n_ψ)
+
+A softmax over each head's logits gives π(Δx|s), π(Δy|s), π(Δψ|s): together a
+multi-categorical distribution over the env's ``MultiDiscrete([n_x, n_y, n_ψ])`` action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+import torch.nn.functional as F
+from gymnasium import spaces
+from stable_baselines3.common.distributions import MultiCategoricalDistribution
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.preprocessing import is_image_space_channels_first
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+from rmrl_agents.errors import IncompatibleEnvError
+from rmrl_agents.resnet import NormKind, ResNetEncoder
+
+IMAGE_KEY = "image"
+POSE_KEY = "pose"
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+#: pose normalisation used when the pose space has no finite bounds: (pose - mean) / scale
+DEFAULT_POSE_MEAN = (0.4, 0.0, 0.0)
+DEFAULT_POSE_SCALE = (0.1, 0.1, 0.5)
+
+_EXPECTED = (
+    "rmrl agents need an env with observation space Dict({'image': Box(0, 255, (H, W, 3), uint8), "
+    "'pose': Box(-inf, inf, (3,), float32)}) and action space MultiDiscrete([n_x, n_y, n_psi]) "
+    "(e.g. CellPlatePlace-sim-v0 or rmrl_agents/SyntheticPlate-v0)"
+)
+
+
+def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
+    """Raise :class:`IncompatibleEnvError` unless the spaces are those of a cell-plate env.
+
+    Accepts the image either channel-last (H, W, 3) as the env gives it or channel-first
+    (3, H, W) as SB3's ``VecTransposeImage`` hands it to the policy.
+    """
+    if not isinstance(action_space, spaces.MultiDiscrete) or len(action_space.nvec.shape) != 1:
+        raise IncompatibleEnvError(
+            f"{_EXPECTED}; got action space {action_space!r}. The action must be a MultiDiscrete vector of "
+            "candidate indices, one per pose component (wrap a continuous env with a discretising wrapper)."
+        )
+    if np.any(np.asarray(action_space.start) != 0):
+        raise IncompatibleEnvError(
+            f"{_EXPECTED}; MultiDiscrete with a non-zero start {action_space.start} is not supported"
+        )
+    if not isinstance(observation_space, spaces.Dict):
+        raise IncompatibleEnvError(f"{_EXPECTED}; got observation space {observation_space!r} (not a Dict)")
+    missing = [k for k in (IMAGE_KEY, POSE_KEY) if k not in observation_space.spaces]
+    if missing:
+        raise IncompatibleEnvError(
+            f"{_EXPECTED}; the observation Dict has keys {sorted(observation_space.spaces)} and lacks {missing}"
+        )
+    image, pose = observation_space[IMAGE_KEY], observation_space[POSE_KEY]
+    if not (
+        isinstance(image, spaces.Box)
+        and image.dtype == np.uint8
+        and len(image.shape) == 3
+        and 3 in (image.shape[0], image.shape[-1])
+    ):
+        raise IncompatibleEnvError(f"{_EXPECTED}; 'image' is {image!r}, not a uint8 colour image Box")
+    if not (isinstance(pose, spaces.Box) and pose.shape == (3,)):
+        raise IncompatibleEnvError(f"{_EXPECTED}; 'pose' is {pose!r}, not a Box of shape (3,)")
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class RoleModelPolicy(BasePolicy):
+    """ResNet + pose-MLP policy with one softmax head per action dimension (paper Fig. 3).
+
+    :param observation_space: Dict with "image" (uint8, (3, H, W) or (H, W, 3)) and "pose" ((3,)).
+    :param action_space: MultiDiscrete([n_x, n_y, n_ψ]); one head per entry.
+    :param lr_schedule: learning-rate schedule (SB3 convention), used to build the optimizer.
+    :param resnet_depth: 10, 18 (default) or 34.
+    :param resnet_width: channels of the first ResNet stage (default 64, the standard width).
+    :param norm: normalisation layers of the ResNet: "frozen_batch" (default), "batch" or "group".
+    :param image_size: (h, w) to resize the image to before the encoder (bilinear); None keeps
+        the env's size (default 120×160 for the cell-plate envs).
+    :param pose_hidden: hidden sizes of the pose MLP (default (64, 64)); the last is its output size.
+    :param head_hidden: hidden sizes of each of the three heads (default (256,)).
+    :param pose_mean, pose_scale: the pose is fed as (pose - mean) / scale, in m, m, rad.
+        Default: from the pose space's bounds if finite, else (0.4, 0, 0) and (0.1, 0.1, 0.5).
+    :param pretrained_encoder: optional path to a local ``.pt`` ResNet state dict.
+    :param freeze_encoder: keep the ResNet weights fixed (only pose MLP and heads learn).
+    :param optimizer_class, optimizer_kwargs: the optimizer (default Adam).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.MultiDiscrete,
+        lr_schedule: Schedule,
+        resnet_depth: int = 18,
+        resnet_width: int = 64,
+        norm: NormKind = "frozen_batch",
+        image_size: Sequence[int] | None = None,
+        pose_hidden: Sequence[int] = (64, 64),
+        head_hidden: Sequence[int] = (256,),
+        pose_mean: Sequence[float] | None = None,
+        pose_scale: Sequence[float] | None = None,
+        pretrained_encoder: str | Path | None = None,
+        freeze_encoder: bool = False,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        check_spaces(observation_space, action_space)
+        super().__init__(
+            observation_space,
+            action_space,
+            features_extractor=None,
+            normalize_images=normalize_images,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+        self.resnet_depth, self.resnet_width, self.norm = resnet_depth, resnet_width, norm
+        self.image_size = tuple(int(s) for s in image_size) if image_size is not None else None
+        self.pose_hidden, self.head_hidden = tuple(pose_hidden), tuple(head_hidden)
+        self.freeze_encoder = freeze_encoder
+        self.pretrained_encoder = str(pretrained_encoder) if pretrained_encoder is not None else None
+        self.action_dims = [int(n) for n in action_space.nvec]
+        self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])
+
+        mean, scale = self._pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
+        self.pose_mean_value, self.pose_scale_value = mean.tolist(), scale.tolist()
+        self.register_buffer("pose_mean", th.as_tensor(mean, dtype=th.float32))
+        self.register_buffer("pose_scale", th.as_tensor(scale, dtype=th.float32))
+        self.register_buffer("image_mean", th.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("image_std", th.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+
+        self.image_encoder = ResNetEncoder(resnet_depth, resnet_width, norm=norm)
+        if pretrained_encoder is not None:
+            self.image_encoder.load_pretrained(pretrained_encoder)
+        if freeze_encoder:
+            self.image_encoder.requires_grad_(False)
+        self.pose_encoder = nn.Sequential(_mlp((3, *self.pose_hidden)), nn.ReLU())
+        joint = self.image_encoder.features_dim + self.pose_hidden[-1]
+        self.heads = nn.ModuleList(_mlp((joint, *self.head_hidden, n)) for n in self.action_dims)
+        for head in self.heads:  # start close to uniform: small last layer
+            nn.init.orthogonal_(head[-1].weight, gain=0.01)
+            nn.init.zeros_(head[-1].bias)
+        self.action_dist = MultiCategoricalDistribution(self.action_dims)
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        self.optimizer = self.optimizer_class(trainable, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    @staticmethod
+    def _pose_normalisation(
+        pose_space: spaces.Box, mean: Sequence[float] | None, scale: Sequence[float] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        low, high = np.asarray(pose_space.low, dtype=np.float64), np.asarray(pose_space.high, dtype=np.float64)
+        bounded = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low))
+        m = np.asarray(
+            mean if mean is not None else ((low + high) / 2 if bounded else DEFAULT_POSE_MEAN), dtype=np.float32
+        )
+        s = np.asarray(
+            scale if scale is not None else ((high - low) / 2 if bounded else DEFAULT_POSE_SCALE), dtype=np.float32
+        )
+        if m.shape != (3,) or s.shape != (3,) or np.any(s <= 0):
+            raise ValueError(
+                f"pose_mean and pose_scale must be 3 numbers (scale > 0), got {m.tolist()} and {s.tolist()}"
+            )
+        return m, s
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(
+            resnet_depth=self.resnet_depth,
+            resnet_width=self.resnet_width,
+            norm=self.norm,
+            image_size=self.image_size,
+            pose_hidden=self.pose_hidden,
+            head_hidden=self.head_hidden,
+            pose_mean=self.pose_mean_value,
+            pose_scale=self.pose_scale_value,
+            freeze_encoder=self.freeze_encoder,
+            normalize_images=self.normalize_images,
+            optimizer_class=self.optimizer_class,
+            optimizer_kwargs=self.optimizer_kwargs,
+            lr_schedule=self._dummy_schedule,
+        )
+        return data
+
+    # -- forward ------------------------------------------------------------------------------
+    def logits(self, obs: PyTorchObs) -> th.Tensor:
+        """Concatenated head logits, shape (B, n_x + n_y + n_ψ). ``obs`` as SB3 gives it (uint8 image)."""
+        assert isinstance(obs, dict)
+        image = obs[IMAGE_KEY].float()
+        if not self._channels_first:
+            image = image.permute(0, 3, 1, 2)
+        if self.normalize_images:
+            image = image / 255.0
+        if self.image_size is not None and tuple(image.shape[-2:]) != self.image_size:
+            image = F.interpolate(image, size=self.image_size, mode="bilinear", align_corners=False, antialias=True)
+        image = (image - self.image_mean) / self.image_std
+        pose = (obs[POSE_KEY].float() - self.pose_mean) / self.pose_scale
+        features = th.cat([self.image_encoder(image), self.pose_encoder(pose)], dim=1)
+        return th.cat([head(features) for head in self.heads], dim=1)
+
+    def get_distribution(self, obs: PyTorchObs) -> MultiCategoricalDistribution:
+        """π(·|s) as SB3's MultiCategoricalDistribution (one softmax per head)."""
+        return self.action_dist.proba_distribution(action_logits=self.logits(obs))
+
+    def probabilities(self, obs: PyTorchObs) -> list[th.Tensor]:
+        """Softmax of each head: a list of (B, n_i) tensors whose rows sum to 1."""
+        return [F.softmax(part, dim=1) for part in th.split(self.logits(obs), self.action_dims, dim=1)]
+
+    def log_prob(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
+        """log π(a|s) = Σ_i log π(a[i]|s), shape (B,); ``actions`` (B, 3) integer indices."""
+        return self.get_distribution(obs).log_prob(actions)
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        return self._predict(obs, deterministic)
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        return self.get_distribution(observation).get_actions(deterministic=deterministic)
+
+
+#: SB3-style alias: ``REINFORCE("MultiInputPolicy", env)``
+MultiInputPolicy = RoleModelPolicy

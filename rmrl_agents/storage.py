@@ -1,0 +1,359 @@
+"""Append-only on-disk record stores: the trial log and (see ``dataset.py``) the role-model dataset.
+
+A store is a directory::
+
+    meta.json      {"format": "rmrl-record-store", "kind": ..., "schema_version": 1,
+                    "arrays": {"image": {"dtype": "uint8", "shape": [H, W, 3], "file": "image.bin"}},
+                    "attrs": {...}}
+    image.bin      raw C-order array data, record i at byte offset i * record_bytes (np.memmap-able)
+    index.jsonl    one JSON object per record, in order: {"i": i, ..., "crc32": {"image": ...}}
+
+Why this layout: appending never rewrites earlier bytes, so a crash or ``kill -9`` can only
+leave an unfinished *last* record. Each append writes the array bytes first (flush + fsync),
+then the index line (flush + fsync); a record exists once its index line ends in a newline.
+On opening, a last line without newline and array bytes past the last record are the trial in
+flight and are dropped; anything else that does not check out (a malformed line before the
+end, missing array bytes, a CRC mismatch, an unknown schema) raises :class:`DatasetError` —
+a store is never loaded partially.
+
+A writer holds an exclusive ``flock`` on ``.lock`` so two processes cannot append at once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import json
+import math
+import os
+import zlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rmrl_agents.errors import DatasetError
+
+FORMAT = "rmrl-record-store"
+SCHEMA_VERSION = 1
+_META, _INDEX, _LOCK = "meta.json", "index.jsonl", ".lock"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain-JSON version of ``value``: arrays → lists, NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to ``path`` via a temporary file + rename (never half-written)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class RecordStore:
+    """Append-only store of records, each = fixed-shape arrays + a JSON object.
+
+    :param path: the store's directory.
+    :param kind: what the store holds (e.g. "trials", "role_model"); checked on open.
+    :param arrays: ``{name: (shape, dtype)}``; required to create a store, checked if given when
+        opening an existing one.
+    :param attrs: free JSON metadata written at creation (env id, action grid ...).
+    :param writable: open for appending (takes the lock, drops an unfinished last record).
+    :param verify: check every record's CRC32 when opening (reads all array bytes once).
+    :param fsync: fsync after each append (what makes a record survive a power cut).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        kind: str,
+        arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]] | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        writable: bool = True,
+        verify: bool = True,
+        fsync: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self.writable = writable
+        self.fsync = fsync
+        self._lock_fh = None
+        meta_path = self.path / _META
+        if not meta_path.exists():
+            if not writable:
+                raise DatasetError(f"{self.path} is not an rmrl {kind} store: {meta_path} is missing")
+            if arrays is None:
+                raise ValueError(f"creating the {kind} store {self.path} needs the array shapes")
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock()
+            if not meta_path.exists():  # re-check under the lock
+                self._create(arrays, attrs or {})
+        elif writable:
+            self._lock()
+        self.meta = self._read_meta()
+        self._check_arrays(arrays)
+        self._specs = {
+            name: (tuple(int(s) for s in spec["shape"]), np.dtype(spec["dtype"]), spec["file"])
+            for name, spec in self.meta["arrays"].items()
+        }
+        self.records: list[dict[str, Any]] = self._read_index()
+        self._check_array_files(verify)
+        self._memmaps: dict[str, np.memmap] = {}
+
+    # -- creation / validation ------------------------------------------------------------------
+    def _lock(self) -> None:
+        self._lock_fh = open(self.path / _LOCK, "a+")
+        try:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_fh.close()
+            self._lock_fh = None
+            raise DatasetError(
+                f"{self.path} is open for writing elsewhere (another process, or another model object in this "
+                "one: call its close_storage()); stop that run or use another directory"
+            ) from None
+
+    def _create(self, arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]], attrs: Mapping[str, Any]) -> None:
+        spec = {
+            name: {"dtype": np.dtype(dtype).str, "shape": [int(s) for s in shape], "file": f"{name}.bin"}
+            for name, (shape, dtype) in arrays.items()
+        }
+        for s in spec.values():
+            (self.path / s["file"]).touch()
+        (self.path / _INDEX).touch()
+        meta = {
+            "format": FORMAT,
+            "kind": self.kind,
+            "schema_version": SCHEMA_VERSION,
+            "created": _dt.datetime.now(_dt.UTC).isoformat(),
+            "arrays": spec,
+            "attrs": to_jsonable(dict(attrs)),
+        }
+        write_json_atomic(self.path / _META, meta)
+
+    def _read_meta(self) -> dict[str, Any]:
+        path = self.path / _META
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise DatasetError(f"{path} is unreadable or not JSON ({err}); the store is corrupt") from err
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else meta
+            raise DatasetError(f"{self.path} is not an rmrl record store (meta.json format is {found!r})")
+        if meta.get("kind") != self.kind:
+            raise DatasetError(f"{self.path} holds a {meta.get('kind')!r} store, not a {self.kind!r} store")
+        version = meta.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise DatasetError(
+                f"{self.path} has schema version {version!r}; this rmrl_agents reads version {SCHEMA_VERSION} "
+                "(upgrade rmrl_agents, or convert the store)"
+            )
+        if not isinstance(meta.get("arrays"), dict):
+            raise DatasetError(f"{path} lacks the 'arrays' description")
+        return meta
+
+    def _check_arrays(self, arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]] | None) -> None:
+        if arrays is None:
+            return
+        have = {n: (tuple(s["shape"]), np.dtype(s["dtype"])) for n, s in self.meta["arrays"].items()}
+        want = {n: (tuple(int(x) for x in shape), np.dtype(dt)) for n, (shape, dt) in arrays.items()}
+        if have != want:
+            fmt = lambda d: {n: f"{'×'.join(map(str, s))} {t}" for n, (s, t) in d.items()}  # noqa: E731
+            raise DatasetError(
+                f"{self.path} stores arrays {fmt(have)}, but this run produces {fmt(want)}; use another directory"
+            )
+
+    def _record_bytes(self, name: str) -> int:
+        shape, dtype, _ = self._specs[name]
+        return int(np.prod(shape)) * dtype.itemsize
+
+    def _read_index(self) -> list[dict[str, Any]]:
+        path = self.path / _INDEX
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise DatasetError(f"{path} is missing or unreadable ({err})") from err
+        complete_len = raw.rfind(b"\n") + 1  # bytes after the last newline: a record in flight
+        if complete_len < len(raw) and self.writable:
+            with open(path, "r+b") as fh:
+                fh.truncate(complete_len)
+        records = []
+        for n, line in enumerate(raw[:complete_len].splitlines()):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DatasetError(f"{path}: line {n + 1} is not valid JSON ({err}); the store is corrupt") from err
+            if not isinstance(rec, dict) or rec.get("i") != n:
+                raise DatasetError(f"{path}: line {n + 1} is not record {n}; the store is corrupt or was edited")
+            records.append(rec)
+        return records
+
+    def _check_array_files(self, verify: bool) -> None:
+        n = len(self.records)
+        for name, (_, _, fname) in self._specs.items():
+            path = self.path / fname
+            if not path.exists():
+                raise DatasetError(f"{path} is missing; the store is incomplete")
+            size, need = path.stat().st_size, n * self._record_bytes(name)
+            if size < need:
+                raise DatasetError(
+                    f"{path} holds {size} bytes but the index lists {n} records ({need} bytes); the store is corrupt"
+                )
+            if size > need and self.writable:  # bytes of a record whose index line never landed
+                with open(path, "r+b") as fh:
+                    fh.truncate(need)
+            if verify and n:
+                rb = self._record_bytes(name)
+                with open(path, "rb") as fh:
+                    for rec in self.records:
+                        crc = zlib.crc32(fh.read(rb))
+                        if rec.get("crc32", {}).get(name) != crc:
+                            raise DatasetError(f"{path}: record {rec['i']} fails its CRC check; the store is corrupt")
+
+    # -- access ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return self.meta.get("attrs", {})
+
+    def array_spec(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
+        shape, dtype, _ = self._specs[name]
+        return shape, dtype
+
+    def array(self, name: str) -> np.ndarray:
+        """All records' ``name`` arrays, shape (len, *shape), memory-mapped read-only."""
+        n = len(self)
+        shape, dtype, fname = self._specs[name]
+        if n == 0:
+            return np.zeros((0, *shape), dtype=dtype)
+        mm = self._memmaps.get(name)
+        if mm is None or mm.shape[0] != n:
+            mm = np.memmap(self.path / fname, dtype=dtype, mode="r", shape=(n, *shape))
+            self._memmaps[name] = mm
+        return mm
+
+    def get(self, name: str, indices: np.ndarray | list[int]) -> np.ndarray:
+        """Copy of the ``name`` arrays of the given records, shape (len(indices), *shape)."""
+        return np.asarray(self.array(name)[np.asarray(indices, dtype=np.int64)])
+
+    def column(self, key: str, default: Any = None) -> list[Any]:
+        return [rec.get(key, default) for rec in self.records]
+
+    # -- append ----------------------------------------------------------------------------------
+    def append(self, arrays: Mapping[str, np.ndarray], record: Mapping[str, Any]) -> int:
+        """Append one record durably; returns its index. ``arrays`` must match the store's shapes."""
+        if not self.writable:
+            raise DatasetError(f"{self.path} was opened read-only")
+        if set(arrays) != set(self._specs):
+            raise ValueError(f"append needs arrays {sorted(self._specs)}, got {sorted(arrays)}")
+        i = len(self.records)
+        crcs = {}
+        for name, value in arrays.items():
+            shape, dtype, fname = self._specs[name]
+            a = np.ascontiguousarray(value, dtype=dtype)
+            if a.shape != shape:
+                raise ValueError(f"array {name!r} has shape {a.shape}, the store holds {shape}")
+            data = a.tobytes()
+            crcs[name] = zlib.crc32(data)
+            with open(self.path / fname, "r+b") as fh:
+                fh.seek(i * len(data))
+                fh.write(data)
+                fh.flush()
+                if self.fsync:
+                    os.fsync(fh.fileno())
+        rec = {"i": i, **to_jsonable(dict(record)), "crc32": crcs}
+        line = (json.dumps(rec, allow_nan=False) + "\n").encode()
+        with open(self.path / _INDEX, "ab") as fh:
+            fh.write(line)
+            fh.flush()
+            if self.fsync:
+                os.fsync(fh.fileno())
+        self.records.append(rec)
+        return i
+
+    def close(self) -> None:
+        self._memmaps.clear()
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class TrialLog(RecordStore):
+    """Every trial, appended as it happens (kind "trials").
+
+    Arrays: ``image`` (the observation image the action was chosen on, env layout, uint8).
+    Record fields (units): ``trial`` (index in the log), ``timestep`` (agent step counter after
+    the trial), ``agent``, ``scene`` (scene id), ``scene_option`` ("new"/"same" asked at reset),
+    ``pose`` (P^e, [m, m, rad]), ``action`` (grid indices), ``adjustment`` ([m, m, rad] if the
+    env maps it), ``reward``, ``e_trans_mm``, ``e_rot_deg``, ``success``, ``failure``,
+    ``final_pose`` / ``true_pose`` ([m, m, rad] where the env reports them), ``t_start`` /
+    ``time`` (UTC ISO start / end of the trial), ``duration_s`` (wall time of the env step,
+    including the automatic reset for the next trial), ``info`` (other small JSON-able info
+    entries, e.g. a config hash), ``reset_info`` (the info of the reset that began the trial).
+    """
+
+    KIND = "trials"
+
+    def __init__(
+        self,
+        path: str | Path,
+        image_shape: Iterable[int] | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        arrays = {"image": (tuple(image_shape), "uint8")} if image_shape is not None else None
+        super().__init__(path, self.KIND, arrays=arrays, attrs=attrs, **kwargs)
+
+    def poses(self) -> np.ndarray:
+        """(N, 3) float32 estimated poses P^e."""
+        return np.asarray(self.column("pose"), dtype=np.float32).reshape(-1, 3)
+
+    def actions(self) -> np.ndarray:
+        """(N, 3) int64 grid indices."""
+        return np.asarray(self.column("action"), dtype=np.int64).reshape(len(self), -1)
+
+    def rewards(self) -> np.ndarray:
+        """(N,) float rewards (NaN where none was recorded)."""
+        return np.asarray([np.nan if r is None else r for r in self.column("reward")], dtype=np.float64)
