@@ -40,6 +40,10 @@ ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_
 #: ``gym.make`` keywords that change one field of the candidate grid.
 GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 RESET_OPTION_KEYS = ("scene", "initial_pose")
+#: Bounds of the observed pose [x_m, y_m, yaw_rad]: the table within the arm's reach (an xArm 6
+#: reaches 0.7 m), the same on every backend. Poses are clipped into them.
+POSE_LOW = np.array([-0.2, -0.8, -math.pi / 2], dtype=np.float32)
+POSE_HIGH = np.array([1.0, 0.8, math.pi / 2], dtype=np.float32)
 SCENES = ("new", "same")
 
 
@@ -129,11 +133,7 @@ class CellPlateEnv(gym.Env):
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (h, w, 3), np.uint8),
-                "pose": spaces.Box(
-                    low=np.array([-2.0, -2.0, -math.pi], dtype=np.float32),
-                    high=np.array([2.0, 2.0, math.pi], dtype=np.float32),
-                    dtype=np.float32,
-                ),
+                "pose": spaces.Box(low=POSE_LOW, high=POSE_HIGH, dtype=np.float32),
             }
         )
         self.action_space = self.grid.space()
@@ -286,7 +286,8 @@ class CellPlateEnv(gym.Env):
         image = frame.color
         if image.shape[:2] != (h, w):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        obs = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": detection.pose.as_array().astype(np.float32)}
+        pose = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
+        obs = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
         self._last_frame = frame
         self._last_obs = obs
         return obs
