@@ -11,7 +11,7 @@ Subcommands::
 
 The results go into the calibration file the config names (``calibration_file``), or into
 ``--output``. Board sizes on the command line are millimetres; the board pose is metres and
-degrees in the robot base frame. Wire it into the ``rmrl`` CLI with :func:`add_subparser` or
+degrees in the robot base frame. Wire it into the ``rmrl`` CLI with :func:`add_parser` or
 run ``python -m rmrl_env.perception.calibrate_cli``.
 """
 
@@ -228,10 +228,12 @@ def cmd_target(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_subparser(subparsers: "argparse._SubParsersAction") -> argparse.ArgumentParser:
-    """Add ``calibrate`` with its subcommands to an existing ``rmrl`` parser."""
+def add_parser(subparsers: "argparse._SubParsersAction") -> argparse.ArgumentParser:
+    """Add ``calibrate`` with its subcommands to the ``rmrl`` parser (the ``rmrl.commands``
+    plug-in protocol: the parsed namespace's ``func`` runs the command)."""
     parser = subparsers.add_parser("calibrate", help="camera intrinsics (ChArUco) and extrinsics (ArUco/AprilTag board)")
     _fill(parser)
+    parser.set_defaults(func=run)
     return parser
 
 
@@ -264,34 +266,34 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     board.add_argument("--marker-mm", type=float, default=None)
     board.add_argument("--separation-mm", type=float, default=15.0)
     board.add_argument("--dictionary", default=None)
-    board.set_defaults(func=cmd_board)
+    board.set_defaults(handler=cmd_board)
 
     cap = sub.add_parser("capture", help="save colour frames from the D435 for intrinsics")
     cap.add_argument("--config", required=True)
     cap.add_argument("--out", required=True)
     cap.add_argument("-n", "--count", type=int, default=20)
     cap.add_argument("--interval-s", type=float, default=2.0)
-    cap.set_defaults(func=cmd_capture)
+    cap.set_defaults(handler=cmd_capture)
 
     intr = sub.add_parser("intrinsics", help="ChArUco images → intrinsics + distortion")
     intr.add_argument("images", nargs="+", help="image files, globs or directories")
     intr.add_argument("--min-views", type=int, default=5)
     charuco_args(intr)
     out_args(intr)
-    intr.set_defaults(func=cmd_intrinsics)
+    intr.set_defaults(handler=cmd_intrinsics)
 
     ext = sub.add_parser("extrinsics", help="board at a measured pose on the table → camera_to_base")
     ext.add_argument("--board-pose", type=_pose, required=True, help="board origin X,Y,Z (m) and yaw (deg) in the base frame")
     ext.add_argument("--image", help="an image of the board (default: capture one from the camera)")
     grid_args(ext)
     out_args(ext)
-    ext.set_defaults(func=cmd_extrinsics)
+    ext.set_defaults(handler=cmd_extrinsics)
 
     tgt = sub.add_parser("target", help="measure the plate seated by hand in a receptacle (the paper's P^target)")
     tgt.add_argument("--config", required=True)
     tgt.add_argument("--receptacle", default="box", help="box or shelf")
     tgt.add_argument("--samples", type=int, default=5, help="captures averaged")
-    tgt.set_defaults(func=cmd_target)
+    tgt.set_defaults(handler=cmd_target)
 
 
 def _board_defaults(args: argparse.Namespace) -> None:
@@ -306,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     """Run a parsed ``calibrate`` command; errors are printed, exit code 2."""
     _board_defaults(args)
     try:
-        return int(args.func(args))
+        return int(args.handler(args))
     except RmrlError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

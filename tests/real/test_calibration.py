@@ -148,3 +148,14 @@ def test_calibrate_cli_writes_the_calibration_file(tmp_path, capsys):
     assert (tmp_path / "print.png").is_file()
     assert main(["extrinsics", "--image", str(tmp_path / "board.png"), "--board-pose", "0,0,0,0", "--output", str(tmp_path / "new.json")]) == 2
     assert "no intrinsics yet" in capsys.readouterr().err
+
+
+def test_rmrl_cli_has_the_calibrate_subcommand(tmp_path):
+    """`rmrl calibrate ...` reaches the calibration CLI through the rmrl.commands entry point."""
+    from rmrl_agents.cli import main
+
+    out = tmp_path / "board.png"
+    assert main(["calibrate", "board", "--kind", "charuco", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    # errors are reported by the calibrate command itself, with exit code 2
+    assert main(["calibrate", "intrinsics", str(tmp_path / "missing-*.png"), "--output", str(tmp_path / "c.json")]) == 2
