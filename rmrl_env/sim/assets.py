@@ -14,12 +14,9 @@ SCENE_FILE = "cell.xml"
 
 def asset_dir() -> Path:
     """The folder holding ``cell.xml`` and the files it includes."""
-    try:
-        installed = Path(str(resources.files("rmrl_env.assets")))
-        if (installed / SCENE_FILE).is_file():
-            return installed
-    except (ModuleNotFoundError, TypeError):
-        pass
+    installed = Path(str(resources.files("rmrl_env"))) / "assets"
+    if (installed / SCENE_FILE).is_file():
+        return installed
     checkout = Path(__file__).resolve().parents[2] / "assets"
     if (checkout / SCENE_FILE).is_file():
         return checkout
