@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3.common.distributions import MultiCategoricalDistribution
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.preprocessing import is_image_space_channels_first
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
@@ -85,6 +86,86 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def pose_normalisation(
+    pose_space: spaces.Box, mean: Sequence[float] | None, scale: Sequence[float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, scale)`` with which the pose is fed as ``(pose - mean) / scale``.
+
+    Defaults: the centre and half-width of the pose space if it is bounded, else
+    :data:`DEFAULT_POSE_MEAN` / :data:`DEFAULT_POSE_SCALE`.
+    """
+    low, high = np.asarray(pose_space.low, dtype=np.float64), np.asarray(pose_space.high, dtype=np.float64)
+    bounded = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low))
+    m = np.asarray(mean if mean is not None else ((low + high) / 2 if bounded else DEFAULT_POSE_MEAN), dtype=np.float32)
+    s = np.asarray(scale if scale is not None else ((high - low) / 2 if bounded else DEFAULT_POSE_SCALE), dtype=np.float32)
+    if m.shape != (3,) or s.shape != (3,) or np.any(s <= 0):
+        raise ValueError(f"pose_mean and pose_scale must be 3 numbers (scale > 0), got {m.tolist()} and {s.tolist()}")
+    return m, s
+
+
+class PlateEncoder(nn.Module):
+    """The trunk of the network: ResNet on the image, MLP on the pose, concatenated.
+
+    ``forward(image, pose)`` takes the image as floats in [0, 1], shape (B, 3, H, W), and the
+    pose (B, 3) in m, m, rad; it returns features of shape (B, :attr:`features_dim`).
+    """
+
+    def __init__(
+        self,
+        pose_mean: np.ndarray,
+        pose_scale: np.ndarray,
+        resnet_depth: int = 18,
+        resnet_width: int = 64,
+        norm: NormKind = "frozen_batch",
+        image_size: Sequence[int] | None = None,
+        pose_hidden: Sequence[int] = (64, 64),
+        pretrained_encoder: str | Path | None = None,
+        freeze_encoder: bool = False,
+    ) -> None:
+        super().__init__()
+        self.image_size = tuple(int(v) for v in image_size) if image_size is not None else None
+        self.register_buffer("pose_mean", th.as_tensor(pose_mean, dtype=th.float32))
+        self.register_buffer("pose_scale", th.as_tensor(pose_scale, dtype=th.float32))
+        self.register_buffer("image_mean", th.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("image_std", th.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.image_encoder = ResNetEncoder(resnet_depth, resnet_width, norm=norm)
+        if pretrained_encoder is not None:
+            self.image_encoder.load_pretrained(pretrained_encoder)
+        if freeze_encoder:
+            self.image_encoder.requires_grad_(False)
+        self.pose_encoder = nn.Sequential(_mlp((3, *pose_hidden)), nn.ReLU())
+        self.features_dim = self.image_encoder.features_dim + int(pose_hidden[-1])
+
+    def forward(self, image: th.Tensor, pose: th.Tensor) -> th.Tensor:
+        if self.image_size is not None and tuple(image.shape[-2:]) != self.image_size:
+            image = F.interpolate(image, size=self.image_size, mode="bilinear", align_corners=False, antialias=True)
+        image = (image - self.image_mean) / self.image_std
+        pose = (pose.float() - self.pose_mean) / self.pose_scale
+        return th.cat([self.image_encoder(image), self.pose_encoder(pose)], dim=1)
+
+
+class PlateFeaturesExtractor(BaseFeaturesExtractor):
+    """The same trunk for SB3's own actor-critic algorithms (PPO, A2C).
+
+    ``PPO("MultiInputPolicy", env, policy_kwargs=dict(features_extractor_class=PlateFeaturesExtractor,
+    features_extractor_kwargs=dict(resnet_depth=18)))`` gives PPO the ResNet + pose-MLP trunk of
+    the rmrl agents; SB3 adds its own policy and value heads on top.
+    """
+
+    def __init__(self, observation_space: spaces.Dict, pose_mean: Sequence[float] | None = None, pose_scale: Sequence[float] | None = None, **encoder_kwargs: Any) -> None:
+        mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
+        encoder = PlateEncoder(mean, scale, **encoder_kwargs)
+        super().__init__(observation_space, features_dim=encoder.features_dim)
+        self.encoder = encoder
+        self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        image = observations[IMAGE_KEY].float()  # SB3 has already scaled it to [0, 1]
+        if not self._channels_first:
+            image = image.permute(0, 3, 1, 2)
+        return self.encoder(image, observations[POSE_KEY])
+
+
 class RoleModelPolicy(BasePolicy):
     """ResNet + pose-MLP policy with one softmax head per action dimension (paper Fig. 3).
 
@@ -141,20 +222,12 @@ class RoleModelPolicy(BasePolicy):
         self.action_dims = [int(n) for n in action_space.nvec]
         self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])
 
-        mean, scale = self._pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
+        mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
         self.pose_mean_value, self.pose_scale_value = mean.tolist(), scale.tolist()
-        self.register_buffer("pose_mean", th.as_tensor(mean, dtype=th.float32))
-        self.register_buffer("pose_scale", th.as_tensor(scale, dtype=th.float32))
-        self.register_buffer("image_mean", th.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("image_std", th.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
-
-        self.image_encoder = ResNetEncoder(resnet_depth, resnet_width, norm=norm)
-        if pretrained_encoder is not None:
-            self.image_encoder.load_pretrained(pretrained_encoder)
-        if freeze_encoder:
-            self.image_encoder.requires_grad_(False)
-        self.pose_encoder = nn.Sequential(_mlp((3, *self.pose_hidden)), nn.ReLU())
-        joint = self.image_encoder.features_dim + self.pose_hidden[-1]
+        self.encoder = PlateEncoder(
+            mean, scale, resnet_depth, resnet_width, norm, self.image_size, self.pose_hidden, pretrained_encoder, freeze_encoder
+        )
+        joint = self.encoder.features_dim
         self.heads = nn.ModuleList(_mlp((joint, *self.head_hidden, n)) for n in self.action_dims)
         for head in self.heads:  # start close to uniform: small last layer
             nn.init.orthogonal_(head[-1].weight, gain=0.01)
@@ -163,23 +236,10 @@ class RoleModelPolicy(BasePolicy):
         trainable = [p for p in self.parameters() if p.requires_grad]
         self.optimizer = self.optimizer_class(trainable, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
 
-    @staticmethod
-    def _pose_normalisation(
-        pose_space: spaces.Box, mean: Sequence[float] | None, scale: Sequence[float] | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        low, high = np.asarray(pose_space.low, dtype=np.float64), np.asarray(pose_space.high, dtype=np.float64)
-        bounded = bool(np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low))
-        m = np.asarray(
-            mean if mean is not None else ((low + high) / 2 if bounded else DEFAULT_POSE_MEAN), dtype=np.float32
-        )
-        s = np.asarray(
-            scale if scale is not None else ((high - low) / 2 if bounded else DEFAULT_POSE_SCALE), dtype=np.float32
-        )
-        if m.shape != (3,) or s.shape != (3,) or np.any(s <= 0):
-            raise ValueError(
-                f"pose_mean and pose_scale must be 3 numbers (scale > 0), got {m.tolist()} and {s.tolist()}"
-            )
-        return m, s
+    @property
+    def image_encoder(self) -> ResNetEncoder:
+        """The ResNet of the trunk."""
+        return self.encoder.image_encoder
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -209,11 +269,7 @@ class RoleModelPolicy(BasePolicy):
             image = image.permute(0, 3, 1, 2)
         if self.normalize_images:
             image = image / 255.0
-        if self.image_size is not None and tuple(image.shape[-2:]) != self.image_size:
-            image = F.interpolate(image, size=self.image_size, mode="bilinear", align_corners=False, antialias=True)
-        image = (image - self.image_mean) / self.image_std
-        pose = (obs[POSE_KEY].float() - self.pose_mean) / self.pose_scale
-        features = th.cat([self.image_encoder(image), self.pose_encoder(pose)], dim=1)
+        features = self.encoder(image, obs[POSE_KEY])
         return th.cat([head(features) for head in self.heads], dim=1)
 
     def get_distribution(self, obs: PyTorchObs) -> MultiCategoricalDistribution:

@@ -129,8 +129,9 @@ class ResNetEncoder(nn.Module):
     def load_pretrained(self, path: str | Path) -> None:
         """Load encoder weights from a local ``.pt`` state dict (no download, ever).
 
-        Accepts a plain state dict or ``{"state_dict": ...}``; prefixes ``module.``,
-        ``encoder.`` and ``features_extractor.image_encoder.`` are stripped and ``fc.*``
+        Accepts a plain state dict or ``{"state_dict": ...}``; the prefixes ``module.``,
+        ``features_extractor.``, ``encoder.`` and ``image_encoder.`` are stripped in that order
+        (so an rmrl policy's or an SB3 extractor's encoder loads) and ``fc.*``
         (a classifier) is ignored. Every encoder tensor must be present with the right shape,
         otherwise a ``ValueError`` says which keys differ.
         """
@@ -147,7 +148,7 @@ class ResNetEncoder(nn.Module):
             raise ValueError(f"{path} does not hold a state dict of tensors")
         cleaned: dict[str, th.Tensor] = {}
         for key, value in state.items():
-            for prefix in ("module.", "features_extractor.image_encoder.", "encoder."):
+            for prefix in ("module.", "features_extractor.", "encoder.", "image_encoder."):
                 if key.startswith(prefix):
                     key = key[len(prefix) :]
             if key.startswith("fc.") or key.endswith("num_batches_tracked"):

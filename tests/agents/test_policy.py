@@ -113,3 +113,36 @@ def test_pretrained_encoder_from_local_state_dict(tmp_path) -> None:
     (tmp_path / "bad.pt").write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match="cannot read"):
         _policy(resnet_depth=10, resnet_width=8, pretrained_encoder=tmp_path / "bad.pt")
+
+
+def test_sb3_ppo_trains_with_the_same_trunk(tmp_path) -> None:
+    """SB3's own PPO gets the rmrl trunk (ResNet + pose MLP) through PlateFeaturesExtractor."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from rmrl_agents.policies import PlateFeaturesExtractor
+
+    env = gym.make("rmrl_agents/SyntheticPlate-v0")
+    trunk = {"resnet_depth": 10, "resnet_width": 8, "pose_hidden": (64, 64)}
+    ppo = PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=8,
+        batch_size=8,
+        n_epochs=1,
+        seed=0,
+        device="cpu",
+        policy_kwargs={"features_extractor_class": PlateFeaturesExtractor, "features_extractor_kwargs": trunk},
+    )
+    before = {k: v.clone() for k, v in ppo.policy.features_extractor.state_dict().items()}
+    ppo.learn(16)
+    after = ppo.policy.features_extractor.state_dict()
+    assert any(not th.equal(before[k], after[k]) for k in before)  # the trunk is trained
+    ours = _policy(resnet_depth=10, resnet_width=8, pose_hidden=(64, 64))
+    assert set(ours.encoder.state_dict()) == {k.removeprefix("encoder.") for k in after}
+    # the ResNet trained inside PPO loads into an rmrl policy (prefixes of the SB3 policy stripped)
+    prefix = "features_extractor.encoder.image_encoder."
+    th.save({k: v for k, v in ppo.policy.state_dict().items() if k.startswith(prefix)}, tmp_path / "ppo_encoder.pt")
+    loaded = _policy(resnet_depth=10, resnet_width=8, pretrained_encoder=str(tmp_path / "ppo_encoder.pt"))
+    key = "conv1.weight"
+    assert th.equal(loaded.image_encoder.state_dict()[key], after[f"encoder.image_encoder.{key}"])
