@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from rmrl_env.cell import CellLayout, Receptacle
 from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, wrap_half_turn
@@ -72,6 +72,8 @@ class Backend:
         ground_truth: the simulator's privileged state, ``None`` on the real cell.
         seed_fn: reseeds the backend's own randomness (sensor noise, hand jitter).
         close_fn: releases devices.
+        description: what configures the backend beyond the layout (the sim's error sources,
+            the real cell's config), JSON-able; hashed into the env's ``config_hash``.
     """
 
     name: str
@@ -83,7 +85,7 @@ class Backend:
     ground_truth: GroundTruth | None = None
     seed_fn: Callable[[int | None], None] | None = None
     close_fn: Callable[[], None] | None = None
-    render_fn: Callable[[], object] | None = None
+    description: dict[str, Any] = field(default_factory=dict)
 
     def seed(self, seed: int | None) -> None:
         if self.seed_fn is not None:

@@ -16,8 +16,10 @@ One-step episodes:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from typing import Any, SupportsFloat
 
 import cv2
@@ -128,6 +130,7 @@ class CellPlateEnv(gym.Env):
         self.scene_jitter_rad = float(scene_jitter_rad)
         self.render_mode = render_mode
         self.routine = PickAndPlace(backend.drivers, backend.layout)
+        self.config_hash = self._config_hash()
 
         h, w = self.image_size
         self.observation_space = spaces.Dict(
@@ -181,7 +184,12 @@ class CellPlateEnv(gym.Env):
         frame, detection = self.routine.localise()
         self._estimate = detection
         obs = self._observation(frame, detection)
-        info: dict[str, Any] = {"scene_id": self._scene_id, "scene": scene, "requested_pose": initial.as_array()}
+        info: dict[str, Any] = {
+            "scene_id": self._scene_id,
+            "scene": scene,
+            "requested_pose": initial.as_array(),
+            "config_hash": self.config_hash,
+        }
         gt = self.backend.ground_truth
         self._true_initial = gt.plate_pose() if gt is not None else None
         if self._true_initial is not None:
@@ -206,6 +214,7 @@ class CellPlateEnv(gym.Env):
             "pick_pose": pick.as_array(),
             "adjustment": adjustment,
             "target_pose": self.target.pose.as_array(),
+            "config_hash": self.config_hash,
         }
         if self._true_initial is not None:
             info["true_pose"] = self._true_initial.as_array()
@@ -238,6 +247,21 @@ class CellPlateEnv(gym.Env):
         self.backend.close()
 
     # -- internals ----------------------------------------------------------------------------
+    def _config_hash(self) -> str:
+        """A short hash of everything that defines this MDP: task, grid, reward, scenes, image
+        size, the cell's layout and the backend's description. Logged with every trial."""
+        config = {
+            "task": self.task,
+            "grid": asdict(self.grid),
+            "reward_length_m": self.reward_length_m,
+            "scene_jitter": [self.scene_jitter_m, self.scene_jitter_rad],
+            "image_size": list(self.image_size),
+            "backend": self.backend.name,
+            "layout": asdict(self.backend.layout),
+            "description": self.backend.description,
+        }
+        return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
         options = dict(options or {})
         unknown = sorted(set(options) - set(RESET_OPTION_KEYS))

@@ -13,6 +13,7 @@ cell's defaults are used).
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -136,7 +137,7 @@ def make_real_backend(
             arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),  # type: ignore[arg-type]
             camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),  # type: ignore[arg-type]
         )  # fmt: skip
-        return Backend(name="real", drivers=drivers, layout=layout, stager=_NoHardware("robot stager"), targets=targets)  # type: ignore[arg-type]
+        return Backend(name="real", drivers=drivers, layout=layout, stager=_NoHardware("robot stager"), targets=targets, description={"config": asdict(cfg)})  # type: ignore[arg-type]
 
     from rmrl_env.real.bio_gripper import BioGripper
     from rmrl_env.real.realsense import RealSenseCamera
@@ -170,7 +171,7 @@ def make_real_backend(
         camera.stop()
         arm.close()
 
-    return Backend(name="real", drivers=drivers, layout=layout, stager=stager, targets=targets, close_fn=close)
+    return Backend(name="real", drivers=drivers, layout=layout, stager=stager, targets=targets, close_fn=close, description={"config": asdict(cfg)})
 
 
 def make_real_env(task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any) -> CellPlateEnv:

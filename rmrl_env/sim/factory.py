@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ def make_sim_backend(errors: ErrorSources | None = None, *, simulate_free_space:
         ground_truth=SimGroundTruth(world),
         seed_fn=camera.seed,
         close_fn=lambda: None,
+        description={"errors": asdict(errors), "simulate_free_space": simulate_free_space},
     )
 
 

@@ -88,3 +88,16 @@ def test_stable_baselines3_ppo_learns_on_the_env():
     action, _ = model.predict(env.reset(seed=1)[0], deterministic=True)
     assert env.action_space.contains(action)
     env.close()
+
+
+def test_config_hash_identifies_the_mdp():
+    a = gym.make("CellPlatePlace-sim-v0").unwrapped
+    b = gym.make("CellPlatePlace-sim-v0").unwrapped
+    c = gym.make("CellPlatePlace-sim-v0", tcp_offset_mm=(0.0, 0.0, 0.0)).unwrapped
+    d = gym.make("CellPlateShelf-sim-v0").unwrapped
+    assert a.config_hash == b.config_hash
+    assert len({a.config_hash, c.config_hash, d.config_hash}) == 3
+    _, info = a.reset(seed=0)
+    assert info["config_hash"] == a.config_hash
+    _, _, _, _, step_info = a.step(a.grid.zero_action())
+    assert step_info["config_hash"] == a.config_hash
