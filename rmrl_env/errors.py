@@ -40,3 +40,7 @@ class SafetyError(RmrlError):
 
 class HardwareError(RmrlError):
     """A device (arm, gripper, camera) reported an error or stopped answering."""
+
+
+class CollisionError(HardwareError):
+    """The arm stopped a motion because the tool pressed on something (collision detection)."""

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from rmrl_env.cell import CellLayout, Receptacle
-from rmrl_env.errors import PlateNotFoundError, UnreachableError
+from rmrl_env.errors import CollisionError, PlateNotFoundError, UnreachableError
 from rmrl_env.protocols import Arm, Camera, Gripper, Localiser, PlanarPose, PlateDetection, RGBDFrame, ToolPose
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 FAILURE_UNREACHABLE = "unreachable"
 FAILURE_GRASP_MISSED = "grasp_missed"
 FAILURE_PLATE_LOST = "plate_not_found"
+FAILURE_COLLISION = "collision"
 
 
 @dataclass
@@ -29,8 +30,9 @@ class TrialOutcome:
 
     Attributes:
         failure: ``None`` when the plate was carried and released at the place pose, else one
-            of ``"unreachable"`` (no motion was made), ``"grasp_missed"`` or
-            ``"plate_not_found"`` (the camera could not find the plate afterwards).
+            of ``"unreachable"`` (no motion was made), ``"grasp_missed"``, ``"collision"`` (the
+            arm's collision detection stopped a motion) or ``"plate_not_found"`` (the camera
+            could not find the plate afterwards).
         detection: the plate as localised after the trial (``None`` if not found).
         frame: the frame it was localised in.
         message: human-readable detail for failures.
@@ -119,6 +121,16 @@ class PickAndPlace:
         except UnreachableError as err:
             return TrialOutcome(FAILURE_UNREACHABLE, None, None, str(err))
 
+        try:
+            return self._execute(waypoints)
+        except CollisionError as err:
+            # The arm stopped itself: let go, back off to home, and see where the plate is.
+            gripper.open()
+            arm.go_home()
+            return self._relocalise(FAILURE_COLLISION, str(err))
+
+    def _execute(self, waypoints: dict[str, ToolPose]) -> TrialOutcome:
+        arm, gripper = self.drivers.arm, self.drivers.gripper
         motion = self.layout.motion
         gripper.open()
         arm.move_to(waypoints["pre_grasp"], motion.approach_speed_m_s, linear=False)

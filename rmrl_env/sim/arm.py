@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rmrl_env.errors import ConfigError
+from rmrl_env.errors import CollisionError, ConfigError
 from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
@@ -30,6 +30,10 @@ class SimArm:
         home: the parking pose, out of the camera's view.
         accel_m_s2: Cartesian acceleration of linear moves.
         control_dt_s: control tick of the trajectory.
+        simulate_free_space: spend simulation time on joint-space moves too.
+        collision_force_n: like the xArm's collision detection, a linear move stops and raises
+            :class:`~rmrl_env.errors.CollisionError` when a finger pad presses on anything with
+            more than this normal force (gripping the plate takes the gripper's 15 N).
     """
 
     def __init__(
@@ -39,15 +43,17 @@ class SimArm:
         accel_m_s2: float = 2.5,
         control_dt_s: float = 0.04,
         simulate_free_space: bool = False,
+        collision_force_n: float = 50.0,
     ) -> None:
-        if accel_m_s2 <= 0 or control_dt_s <= 0:
-            raise ConfigError("accel_m_s2 and control_dt_s must be > 0")
+        if accel_m_s2 <= 0 or control_dt_s <= 0 or collision_force_n <= 0:
+            raise ConfigError("accel_m_s2, control_dt_s and collision_force_n must be > 0")
         self.world = world
         self.kin = ArmKinematics(world)
         self.home = home
         self.accel_m_s2 = accel_m_s2
         self.substeps = max(1, int(round(control_dt_s / world.timestep)))
         self.simulate_free_space = simulate_free_space
+        self.collision_force_n = collision_force_n
         self.q_home = self.kin.solve(home, IK_SEED)
         world.hold_arm(self.q_home)
         world.forward()
@@ -101,6 +107,14 @@ class SimArm:
                 self.world.hold_arm(q_prev + (j / self.substeps) * (q - q_prev), qd)
                 self.world.step(1)
             q_prev = q
+            force, touched = self.world.pad_contact_force()
+            if force > self.collision_force_n:
+                self.world.hold_arm(q_prev)
+                here = self.tool_pose()
+                raise CollisionError(
+                    f"collision: a finger pad pressed on {touched!r} with {force:.0f} N (limit {self.collision_force_n:g} N) "
+                    f"at x={here.x_m:.4f} m, y={here.y_m:.4f} m, z={here.z_m:.4f} m; the motion was stopped"
+                )
         self.world.hold_arm(q_prev)
 
 

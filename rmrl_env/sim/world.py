@@ -60,6 +60,7 @@ class SimWorld:
         self.plate_qadr = m.jnt_qposadr[m.joint("plate_free").id]
         self.plate_dadr = m.jnt_dofadr[m.joint("plate_free").id]
         self.tcp_site = m.site("tcp").id
+        self.pad_geoms = (m.geom("finger_left_pad").id, m.geom("finger_right_pad").id)
         self.camera_id = m.camera(CAMERA_NAME).id
         self.jaw_asymmetry_m = errors.jaw_asymmetry_mm / 1000.0
 
@@ -100,6 +101,23 @@ class SimWorld:
         q_cmd = self.arm_q_cmd.copy()
         mujoco.mj_resetData(self.model, self.data)
         self.hold_arm(q_cmd)
+
+    def pad_contact_force(self) -> tuple[float, str]:
+        """The larger total normal contact force (N) on one finger pad, and what it touches."""
+        m, d = self.model, self.data
+        totals = [0.0, 0.0]
+        other = ["", ""]
+        wrench = np.zeros(6)
+        for i in range(d.ncon):
+            contact = d.contact[i]
+            for k, pad in enumerate(self.pad_geoms):
+                if pad in (contact.geom1, contact.geom2):
+                    mujoco.mj_contactForce(m, d, i, wrench)
+                    totals[k] += abs(float(wrench[0]))
+                    touched = contact.geom2 if contact.geom1 == pad else contact.geom1
+                    other[k] = m.geom(touched).name or f"geom {touched}"
+        k = int(np.argmax(totals))
+        return totals[k], other[k]
 
     # -- the plate ----------------------------------------------------------------------------
     def plate_pose(self) -> PlanarPose:

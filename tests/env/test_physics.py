@@ -73,3 +73,18 @@ def test_env_success_flag_follows_the_seating(ideal_shelf_env):
     _, r_bad, _, _, bad = env.step(u.adjustment_to_action(delta[0] + 0.006, delta[1], delta[2]))
     assert good["success"] and not bad["success"]
     assert r_good > r_bad
+
+
+def test_pressing_on_the_plate_stops_the_arm_like_collision_detection(place_env):
+    """Picking 16 mm off along and 12 mm off across lands a pad on the plate: the arm stops."""
+    u = place_env.unwrapped
+    start = [0.4219, -0.2646, -0.1674]
+    place_env.reset(seed=1, options={"initial_pose": start})
+    _, reward, _, _, info = place_env.step(np.array([20, 20, 15]))
+    assert info["failure"] == "collision"
+    assert "finger pad pressed on 'plate'" in info["message"] and "the motion was stopped" in info["message"]
+    world = u.backend.drivers.arm.world
+    # the plate is where it was, flat on the bench, and was seen there again
+    assert np.linalg.norm(world.data.xpos[world.plate_body][:2] - np.array(start[:2])) < 0.003
+    assert world.plate_tilt_rad() < math.radians(1.0)
+    assert 0.0 < reward < 0.05 and not info["success"]
