@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   runs the main job (the sim demo; creates .venv on first use)
+#   make bench  runs the main job: the paper's experiments on the sim, quick budget (creates .venv on first use)
 #   make test   runs the test suite (creates .venv on first use)
+# and: make demo (a few scenes, zero vs oracle adjustment), make bench-full, make bench-speed
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test bench-speed clean
+.PHONY: bench bench-full demo test bench-speed clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@# pyrealsense2 (the real cell's camera) needs the system library libusb-1.0.
@@ -24,6 +25,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test,real]"
 	@touch $(STAMP)
+
+bench: $(STAMP)
+	$(BIN)/rmrl bench paper --quick --out runs/bench-paper-quick
+
+# The full run behind the README's results (5 seeds x 150 trials, ResNet-18; see the README for its wall time).
+bench-full: $(STAMP)
+	$(BIN)/rmrl bench paper --out docs/bench --readme README.md
 
 demo: $(STAMP)
 	$(BIN)/python -m rmrl_env.demo
