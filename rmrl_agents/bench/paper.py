@@ -125,6 +125,7 @@ def _reward_recorder():
         def __init__(self, limit: int, on_trial: Callable[[], None] | None = None) -> None:
             super().__init__()
             self.limit = limit
+            self.parent_pid = os.getppid()
             self.rewards: list[float] = []
             self.e_trans_mm: list[float] = []
             self.on_trial = on_trial
@@ -135,6 +136,8 @@ def _reward_recorder():
                 self.e_trans_mm.append(float(info.get("e_trans_mm", math.nan)))
                 if self.on_trial is not None:
                     self.on_trial()
+            if os.getppid() != self.parent_pid:  # the benchmark was killed: do not run on as an orphan
+                raise SystemExit("the benchmark's main process is gone; this worker stops")
             return len(self.rewards) < self.limit
 
     return RewardRecorder
