@@ -7,8 +7,6 @@ frame carries the *believed* pinhole intrinsics, as a real pipeline would have t
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import mujoco
 import numpy as np
@@ -68,7 +66,6 @@ class SimCamera:
             ) from err
         self._maps = distortion_maps(self._intrinsics, errors.lens_distortion)
         self.rng = np.random.default_rng(0)
-        self.render_s = 0.0  # wall time of the last capture's rendering, for benchmarks
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
         self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
 
@@ -107,9 +104,7 @@ class SimCamera:
         return color, depth
 
     def capture(self) -> RGBDFrame:
-        t0 = time.perf_counter()
         color, depth = self.render_ideal()
-        self.render_s = time.perf_counter() - t0
         if self._maps is not None:
             color = cv2.remap(color, *self._maps, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             depth = cv2.remap(depth, *self._maps, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
