@@ -143,9 +143,6 @@ class SimWorld:
         self.data.qpos[adr + 3 : adr + 7] = (math.cos(half), 0.0, 0.0, math.sin(half))
         self.data.qvel[self.plate_dadr : self.plate_dadr + 6] = 0.0
 
-    def plate_speed(self) -> float:
-        return float(np.linalg.norm(self.data.qvel[self.plate_dadr : self.plate_dadr + 6]))
-
     # -- the gripper --------------------------------------------------------------------------
     def finger_q(self) -> float:
         return float(self.data.qpos[self.finger_qadr])
