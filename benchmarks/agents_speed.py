@@ -54,9 +54,7 @@ def main() -> None:
     th.set_num_threads(args.threads)
     h, w = args.image_size
     env = SyntheticPlateEnv(image_size=(h, w))
-    model = RMRL(
-        "MultiInputPolicy", env, seed=0, policy_kwargs={"resnet_depth": args.depth, "resnet_width": args.width}
-    )
+    model = RMRL("MultiInputPolicy", env, seed=0, policy_kwargs={"resnet_depth": args.depth, "resnet_width": args.width})
     model._ensure_logger()
     policy = model.policy
     rng = np.random.default_rng(0)
@@ -78,9 +76,7 @@ def main() -> None:
 
     rows: list[tuple[str, tuple[float, float, float]]] = []
     rows.append(("policy forward, batch 1", _time(forward, args.repeats)))
-    rows.append(
-        ("model.predict, one observation", _time(lambda: model.predict(obs_env, deterministic=True), args.repeats))
-    )
+    rows.append(("model.predict, one observation", _time(lambda: model.predict(obs_env, deterministic=True), args.repeats)))
     rows.append(
         (
             "REINFORCE update (1 trial)",

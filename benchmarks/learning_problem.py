@@ -50,7 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=160)
     parser.add_argument("--task", choices=["place", "shelf"], default="place")
-    parser.add_argument("--cell-seed", type=int, default=None, help="draw the cell's error sources from this seed instead of the defaults")
+    parser.add_argument(
+        "--cell-seed", type=int, default=None, help="draw the cell's error sources from this seed instead of the defaults"
+    )
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
@@ -74,7 +76,7 @@ def main() -> None:
     pred = _features(est[half:]) @ coef
     resid = err[half:] - pred
     share = 1.0 - float(np.sum(resid[:, :2] ** 2) / np.sum(err[half:, :2] ** 2))
-    regression = [_trial(env, s, p)[0] for s, p in zip(seeds[half:], pred)]
+    regression = [_trial(env, s, p)[0] for s, p in zip(seeds[half:], pred, strict=False)]
     wall = time.perf_counter() - t0
 
     def summary(rows: list[dict]) -> dict[str, float]:
@@ -104,16 +106,24 @@ def main() -> None:
         "oracle": summary(oracle),
         "wall_s": wall,
     }
-    print(f"{env_id}, {args.scenes} scenes ({'default cell' if args.cell_seed is None else f'cell seed {args.cell_seed}'}), {wall:.0f} s")
-    print(f"pick-pose error |true - P^e|: mean {results['pick_error_mm_mean']:.2f} mm, "
-          f"mean (x, y) = ({results['pick_error_mm_mean_xy'][0]:+.2f}, {results['pick_error_mm_mean_xy'][1]:+.2f}) mm, yaw sd {results['pick_error_yaw_deg_sd']:.2f}°")
+    print(
+        f"{env_id}, {args.scenes} scenes ({'default cell' if args.cell_seed is None else f'cell seed {args.cell_seed}'}), {wall:.0f} s"
+    )
+    print(
+        f"pick-pose error |true - P^e|: mean {results['pick_error_mm_mean']:.2f} mm, "
+        f"mean (x, y) = ({results['pick_error_mm_mean_xy'][0]:+.2f}, {results['pick_error_mm_mean_xy'][1]:+.2f}) mm, yaw sd {results['pick_error_yaw_deg_sd']:.2f}°"
+    )
     print(f"share of the squared (x, y) pick error an affine regression on P^e removes (held out): {100 * share:.1f} %")
-    print("| adjustment | e_trans mean (mm) | e_trans median (mm) | true e_trans mean (mm) | e_rot mean (°) | reward mean | success |")
+    print(
+        "| adjustment | e_trans mean (mm) | e_trans median (mm) | true e_trans mean (mm) | e_rot mean (°) | reward mean | success |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in ("zero", "regression_heldout", "oracle"):
         r = results[name]
-        print(f"| {name} (n={r['n']}) | {r['e_trans_mm_mean']:.2f} | {r['e_trans_mm_median']:.2f} | {r['true_e_trans_mm_mean']:.2f} | "
-              f"{r['e_rot_deg_mean']:.2f} | {r['reward_mean']:.4f} | {100 * r['success_rate']:.0f} % |")
+        print(
+            f"| {name} (n={r['n']}) | {r['e_trans_mm_mean']:.2f} | {r['e_trans_mm_median']:.2f} | {r['true_e_trans_mm_mean']:.2f} | "
+            f"{r['e_rot_deg_mean']:.2f} | {r['reward_mean']:.4f} | {100 * r['success_rate']:.0f} % |"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -16,7 +16,8 @@ import os
 import platform
 import time
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -70,8 +71,10 @@ def main() -> None:
     def med(key: str) -> float:
         return 1000.0 * float(np.median([r.get(key, 0.0) for r in rows]))
 
-    print(f"rmrl sim speed: {args.task} task, {args.trials} trials (reset + step), 640x480 RGB-D, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, MUJOCO_GL={os.environ.get('MUJOCO_GL')}")
+    print(
+        f"rmrl sim speed: {args.task} task, {args.trials} trials (reset + step), 640x480 RGB-D, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, MUJOCO_GL={os.environ.get('MUJOCO_GL')}"
+    )
     print(f"  simulated time per trial: {world.data.time:.2f} s at a {world.timestep * 1000:.0f} ms physics step")
     for key, label in [
         ("total", "reset + step (wall)"),

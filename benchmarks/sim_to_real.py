@@ -24,19 +24,26 @@ import argparse
 import csv
 import math
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-AGENTS = {"reinforce": ("rmrl_agents.reinforce", "REINFORCE"), "replay": ("rmrl_agents.replay_reinforce", "ReplayREINFORCE"), "rmrl": ("rmrl_agents.rmrl", "RMRL")}
+AGENTS = {
+    "reinforce": ("rmrl_agents.reinforce", "REINFORCE"),
+    "replay": ("rmrl_agents.replay_reinforce", "ReplayREINFORCE"),
+    "rmrl": ("rmrl_agents.rmrl", "RMRL"),
+}
 METRICS = ("reward", "e_trans_mm", "e_rot_deg", "success")
 
 
 def fixed_poses(region: Any, n: int, seed: int) -> list[list[float]]:
     """``n`` initial poses ``[x_m, y_m, yaw_rad]`` drawn uniformly in the region, reproducibly."""
     rng = np.random.default_rng(seed)
-    return [[float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad))] for _ in range(n)]
+    return [
+        [float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad))] for _ in range(n)
+    ]
 
 
 def load_policy(spec: str, env: Any) -> Callable[[dict], np.ndarray]:
@@ -64,7 +71,9 @@ def make_env(backend: str, task: str, config: str | None, overrides: dict[str, A
     return make_real_env(task, config=config, **overrides)
 
 
-def evaluate(env: Any, policy: Callable[[dict], np.ndarray], poses: Sequence[Sequence[float]], seed: int) -> list[dict[str, float]]:
+def evaluate(
+    env: Any, policy: Callable[[dict], np.ndarray], poses: Sequence[Sequence[float]], seed: int
+) -> list[dict[str, float]]:
     """One deterministic trial per initial pose; returns the per-trial metrics."""
     rows = []
     for k, pose in enumerate(poses):

@@ -9,12 +9,12 @@ import argparse
 import math
 from pathlib import Path
 
-import rmrl_env  # noqa: F401  (first: it selects headless rendering before mujoco loads)
+import cv2
+import gymnasium as gym
+import mujoco
+import numpy as np
 
-import cv2  # noqa: E402
-import gymnasium as gym  # noqa: E402
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
+import rmrl_env
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = gym.make("CellPlatePlace-sim-v0").unwrapped
-    obs, info = env.reset(seed=7)
+    _obs, _info = env.reset(seed=7)
     drivers = env.backend.drivers
     world = drivers.arm.world
 
@@ -36,8 +36,15 @@ def main() -> None:
     u0, v0, u1, v1 = det.bbox_px
     cv2.rectangle(cam_view, (u0, v0), (u1, v1), (40, 200, 255), 1)
     cv2.putText(cam_view, "overhead D435 view: mask, box, P^e", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (20, 20, 20), 2)
-    cv2.putText(cam_view, f"P^e = ({det.pose.x_m * 1000:.1f}, {det.pose.y_m * 1000:.1f}) mm, {math.degrees(det.pose.yaw_rad):.1f} deg",
-                (10, 470), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (20, 20, 20), 2)
+    cv2.putText(
+        cam_view,
+        f"P^e = ({det.pose.x_m * 1000:.1f}, {det.pose.y_m * 1000:.1f}) mm, {math.degrees(det.pose.yaw_rad):.1f} deg",
+        (10, 470),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55,
+        (20, 20, 20),
+        2,
+    )
 
     # Right: the cell from the side while the arm carries the plate toward the box.
     routine = env.routine
@@ -55,7 +62,15 @@ def main() -> None:
     cam.distance, cam.azimuth, cam.elevation = 1.25, -145.0, -28.0
     renderer.update_scene(world.data, camera=cam)
     side = renderer.render().copy()
-    cv2.putText(side, "MuJoCo twin: xArm 6, BIO-like gripper, plate, box, shelf", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (20, 20, 20), 2)
+    cv2.putText(
+        side,
+        "MuJoCo twin: xArm 6, BIO-like gripper, plate, box, shelf",
+        (10, 24),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55,
+        (20, 20, 20),
+        2,
+    )
 
     image = np.concatenate([side, cam_view], axis=1)
     cv2.imwrite(args.out, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))

@@ -25,11 +25,11 @@ ALGORITHMS = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL}
 
 __all__ = [
     "ALGORITHMS",
+    "REINFORCE",
+    "RMRL",
     "DatasetError",
     "IncompatibleEnvError",
     "MultiInputPolicy",
-    "REINFORCE",
-    "RMRL",
     "ReplayREINFORCE",
     "RoleModelDataset",
     "RoleModelPolicy",

@@ -130,9 +130,7 @@ class OneStepPolicyGradient(BaseAlgorithm):
             env = maybe_make_env(env, verbose)
             check_spaces(env.observation_space, env.action_space)
             if isinstance(env, VecEnv) and env.num_envs != 1:
-                raise ValueError(
-                    f"{type(self).__name__} runs one env (trials are sequential); got a VecEnv of {env.num_envs}"
-                )
+                raise ValueError(f"{type(self).__name__} runs one env (trials are sequential); got a VecEnv of {env.num_envs}")
         super().__init__(
             policy,
             env,
@@ -347,13 +345,9 @@ class OneStepPolicyGradient(BaseAlgorithm):
 
     def _update_baseline(self, reward: float) -> None:
         r = 0.0 if not np.isfinite(reward) else float(reward)
-        self._baseline = (
-            r if self._baseline is None else self._baseline + (1 - self.baseline_decay) * (r - self._baseline)
-        )
+        self._baseline = r if self._baseline is None else self._baseline + (1 - self.baseline_decay) * (r - self._baseline)
 
-    def policy_gradient_update(
-        self, images: np.ndarray, poses: np.ndarray, actions: np.ndarray, rewards: np.ndarray
-    ) -> float:
+    def policy_gradient_update(self, images: np.ndarray, poses: np.ndarray, actions: np.ndarray, rewards: np.ndarray) -> float:
         """One step on L = -mean (R - b)·log π(a|s) (eq. 6). Arrays: (B, *img), (B, 3), (B, 3), (B,)."""
         obs = self._obs_tensor(images, poses)
         adv = th.as_tensor(self._advantages(rewards), dtype=th.float32, device=self.device)
@@ -415,11 +409,7 @@ class OneStepPolicyGradient(BaseAlgorithm):
         if len(data) == 0:
             raise DatasetError(f"{data.path} holds no labels to pretrain on")
         self._ensure_logger()
-        lr = (
-            learning_rate
-            if learning_rate is not None
-            else getattr(self, "ce_learning_rate", None) or self._current_lr()
-        )
+        lr = learning_rate if learning_rate is not None else getattr(self, "ce_learning_rate", None) or self._current_lr()
         n, steps, losses = len(data), 0, []
         for _ in range(n_epochs):
             losses = []
@@ -598,9 +588,7 @@ def _small(value: Any) -> bool:
     if value is None or isinstance(value, (bool, int, float, str, np.number, np.bool_)):
         return not isinstance(value, str) or len(value) < 1000
     if isinstance(value, (np.ndarray, list, tuple)):
-        return np.asarray(value, dtype=object).size <= 16 and all(
-            _small(v) for v in np.asarray(value, dtype=object).ravel()
-        )
+        return np.asarray(value, dtype=object).size <= 16 and all(_small(v) for v in np.asarray(value, dtype=object).ravel())
     return False
 
 

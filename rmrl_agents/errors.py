@@ -1,9 +1,8 @@
-"""Exceptions of rmrl_agents. Both subclass ValueError, so ``except ValueError`` still works."""
+"""The agents' exceptions, defined with every other project exception in :mod:`rmrl_env.errors`.
 
+Both subclass ``ValueError`` as well, so ``except ValueError`` still works.
+"""
 
-class IncompatibleEnvError(ValueError):
-    """The env's spaces are not those the rmrl agents need (Dict image+pose, MultiDiscrete)."""
+from rmrl_env.errors import DatasetError, IncompatibleEnvError
 
-
-class DatasetError(ValueError):
-    """An on-disk trial log or role-model dataset is corrupt, incomplete or incompatible."""
+__all__ = ["DatasetError", "IncompatibleEnvError"]

@@ -29,13 +29,11 @@ def _mean(values: Sequence[Any]) -> float:
     return float(np.nanmean(arr)) if arr.size and np.any(np.isfinite(arr)) else float("nan")
 
 
-def summarize_trials(
-    records: Sequence[Mapping[str, Any]], tau: float = 0.95, tail: float = 0.2
-) -> dict[str, float | int | None]:
+def summarize_trials(records: Sequence[Mapping[str, Any]], tau: float = 0.95, tail: float = 0.2) -> dict[str, float | int | None]:
     """Summary of trial-log records: counts, mean reward (all / last ``tail`` fraction), T^10_τ, errors, success."""
     rewards = [np.nan if r.get("reward") is None else float(r["reward"]) for r in records]
     n = len(records)
-    k = max(1, int(round(n * tail))) if n else 0
+    k = max(1, round(n * tail)) if n else 0
     return {
         "trials": n,
         "mean_reward": _mean(rewards),

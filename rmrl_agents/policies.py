@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3.common.distributions import MultiCategoricalDistribution
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.preprocessing import is_image_space_channels_first
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
@@ -55,9 +55,7 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
             "candidate indices, one per pose component (wrap a continuous env with a discretising wrapper)."
         )
     if np.any(np.asarray(action_space.start) != 0):
-        raise IncompatibleEnvError(
-            f"{_EXPECTED}; MultiDiscrete with a non-zero start {action_space.start} is not supported"
-        )
+        raise IncompatibleEnvError(f"{_EXPECTED}; MultiDiscrete with a non-zero start {action_space.start} is not supported")
     if not isinstance(observation_space, spaces.Dict):
         raise IncompatibleEnvError(f"{_EXPECTED}; got observation space {observation_space!r} (not a Dict)")
     missing = [k for k in (IMAGE_KEY, POSE_KEY) if k not in observation_space.spaces]
@@ -152,7 +150,13 @@ class PlateFeaturesExtractor(BaseFeaturesExtractor):
     the rmrl agents; SB3 adds its own policy and value heads on top.
     """
 
-    def __init__(self, observation_space: spaces.Dict, pose_mean: Sequence[float] | None = None, pose_scale: Sequence[float] | None = None, **encoder_kwargs: Any) -> None:
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        pose_mean: Sequence[float] | None = None,
+        pose_scale: Sequence[float] | None = None,
+        **encoder_kwargs: Any,
+    ) -> None:
         mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
         encoder = PlateEncoder(mean, scale, **encoder_kwargs)
         super().__init__(observation_space, features_dim=encoder.features_dim)

@@ -87,9 +87,7 @@ class ResNetEncoder(nn.Module):
     :param norm: "frozen_batch" (default; see :class:`FrozenBatchNorm2d`), "batch" or "group".
     """
 
-    def __init__(
-        self, depth: int = 18, base_width: int = 64, in_channels: int = 3, norm: NormKind = "frozen_batch"
-    ) -> None:
+    def __init__(self, depth: int = 18, base_width: int = 64, in_channels: int = 3, norm: NormKind = "frozen_batch") -> None:
         super().__init__()
         if depth not in RESNET_STAGES:
             raise ValueError(f"resnet depth must be one of {sorted(RESNET_STAGES)}, got {depth!r}")
@@ -140,7 +138,7 @@ class ResNetEncoder(nn.Module):
             raise FileNotFoundError(f"pretrained encoder weights not found: {path} (give a local .pt state-dict file)")
         try:
             state = th.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
+        except Exception as err:
             raise ValueError(f"cannot read pretrained encoder weights {path}: {err}") from err
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]

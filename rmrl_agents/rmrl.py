@@ -69,9 +69,7 @@ class RMRL(OneStepPolicyGradient):
         **kwargs: Any,
     ) -> None:
         if scene_size < 1 or replay_batch_size < 1 or scene_epochs < 0 or replay_freq < 0 or replay_gradient_steps < 0:
-            raise ValueError(
-                "scene_size and replay_batch_size must be ≥ 1; scene_epochs, replay_freq, replay_gradient_steps ≥ 0"
-            )
+            raise ValueError("scene_size and replay_batch_size must be ≥ 1; scene_epochs, replay_freq, replay_gradient_steps ≥ 0")
         self.scene_size = scene_size
         self.ce_learning_rate = ce_learning_rate
         self.scene_epochs = scene_epochs

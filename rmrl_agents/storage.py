@@ -21,6 +21,7 @@ A writer holds an exclusive ``flock`` on ``.lock`` so two processes cannot appen
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import fcntl
 import json
@@ -129,7 +130,7 @@ class RecordStore:
 
     # -- creation / validation ------------------------------------------------------------------
     def _lock(self) -> None:
-        self._lock_fh = open(self.path / _LOCK, "a+")
+        self._lock_fh = open(self.path / _LOCK, "a+")  # noqa: SIM115 (held, and locked, for the store's lifetime)
         try:
             fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -186,9 +187,7 @@ class RecordStore:
         want = {n: (tuple(int(x) for x in shape), np.dtype(dt)) for n, (shape, dt) in arrays.items()}
         if have != want:
             fmt = lambda d: {n: f"{'×'.join(map(str, s))} {t}" for n, (s, t) in d.items()}  # noqa: E731
-            raise DatasetError(
-                f"{self.path} stores arrays {fmt(have)}, but this run produces {fmt(want)}; use another directory"
-            )
+            raise DatasetError(f"{self.path} stores arrays {fmt(have)}, but this run produces {fmt(want)}; use another directory")
 
     def _record_bytes(self, name: str) -> int:
         shape, dtype, _ = self._specs[name]
@@ -314,10 +313,8 @@ class RecordStore:
         self.close()
 
     def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 class TrialLog(RecordStore):

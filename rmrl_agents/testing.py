@@ -124,9 +124,7 @@ class SyntheticPlateEnv(gym.Env):
             estimate = self._scene_estimate + jitter
         else:
             scene = "new"
-            estimate = np.array(
-                [rng.uniform(*WORKSPACE["x"]), rng.uniform(*WORKSPACE["y"]), rng.uniform(*WORKSPACE["yaw"])]
-            )
+            estimate = np.array([rng.uniform(*WORKSPACE["x"]), rng.uniform(*WORKSPACE["y"]), rng.uniform(*WORKSPACE["yaw"])])
             self._scene_estimate = estimate
         self._estimate = estimate
         self._true = estimate + correction(estimate)
@@ -191,9 +189,7 @@ def register() -> None:
         gym.register(ENV_ID, entry_point="rmrl_agents.testing:SyntheticPlateEnv")
 
 
-def evaluate(
-    model: Any, env: gym.Env, n_episodes: int = 100, seed: int = 12345, deterministic: bool = True
-) -> dict[str, float]:
+def evaluate(model: Any, env: gym.Env, n_episodes: int = 100, seed: int = 12345, deterministic: bool = True) -> dict[str, float]:
     """Mean reward / e_trans_mm / e_rot_deg / success of ``model.predict`` over new scenes.
 
     Works for any env with the cell-plate info keys; the same ``seed`` gives the same scenes.

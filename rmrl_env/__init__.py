@@ -15,12 +15,12 @@ import os
 # Headless rendering by default (CI and servers have no display); a user's choice wins.
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from gymnasium.envs.registration import register, registry  # noqa: E402
+from gymnasium.envs.registration import register, registry
 
-from rmrl_env.cell import PLATE_HEIGHT_M, PLATE_LENGTH_M, PLATE_WIDTH_M  # noqa: E402
-from rmrl_env.grid import CandidateGrid  # noqa: E402
-from rmrl_env.protocols import PlanarPose, ToolPose  # noqa: E402
-from rmrl_env.reward import reward_for_error_mm  # noqa: E402
+from rmrl_env.cell import PLATE_HEIGHT_M, PLATE_LENGTH_M, PLATE_WIDTH_M
+from rmrl_env.grid import CandidateGrid
+from rmrl_env.protocols import PlanarPose, ToolPose
+from rmrl_env.reward import reward_for_error_mm
 
 __version__ = "0.1.0"
 
@@ -40,10 +40,10 @@ for _ids, _skip_checker in ((_SIM_IDS, False), (_REAL_IDS, True)):
             register(id=_id, entry_point=_entry, disable_env_checker=_skip_checker)
 
 __all__ = [
-    "CandidateGrid",
     "PLATE_HEIGHT_M",
     "PLATE_LENGTH_M",
     "PLATE_WIDTH_M",
+    "CandidateGrid",
     "PlanarPose",
     "ToolPose",
     "reward_for_error_mm",

@@ -7,8 +7,9 @@ the xArm SDK or pyrealsense2 itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from rmrl_env.cell import CellLayout, Receptacle
 from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, wrap_half_turn

@@ -40,10 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     env_id = "CellPlatePlace-sim-v0" if args.task == "place" else "CellPlateShelf-sim-v0"
     t0 = time.perf_counter()
     env = gym.make(env_id)
-    console.print(f"[bold]{env_id}[/bold]: MuJoCo cell built in {time.perf_counter() - t0:.2f} s; action space {env.action_space}")
+    console.print(
+        f"[bold]{env_id}[/bold]: MuJoCo cell built in {time.perf_counter() - t0:.2f} s; action space {env.action_space}"
+    )
 
     table = Table(title=f"{args.scenes} scenes, zero adjustment vs oracle adjustment")
-    for col in ("scene", "pick error (mm)", "policy", "adjustment (mm, °)", "e_trans (mm)", "e_rot (°)", "reward", "seated", "failure"):
+    for col in (
+        "scene",
+        "pick error (mm)",
+        "policy",
+        "adjustment (mm, °)",
+        "e_trans (mm)",
+        "e_rot (°)",
+        "reward",
+        "seated",
+        "failure",
+    ):
         table.add_column(col, justify="right")
     results: dict[str, list[float]] = {"zero": [], "oracle": []}
     steps = []

@@ -170,7 +170,9 @@ class CellPlateEnv(gym.Env):
             raise ConfigError(f"max_yaw_deg must be < 90° (a plate is symmetric under a half turn), got {grid.max_yaw_deg:g}")
 
     # -- Gymnasium API ------------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None or not self._backend_seeded:
             self.backend.seed(int(self.np_random.integers(0, 2**31 - 1)))
@@ -291,9 +293,7 @@ class CellPlateEnv(gym.Env):
     def _sample_new_pose(self) -> PlanarPose:
         region = self.backend.layout.reset_region
         rng = self.np_random
-        return PlanarPose(
-            float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad))
-        )
+        return PlanarPose(float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad)))
 
     def _jittered(self, pose: PlanarPose | None) -> PlanarPose:
         assert pose is not None

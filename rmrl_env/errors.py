@@ -44,3 +44,41 @@ class HardwareError(RmrlError):
 
 class CollisionError(HardwareError):
     """The arm stopped a motion because the tool pressed on something (collision detection)."""
+
+
+class ControllerError(HardwareError):
+    """The xArm controller reports an error or warning code (see ``rmrl_env.real.safety.CONTROLLER_ERRORS``).
+
+    Attributes:
+        error_code: controller error code (0 if none).
+        warn_code: controller warning code (0 if none).
+    """
+
+    def __init__(self, message: str, error_code: int = 0, warn_code: int = 0) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.warn_code = warn_code
+
+
+class WorkspaceViolation(UnreachableError, SafetyError):
+    """A commanded pose lies outside the configured workspace box.
+
+    It is an :class:`UnreachableError` (the routine reports the trial as unreachable without
+    moving) and a :class:`SafetyError`.
+    """
+
+
+class ResetError(RmrlError):
+    """The autonomous reset could not put the plate at the requested pose."""
+
+
+class CalibrationError(ConfigError):
+    """A calibration could not be computed (too few views, board not found) or a file is invalid."""
+
+
+class IncompatibleEnvError(RmrlError, ValueError):
+    """The env's spaces are not those the rmrl agents need (Dict image+pose, MultiDiscrete)."""
+
+
+class DatasetError(RmrlError, ValueError):
+    """An on-disk trial log or role-model dataset is corrupt, incomplete or incompatible."""

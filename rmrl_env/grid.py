@@ -19,7 +19,7 @@ from rmrl_env.errors import ConfigError
 def _axis(max_abs: float, step: float, name: str, unit: str) -> np.ndarray:
     if not (math.isfinite(max_abs) and math.isfinite(step)) or step <= 0 or max_abs < 0:
         raise ConfigError(f"{name}: need a finite step > 0 and range >= 0, got range ±{max_abs} {unit}, step {step} {unit}")
-    n_half = int(round(max_abs / step))
+    n_half = round(max_abs / step)
     if not math.isclose(n_half * step, max_abs, rel_tol=1e-6, abs_tol=1e-12):
         raise ConfigError(f"{name}: the range ±{max_abs} {unit} is not a whole number of {step} {unit} steps")
     return np.arange(-n_half, n_half + 1, dtype=np.float64) * step
@@ -105,7 +105,7 @@ class CandidateGrid:
         if not np.all(np.isfinite(values)):
             raise ValueError(f"the adjustment {values.tolist()} is not finite")
         axes = (self.dx_m, self.dy_m, self.dyaw_rad)
-        return np.array([int(np.argmin(np.abs(axis - v))) for axis, v in zip(axes, values)], dtype=np.int64)
+        return np.array([int(np.argmin(np.abs(axis - v))) for axis, v in zip(axes, values, strict=False)], dtype=np.int64)
 
     def zero_action(self) -> np.ndarray:
         return self.to_action(0.0, 0.0, 0.0)

@@ -11,8 +11,9 @@ Units: metres, radians and seconds everywhere; poses are expressed in the robot 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class PlanarPose:
         return np.array([self.x_m, self.y_m, self.yaw_rad], dtype=np.float64)
 
     @classmethod
-    def from_array(cls, values: Sequence[float] | np.ndarray) -> "PlanarPose":
+    def from_array(cls, values: Sequence[float] | np.ndarray) -> PlanarPose:
         """Build from ``[x_m, y_m, yaw_rad]``."""
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
         if arr.shape != (3,):
@@ -53,7 +54,7 @@ class PlanarPose:
             raise ValueError(f"a planar pose must be finite, got {arr.tolist()}")
         return cls(float(arr[0]), float(arr[1]), float(arr[2]))
 
-    def __add__(self, other: "PlanarPose") -> "PlanarPose":
+    def __add__(self, other: PlanarPose) -> PlanarPose:
         return PlanarPose(self.x_m + other.x_m, self.y_m + other.y_m, self.yaw_rad + other.yaw_rad)
 
 
@@ -75,7 +76,7 @@ class ToolPose:
         return np.array([self.x_m, self.y_m, self.z_m, self.yaw_rad], dtype=np.float64)
 
     @classmethod
-    def above(cls, pose: PlanarPose, z_m: float) -> "ToolPose":
+    def above(cls, pose: PlanarPose, z_m: float) -> ToolPose:
         """The tool pose at height ``z_m`` over a planar pose."""
         return cls(pose.x_m, pose.y_m, z_m, pose.yaw_rad)
 
@@ -100,7 +101,7 @@ class CameraIntrinsics:
         """The 3x3 camera matrix K."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
-    def without_distortion(self) -> "CameraIntrinsics":
+    def without_distortion(self) -> CameraIntrinsics:
         """The same pinhole model with zero distortion coefficients."""
         return CameraIntrinsics(self.width, self.height, self.fx, self.fy, self.cx, self.cy)
 
@@ -116,14 +117,16 @@ class RigidTransform:
         """Transform points of shape (..., 3) from the child to the parent frame."""
         return np.asarray(points) @ np.asarray(self.rotation).T + np.asarray(self.translation)
 
-    def inverse(self) -> "RigidTransform":
+    def inverse(self) -> RigidTransform:
         rot = np.asarray(self.rotation)
         return RigidTransform(rot.T, -rot.T @ np.asarray(self.translation))
 
-    def compose(self, other: "RigidTransform") -> "RigidTransform":
+    def compose(self, other: RigidTransform) -> RigidTransform:
         """``self ∘ other``: first ``other`` then ``self``."""
         rot = np.asarray(self.rotation)
-        return RigidTransform(rot @ np.asarray(other.rotation), rot @ np.asarray(other.translation) + np.asarray(self.translation))
+        return RigidTransform(
+            rot @ np.asarray(other.rotation), rot @ np.asarray(other.translation) + np.asarray(self.translation)
+        )
 
 
 @dataclass

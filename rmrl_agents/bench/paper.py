@@ -22,9 +22,10 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,7 @@ def _reward_recorder():
             self.on_trial = on_trial
 
         def _on_step(self) -> bool:
-            for r, info in zip(self.locals["rewards"], self.locals["infos"]):
+            for r, info in zip(self.locals["rewards"], self.locals["infos"], strict=False):
                 self.rewards.append(float(r))
                 self.e_trans_mm.append(float(info.get("e_trans_mm", math.nan)))
                 if self.on_trial is not None:
@@ -209,7 +210,9 @@ def run_source(cfg: BenchConfig, out: Path, progress: Any = None) -> dict[str, A
     src = out / "runs" / "pretrain_source"
     env = gym.make(PLACE_ID)
     model = make_model("RMRL", env, SOURCE_SEED, cfg, src)
-    recorder = _reward_recorder()(cfg.pretrain_trials, on_trial=(lambda: progress.put(("source", 1))) if progress is not None else None)
+    recorder = _reward_recorder()(
+        cfg.pretrain_trials, on_trial=(lambda: progress.put(("source", 1))) if progress is not None else None
+    )
     model.learn(cfg.pretrain_trials, callback=recorder)
     n_labels = len(model.dataset)
     model.close_storage()
@@ -231,7 +234,7 @@ def run_seed(cfg: BenchConfig, seed: int, out: Path, progress: Any = None) -> di
     place_env, shelf_env = gym.make(PLACE_ID), gym.make(SHELF_ID)
     result: dict[str, Any] = {"seed": seed, "methods": {}}
 
-    def tick(method: str) -> Callable[[], None] | None:  # noqa: ARG001
+    def tick(method: str) -> Callable[[], None] | None:
         return (lambda: progress.put((f"seed {seed}", 1))) if progress is not None else None
 
     for method in METHODS:
@@ -322,7 +325,7 @@ def _drain(queue: Any, bars: dict[str, Any]) -> None:
     while True:
         try:
             name, n = queue.get_nowait()
-        except Exception:  # noqa: BLE001 - queue.Empty from a manager proxy
+        except Exception:
             return
         bars[name].update(n)
 

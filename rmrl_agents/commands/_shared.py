@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -26,10 +27,8 @@ def json_dict(text: str) -> dict[str, Any]:
 def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
     """``gym.make(env_id, **env_kwargs)``, importing ``rmrl_env`` first if the id is unknown."""
     if env_id not in gym.registry:
-        try:
+        with contextlib.suppress(ImportError):
             import rmrl_env  # noqa: F401  (registers the cell-plate env ids)
-        except ImportError:
-            pass
     if env_id not in gym.registry:
         known = sorted(k for k in gym.registry if "Plate" in k)
         raise gym.error.UnregisteredEnv(

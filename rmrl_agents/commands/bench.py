@@ -17,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "with the same budget and seeds; write results.json, results.md and reward_curves.png.",
     )
     p.add_argument("which", choices=["paper"], help="the benchmark to run")
-    p.add_argument("--quick", action="store_true", help="small budget and network (3 seeds × 60 trials, ResNet-10): a few minutes on 2 cores")
+    p.add_argument(
+        "--quick", action="store_true", help="small budget and network (3 seeds × 60 trials, ResNet-10): a few minutes on 2 cores"
+    )
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: 3 quick, 5 full)")
     p.add_argument("--trials", type=int, default=None, help="training trials per method and seed (default: 60 quick, 150 full)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default 2)")
@@ -45,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
     raw = paper.run(cfg, out, show_progress=not args.no_progress)
     results = report.write(raw, out, readme=Path(args.readme) if args.readme else None)
     console.print(Markdown(report.markdown(results)))
-    console.print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'reward_curves.png'} in {raw['wall_s'] / 60:.1f} min")
+    console.print(
+        f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'reward_curves.png'} in {raw['wall_s'] / 60:.1f} min"
+    )
     return 0

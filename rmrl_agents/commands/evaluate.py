@@ -17,15 +17,11 @@ from rmrl_agents.storage import write_json_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "eval", help="evaluate a saved model", description="Evaluate a saved rmrl model on new scenes."
-    )
+    p = subparsers.add_parser("eval", help="evaluate a saved model", description="Evaluate a saved rmrl model on new scenes.")
     p.add_argument("--model", required=True, help="model .zip (a run's model.zip or checkpoints/latest.zip)")
     p.add_argument("--episodes", type=int, default=10, help="trials, each from a new initial pose (default 10)")
     p.add_argument("--env", help="env id (default: the one the model was trained on)")
-    p.add_argument(
-        "--env-kwargs", type=json_dict, default=None, help="JSON object passed to gym.make (default: the run's)"
-    )
+    p.add_argument("--env-kwargs", type=json_dict, default=None, help="JSON object passed to gym.make (default: the run's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the most likely")
     p.add_argument("--json", metavar="FILE", help="also write the per-trial results and summary as JSON")

@@ -44,9 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--env", default="CellPlatePlace-sim-v0", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("--steps", type=int, required=True, help="total trials of the run (a resumed run counts those done)")
     p.add_argument("--out", required=True, help="output directory (created; reused to resume)")
-    p.add_argument(
-        "--pretrain", metavar="PATH", help="role-model dataset (or earlier run's --out) to pretrain on first"
-    )
+    p.add_argument("--pretrain", metavar="PATH", help="role-model dataset (or earlier run's --out) to pretrain on first")
     p.add_argument("--pretrain-epochs", type=int, default=10, help="pretraining passes over the dataset (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env-kwargs", type=json_dict, default={}, help="JSON object passed to gym.make")
@@ -140,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
         if args.pretrain:
             stats = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
             console.print(
-                f"pretrained on {int(stats['n_labels'])} labels from {args.pretrain}: "
-                f"label accuracy {stats['accuracy']:.2f}"
+                f"pretrained on {int(stats['n_labels'])} labels from {args.pretrain}: label accuracy {stats['accuracy']:.2f}"
             )
     caught_up = model.sync_with_log()
     if resuming:

@@ -22,8 +22,8 @@ import glob
 import math
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -121,11 +121,13 @@ def cmd_board(args: argparse.Namespace) -> int:
         size_m = spec_g.size_m
         board = spec_g.board()
     px_per_m = args.dpi / 0.0254
-    margin = int(round(0.01 * px_per_m))
-    size = (int(round(size_m[0] * px_per_m)) + 2 * margin, int(round(size_m[1] * px_per_m)) + 2 * margin)
+    margin = round(0.01 * px_per_m)
+    size = (round(size_m[0] * px_per_m) + 2 * margin, round(size_m[1] * px_per_m) + 2 * margin)
     cv2.imwrite(args.out, board.generateImage(size, marginSize=margin, borderBits=1))
-    print(f"wrote {args.out}: {size_m[0] * 1000:.1f} x {size_m[1] * 1000:.1f} mm board at {args.dpi} dpi. "
-          "Print at 100 % scale and measure a square/marker with a ruler before calibrating.")
+    print(
+        f"wrote {args.out}: {size_m[0] * 1000:.1f} x {size_m[1] * 1000:.1f} mm board at {args.dpi} dpi. "
+        "Print at 100 % scale and measure a square/marker with a ruler before calibrating."
+    )
     return 0
 
 
@@ -209,7 +211,9 @@ def cmd_target(args: argparse.Namespace) -> int:
     if cal.camera_to_base is None:
         raise ConfigError(f"{cfg.calibration_file} has no camera_to_base: run `rmrl calibrate extrinsics` first")
     c = cfg.camera
-    camera = RealSenseCamera(c.serial, c.width, c.height, c.fps, cal.intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts)
+    camera = RealSenseCamera(
+        c.serial, c.width, c.height, c.fps, cal.intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts
+    )
     localiser = build_localiser(cfg, cal.camera_to_base)
     poses = []
     try:
@@ -221,14 +225,21 @@ def cmd_target(args: argparse.Namespace) -> int:
     mean = xs.mean(axis=0)
     spread_mm = 1000.0 * float(np.max(np.linalg.norm(xs[:, :2] - mean[:2], axis=1)))
     targets = dict(cal.targets)
-    targets[args.receptacle] = {"x_m": float(mean[0]), "y_m": float(mean[1]), "yaw_rad": float(mean[2]), "top_z_m": float(mean[3])}
+    targets[args.receptacle] = {
+        "x_m": float(mean[0]),
+        "y_m": float(mean[1]),
+        "yaw_rad": float(mean[2]),
+        "top_z_m": float(mean[3]),
+    }
     update_calibration(cfg.calibration_file, targets=targets)
-    print(f"target {args.receptacle}: x {mean[0]:.4f} m, y {mean[1]:.4f} m, yaw {math.degrees(mean[2]):.2f} deg, top {mean[3]:.4f} m "
-          f"(spread over {args.samples} captures: {spread_mm:.2f} mm); written to {cfg.calibration_file}")
+    print(
+        f"target {args.receptacle}: x {mean[0]:.4f} m, y {mean[1]:.4f} m, yaw {math.degrees(mean[2]):.2f} deg, top {mean[3]:.4f} m "
+        f"(spread over {args.samples} captures: {spread_mm:.2f} mm); written to {cfg.calibration_file}"
+    )
     return 0
 
 
-def add_parser(subparsers: "argparse._SubParsersAction") -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``calibrate`` with its subcommands to the ``rmrl`` parser (the ``rmrl.commands``
     plug-in protocol: the parsed namespace's ``func`` runs the command)."""
     parser = subparsers.add_parser("calibrate", help="camera intrinsics (ChArUco) and extrinsics (ArUco/AprilTag board)")

@@ -16,14 +16,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-from rmrl_env.errors import ConfigError
+from rmrl_env.errors import CalibrationError
 from rmrl_env.protocols import CameraIntrinsics, RigidTransform
 
 CALIBRATION_SCHEMA_VERSION = 1
@@ -31,14 +32,10 @@ CALIBRATION_SCHEMA_VERSION = 1
 TARGET_KEYS = ("x_m", "y_m", "yaw_rad", "top_z_m")
 
 #: Marker dictionaries accepted by name (``cv2.aruco.DICT_*``).
-DICTIONARIES = sorted(n[len("DICT_"):] for n in dir(cv2.aruco) if n.startswith("DICT_") and n == n.upper())
+DICTIONARIES = sorted(n[len("DICT_") :] for n in dir(cv2.aruco) if n.startswith("DICT_") and n == n.upper())
 
 
-class CalibrationError(ConfigError):
-    """A calibration could not be computed (too few views, board not found) or a file is invalid."""
-
-
-def aruco_dictionary(name: str) -> "cv2.aruco.Dictionary":
+def aruco_dictionary(name: str) -> cv2.aruco.Dictionary:
     """The predefined dictionary ``name`` (e.g. ``"5X5_100"``, ``"APRILTAG_36H11"``; ``DICT_`` optional)."""
     key = name.upper().removeprefix("DICT_")
     if key not in DICTIONARIES:
@@ -60,10 +57,14 @@ class CharucoBoardSpec:
         if self.squares_x < 3 or self.squares_y < 3:
             raise CalibrationError(f"a ChArUco board needs at least 3x3 squares, got {self.squares_x}x{self.squares_y}")
         if not 0 < self.marker_m < self.square_m:
-            raise CalibrationError(f"the marker size ({self.marker_m} m) must be positive and smaller than the square ({self.square_m} m)")
+            raise CalibrationError(
+                f"the marker size ({self.marker_m} m) must be positive and smaller than the square ({self.square_m} m)"
+            )
 
-    def board(self) -> "cv2.aruco.CharucoBoard":
-        return cv2.aruco.CharucoBoard((self.squares_x, self.squares_y), self.square_m, self.marker_m, aruco_dictionary(self.dictionary))
+    def board(self) -> cv2.aruco.CharucoBoard:
+        return cv2.aruco.CharucoBoard(
+            (self.squares_x, self.squares_y), self.square_m, self.marker_m, aruco_dictionary(self.dictionary)
+        )
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ class GridBoardSpec:
         if self.markers_x < 1 or self.markers_y < 1 or self.marker_m <= 0 or self.separation_m < 0:
             raise CalibrationError(f"invalid grid board {self}")
 
-    def board(self) -> "cv2.aruco.GridBoard":
-        return cv2.aruco.GridBoard((self.markers_x, self.markers_y), self.marker_m, self.separation_m, aruco_dictionary(self.dictionary))
+    def board(self) -> cv2.aruco.GridBoard:
+        return cv2.aruco.GridBoard(
+            (self.markers_x, self.markers_y), self.marker_m, self.separation_m, aruco_dictionary(self.dictionary)
+        )
 
     @property
     def size_m(self) -> tuple[float, float]:
@@ -138,7 +141,9 @@ def detect_charuco(image: np.ndarray, spec: CharucoBoardSpec) -> tuple[np.ndarra
     return obj.reshape(-1, 3).astype(np.float32), img.reshape(-1, 2).astype(np.float32)
 
 
-def calibrate_intrinsics(images: Iterable[np.ndarray], spec: CharucoBoardSpec, min_views: int = 5, fix_k3: bool = True) -> IntrinsicsResult:
+def calibrate_intrinsics(
+    images: Iterable[np.ndarray], spec: CharucoBoardSpec, min_views: int = 5, fix_k3: bool = True
+) -> IntrinsicsResult:
     """Calibrate the pinhole model and distortion from ChArUco board images.
 
     Args:
@@ -173,7 +178,7 @@ def calibrate_intrinsics(images: Iterable[np.ndarray], spec: CharucoBoardSpec, m
     flags = cv2.CALIB_FIX_K3 if fix_k3 else 0
     rms, k, dist, rvecs, tvecs = cv2.calibrateCamera(obj_points, img_points, size, None, None, flags=flags)
     per_view = []
-    for obj, img, rvec, tvec in zip(obj_points, img_points, rvecs, tvecs):
+    for obj, img, rvec, tvec in zip(obj_points, img_points, rvecs, tvecs, strict=False):
         proj, _ = cv2.projectPoints(obj, rvec, tvec, k, dist)
         per_view.append(float(np.sqrt(np.mean(np.sum((proj.reshape(-1, 2) - img) ** 2, axis=1)))))
     d = np.asarray(dist, dtype=np.float64).reshape(-1)
@@ -221,7 +226,9 @@ class ExtrinsicsResult:
     markers_used: int
 
 
-def estimate_board_pose(image: np.ndarray, spec: GridBoardSpec, intrinsics: CameraIntrinsics) -> tuple[RigidTransform, float, int]:
+def estimate_board_pose(
+    image: np.ndarray, spec: GridBoardSpec, intrinsics: CameraIntrinsics
+) -> tuple[RigidTransform, float, int]:
     """Board-to-camera transform from one image (solvePnP on all marker corners found).
 
     Returns:
@@ -242,7 +249,9 @@ def estimate_board_pose(image: np.ndarray, spec: GridBoardSpec, intrinsics: Came
         )
     obj, img = board.matchImagePoints(corners, ids)
     if obj is None or len(obj) < 8:
-        raise CalibrationError("the markers found do not belong to the configured board: check markers_x/markers_y and the dictionary")
+        raise CalibrationError(
+            "the markers found do not belong to the configured board: check markers_x/markers_y and the dictionary"
+        )
     obj = obj.reshape(-1, 3).astype(np.float64)
     img = img.reshape(-1, 2).astype(np.float64)
     k = intrinsics.matrix
@@ -254,10 +263,12 @@ def estimate_board_pose(image: np.ndarray, spec: GridBoardSpec, intrinsics: Came
     proj, _ = cv2.projectPoints(obj, rvec, tvec, k, dist)
     rms = float(np.sqrt(np.mean(np.sum((proj.reshape(-1, 2) - img) ** 2, axis=1))))
     rot, _ = cv2.Rodrigues(rvec)
-    return RigidTransform(rot, tvec.reshape(3)), rms, int(len(ids))
+    return RigidTransform(rot, tvec.reshape(3)), rms, len(ids)
 
 
-def calibrate_extrinsics(image: np.ndarray, spec: GridBoardSpec, intrinsics: CameraIntrinsics, board_in_base: RigidTransform) -> ExtrinsicsResult:
+def calibrate_extrinsics(
+    image: np.ndarray, spec: GridBoardSpec, intrinsics: CameraIntrinsics, board_in_base: RigidTransform
+) -> ExtrinsicsResult:
     """Camera-to-base transform from one view of a board at a measured pose on the table."""
     board_to_camera, rms, n = estimate_board_pose(image, spec, intrinsics)
     camera_to_base = board_in_base.compose(board_to_camera.inverse())
@@ -294,7 +305,11 @@ class Calibration:
     notes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"schema_version": CALIBRATION_SCHEMA_VERSION, "created": self.created or _now(), "notes": self.notes}
+        out: dict[str, Any] = {
+            "schema_version": CALIBRATION_SCHEMA_VERSION,
+            "created": self.created or _now(),
+            "notes": self.notes,
+        }
         if self.intrinsics is not None:
             i = self.intrinsics
             out["intrinsics"] = {
@@ -315,7 +330,7 @@ class Calibration:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "calibration") -> "Calibration":
+    def from_dict(cls, data: dict[str, Any], where: str = "calibration") -> Calibration:
         def fail(field_name: str, problem: str) -> CalibrationError:
             return CalibrationError(f"{where}: {field_name} {problem}")
 
@@ -332,15 +347,21 @@ class Calibration:
                 dist = np.asarray(d.get("distortion", [0.0] * 5), dtype=np.float64).reshape(-1)
                 width, height = int(d["width"]), int(d["height"])
             except (KeyError, TypeError, ValueError) as err:
-                raise fail("intrinsics", f"is malformed ({err}): it needs width, height, camera_matrix (3x3), distortion (5)") from None
+                raise fail(
+                    "intrinsics", f"is malformed ({err}): it needs width, height, camera_matrix (3x3), distortion (5)"
+                ) from None
             if k.shape != (3, 3) or not np.all(np.isfinite(k)) or k[0, 0] <= 0 or k[1, 1] <= 0:
-                raise fail("intrinsics.camera_matrix", f"must be a finite 3x3 matrix with positive focal lengths, got {k.tolist()}")
+                raise fail(
+                    "intrinsics.camera_matrix", f"must be a finite 3x3 matrix with positive focal lengths, got {k.tolist()}"
+                )
             if dist.size < 5 or not np.all(np.isfinite(dist)):
                 raise fail("intrinsics.distortion", f"must hold 5 finite numbers (k1, k2, p1, p2, k3), got {dist.tolist()}")
             if width <= 0 or height <= 0:
                 raise fail("intrinsics.width/height", f"must be positive, got {width}x{height}")
             coeffs = tuple(float(v) for v in dist[:5])
-            cal.intrinsics = CameraIntrinsics(width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), coeffs)  # type: ignore[arg-type]
+            cal.intrinsics = CameraIntrinsics(
+                width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), coeffs
+            )  # type: ignore[arg-type]
             cal.intrinsics_rms_px = _opt_float(d.get("reprojection_error_px"))
         if "camera_to_base" in data:
             d = data["camera_to_base"]
@@ -349,7 +370,11 @@ class Calibration:
                 trans = np.asarray(d["translation_m"], dtype=np.float64).reshape(-1)
             except (KeyError, TypeError, ValueError) as err:
                 raise fail("camera_to_base", f"is malformed ({err}): it needs rotation (3x3) and translation_m (3)") from None
-            if rot.shape != (3, 3) or not np.allclose(rot @ rot.T, np.eye(3), atol=1e-5) or not np.isclose(np.linalg.det(rot), 1.0, atol=1e-5):
+            if (
+                rot.shape != (3, 3)
+                or not np.allclose(rot @ rot.T, np.eye(3), atol=1e-5)
+                or not np.isclose(np.linalg.det(rot), 1.0, atol=1e-5)
+            ):
                 raise fail("camera_to_base.rotation", "is not a rotation matrix (orthonormal, det +1)")
             if trans.shape != (3,) or not np.all(np.isfinite(trans)):
                 raise fail("camera_to_base.translation_m", f"must be 3 finite numbers (metres), got {trans.tolist()}")
@@ -368,7 +393,7 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -423,9 +448,13 @@ def undistort_maps(intrinsics: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray
     )
 
 
-def projected_reprojection(points_m: Sequence[Sequence[float]], transform: RigidTransform, intrinsics: CameraIntrinsics) -> np.ndarray:
+def projected_reprojection(
+    points_m: Sequence[Sequence[float]], transform: RigidTransform, intrinsics: CameraIntrinsics
+) -> np.ndarray:
     """Project base-frame points through ``transform`` (base→camera) and the full lens model, px."""
     pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
     rvec, _ = cv2.Rodrigues(np.asarray(transform.rotation, dtype=np.float64))
-    proj, _ = cv2.projectPoints(pts, rvec, np.asarray(transform.translation, dtype=np.float64), intrinsics.matrix, np.asarray(intrinsics.distortion))
+    proj, _ = cv2.projectPoints(
+        pts, rvec, np.asarray(transform.translation, dtype=np.float64), intrinsics.matrix, np.asarray(intrinsics.distortion)
+    )
     return proj.reshape(-1, 2)

@@ -43,7 +43,7 @@ class ClassicalLocaliser:
         brightest = cv2.cvtColor(color, cv2.COLOR_RGB2HSV)[..., 2]  # V = max(R, G, B)
         _, dark = cv2.threshold(brightest, self.dark_threshold - 1, 1, cv2.THRESH_BINARY_INV)
         dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, self._kernel)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+        _n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA]
         ok = np.nonzero((areas >= self.min_area_px) & (areas <= self.max_area_px))[0]
         if ok.size == 0:

@@ -56,7 +56,7 @@ class FoundationModels:
     segmenter_processor: Any
 
     @classmethod
-    def load(cls, detector: str = DEFAULT_DETECTOR, segmenter: str = DEFAULT_SEGMENTER, device: str = "auto") -> "FoundationModels":
+    def load(cls, detector: str = DEFAULT_DETECTOR, segmenter: str = DEFAULT_SEGMENTER, device: str = "auto") -> FoundationModels:
         """Load both models from local directories or hub ids and move them to ``device``.
 
         Raises:
@@ -197,7 +197,9 @@ def clean_mask(mask: np.ndarray, box: tuple[float, float, float, float]) -> np.n
     h, w = mask.shape
     x0, y0, x1, y1 = box
     inside = np.zeros_like(mask, dtype=bool)
-    inside[max(0, int(np.floor(y0))) : min(h, int(np.ceil(y1)) + 1), max(0, int(np.floor(x0))) : min(w, int(np.ceil(x1)) + 1)] = True
+    inside[max(0, int(np.floor(y0))) : min(h, int(np.ceil(y1)) + 1), max(0, int(np.floor(x0))) : min(w, int(np.ceil(x1)) + 1)] = (
+        True
+    )
     cut = (mask & inside).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(cut, connectivity=8)
     if n <= 1:

@@ -24,7 +24,9 @@ from rmrl_env.errors import PlateNotFoundError
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, PlateDetection, RGBDFrame, RigidTransform, wrap_half_turn
 
 
-def deproject(u: np.ndarray | float, v: np.ndarray | float, depth_m: np.ndarray | float, intrinsics: CameraIntrinsics) -> np.ndarray:
+def deproject(
+    u: np.ndarray | float, v: np.ndarray | float, depth_m: np.ndarray | float, intrinsics: CameraIntrinsics
+) -> np.ndarray:
     """Pixel coordinates and depth to camera-frame points (OpenCV axes: x right, y down, z forward).
 
     Returns an array of shape (..., 3), metres.
@@ -91,7 +93,9 @@ def pose_from_mask(
     )
 
 
-def _principal_yaw(us: np.ndarray, vs: np.ndarray, z: float, intrinsics: CameraIntrinsics, camera_to_base: RigidTransform) -> float:
+def _principal_yaw(
+    us: np.ndarray, vs: np.ndarray, z: float, intrinsics: CameraIntrinsics, camera_to_base: RigidTransform
+) -> float:
     """Yaw of the mask's first principal axis in the base frame.
 
     Deprojected at one depth ``z``, pixels map to base-frame xy by an affine map ``A (u, v) + b``,

@@ -68,7 +68,7 @@ class BioGripper:
         self._check(self.api.set_bio_gripper_enable(True, wait=True, timeout=self.timeout_s), "enable")
         if self.model == "bio_g2":
             self._check(self.api.set_bio_gripper_force(self.force), f"set force {self.force}")
-        state, enabled = self.status()
+        _state, enabled = self.status()
         if enabled != ENABLED:
             raise HardwareError(
                 f"the BIO gripper did not enable (enable state {enabled}): check its cable and the "

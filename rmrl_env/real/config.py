@@ -29,9 +29,10 @@ import dataclasses
 import ipaddress
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rmrl_env.cell import PLATE_WIDTH_M, CellLayout, MotionPlan, Receptacle, Region
 from rmrl_env.errors import ConfigError
@@ -158,7 +159,7 @@ class RealCellConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
 
-    def with_overrides(self, **overrides: Any) -> "RealCellConfig":
+    def with_overrides(self, **overrides: Any) -> RealCellConfig:
         """A copy with the keyword overrides of :data:`OVERRIDE_KEYS` applied.
 
         Raises:
@@ -196,7 +197,7 @@ class _Section:
             raise ConfigError(f"{self.field_name(key)} is missing: add it to the config file")
         return default
 
-    def section(self, key: str, required: bool = True) -> "_Section":
+    def section(self, key: str, required: bool = True) -> _Section:
         value = self.raw(key, required=required, default={} if not required else ...)
         return _Section(value, self.field_name(key))
 
@@ -233,7 +234,9 @@ class _Section:
     def vector(self, key: str, n: int, default: Any = ..., unit: str = "") -> tuple[float, ...]:
         value = self.raw(key, default)
         if not isinstance(value, (list, tuple)) or len(value) != n:
-            raise ConfigError(f"{self.field_name(key)} must be a list of {n} numbers{' (' + unit + ')' if unit else ''}, got {value!r}")
+            raise ConfigError(
+                f"{self.field_name(key)} must be a list of {n} numbers{' (' + unit + ')' if unit else ''}, got {value!r}"
+            )
         out = []
         for v in value:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -334,7 +337,9 @@ def _read_perception(s: _Section) -> PerceptionConfig:
 
 
 def _read_planar(s: _Section) -> PlanarPose:
-    return PlanarPose(s.number("x_m", unit="m"), s.number("y_m", unit="m"), math.radians(s.number("yaw_deg", 0.0, -180, 180, "deg")))
+    return PlanarPose(
+        s.number("x_m", unit="m"), s.number("y_m", unit="m"), math.radians(s.number("yaw_deg", 0.0, -180, 180, "deg"))
+    )
 
 
 def _read_layout(cell: _Section, motion_s: _Section, region: Region) -> CellLayout:
@@ -377,7 +382,9 @@ def _read_layout(cell: _Section, motion_s: _Section, region: Region) -> CellLayo
 
 def _read_reset(s: _Section) -> ResetConfig:
     yaw = s.interval("yaw_deg", (0.0, 0.0), "deg")
-    region = Region(x_m=s.interval("x_m", unit="m"), y_m=s.interval("y_m", unit="m"), yaw_rad=(math.radians(yaw[0]), math.radians(yaw[1])))
+    region = Region(
+        x_m=s.interval("x_m", unit="m"), y_m=s.interval("y_m", unit="m"), yaw_rad=(math.radians(yaw[0]), math.radians(yaw[1]))
+    )
     cfg = ResetConfig(
         region=region,
         tolerance_m=s.number("tolerance_m", 0.002, 0.0, 0.02, "m"),
@@ -415,7 +422,9 @@ def _check_consistency(cfg: RealCellConfig) -> None:
             "(cell.table_z_m + half the plate height): lower it"
         )
     if not layout.motion.transit_z_m <= box.z_m[1]:
-        raise ConfigError(f"motion.transit_z_m = {layout.motion.transit_z_m} m is above safety.workspace.z_m's top {box.z_m[1]} m")
+        raise ConfigError(
+            f"motion.transit_z_m = {layout.motion.transit_z_m} m is above safety.workspace.z_m's top {box.z_m[1]} m"
+        )
     reach = cfg.grid.max_xy_mm / 1000.0
     for name, rec in layout.receptacles.items():
         probe = ToolPose(rec.pose.x_m, rec.pose.y_m, layout.grasp_z_m(rec.floor_z_m), rec.pose.yaw_rad)
@@ -426,7 +435,9 @@ def _check_consistency(cfg: RealCellConfig) -> None:
         for y in region.y_m:
             probe = ToolPose(x, y, grasp_z, 0.0)
             if not box.contains(probe):
-                raise ConfigError(f"the reset area corner ({x}, {y}) m lies outside safety.workspace: shrink [reset] or widen the box")
+                raise ConfigError(
+                    f"the reset area corner ({x}, {y}) m lies outside safety.workspace: shrink [reset] or widen the box"
+                )
             for dx in (-reach, reach):
                 if not box.contains(ToolPose(x + dx, y + dx, grasp_z, 0.0)):
                     raise ConfigError(
@@ -515,7 +526,9 @@ def load_config(path: str | Path) -> RealCellConfig:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise ConfigError(f"the real-cell config {str(path)!r} does not exist: pass config=PATH to a TOML file (see examples/real_cell.toml)")
+        raise ConfigError(
+            f"the real-cell config {str(path)!r} does not exist: pass config=PATH to a TOML file (see examples/real_cell.toml)"
+        )
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -533,7 +546,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "calibration_file": "calibration.json",
     "robot": {"ip": "192.168.1.185", "connect_timeout_s": 5.0, "motion_timeout_s": 30.0, "tcp_offset_m": [0.0, 0.0, 0.172]},
     "gripper": {"model": "bio", "open_width_m": 0.13, "speed": 0, "force": 50, "timeout_s": 5.0},
-    "camera": {"serial": "", "width": 640, "height": 480, "fps": 30, "frame_timeout_s": 1.0, "reconnect_attempts": 2, "undistort": True},
+    "camera": {
+        "serial": "",
+        "width": 640,
+        "height": 480,
+        "fps": 30,
+        "frame_timeout_s": 1.0,
+        "reconnect_attempts": 2,
+        "undistort": True,
+    },
     "perception": {
         "localiser": "foundation",
         "detector": "IDEA-Research/grounding-dino-tiny",
@@ -587,7 +608,9 @@ def apply_overrides(cfg: RealCellConfig, overrides: Mapping[str, Any]) -> RealCe
     """Apply the keyword overrides in :data:`OVERRIDE_KEYS` (other keys raise ConfigError)."""
     unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
     if unknown:
-        raise ConfigError(f"unknown override(s) {unknown}; valid ones are {list(OVERRIDE_KEYS)} (env options go under [env] or as CellPlateEnv keywords)")
+        raise ConfigError(
+            f"unknown override(s) {unknown}; valid ones are {list(OVERRIDE_KEYS)} (env options go under [env] or as CellPlateEnv keywords)"
+        )
     robot, camera, perception, calib = cfg.robot, cfg.camera, cfg.perception, cfg.calibration_file
     if "robot_ip" in overrides:
         robot = dataclasses.replace(robot, ip=_check_ip(str(overrides["robot_ip"]), "robot_ip"))

@@ -13,9 +13,10 @@ cell's defaults are used).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,9 @@ HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_
 #: The D435 colour stream's nominal intrinsics at 640 x 480 (used without a calibration file).
 NOMINAL_D435 = CameraIntrinsics(640, 480, 615.0, 615.0, 319.5, 239.5)
 #: A nominal overhead camera 1 m above the table looking down (dry runs without calibration).
-NOMINAL_CAMERA_TO_BASE = RigidTransform(np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]]), np.array([0.45, 0.0, 1.0]))
+NOMINAL_CAMERA_TO_BASE = RigidTransform(
+    np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]]), np.array([0.45, 0.0, 1.0])
+)
 
 
 class _NoHardware:
@@ -63,7 +66,9 @@ class _NoHardware:
 def nominal_target(layout: CellLayout, name: str) -> PlateDetection:
     """A target at the receptacle's taught pose, for cells whose targets are not measured yet."""
     rec = layout.receptacle(name)
-    return PlateDetection(pose=rec.pose, top_z_m=rec.floor_z_m + PLATE_HEIGHT_M, mask=np.zeros((0, 0), bool), bbox_px=(0, 0, 0, 0), depth_m=0.0)
+    return PlateDetection(
+        pose=rec.pose, top_z_m=rec.floor_z_m + PLATE_HEIGHT_M, mask=np.zeros((0, 0), bool), bbox_px=(0, 0, 0, 0), depth_m=0.0
+    )
 
 
 def targets_from(calibration: Calibration | None, layout: CellLayout, dry_run: bool) -> dict[str, PlateDetection]:
@@ -91,7 +96,9 @@ def _load_calibration(cfg: RealCellConfig, dry_run: bool) -> Calibration | None:
     if cfg.calibration_file is None:
         if dry_run:
             return None
-        raise ConfigError("calibration_file is not set in the config: the real cell needs a camera calibration (see docs/real_cell.md)")
+        raise ConfigError(
+            "calibration_file is not set in the config: the real cell needs a camera calibration (see docs/real_cell.md)"
+        )
     if dry_run and not Path(cfg.calibration_file).is_file():
         return None
     cal = load_calibration(cfg.calibration_file)
@@ -127,17 +134,35 @@ def make_real_backend(
     """Connect the devices of a real cell (or stand-ins with ``dry_run``) into a Backend."""
     calibration = _load_calibration(cfg, dry_run)
     intrinsics = calibration.intrinsics if calibration is not None and calibration.intrinsics is not None else None
-    camera_to_base = calibration.camera_to_base if calibration is not None and calibration.camera_to_base is not None else NOMINAL_CAMERA_TO_BASE
+    camera_to_base = (
+        calibration.camera_to_base
+        if calibration is not None and calibration.camera_to_base is not None
+        else NOMINAL_CAMERA_TO_BASE
+    )
     layout = cfg.layout
     targets = targets_from(calibration, layout, dry_run)
 
     if dry_run:
-        cam_intr = intrinsics or CameraIntrinsics(cfg.camera.width, cfg.camera.height, NOMINAL_D435.fx, NOMINAL_D435.fy, (cfg.camera.width - 1) / 2, (cfg.camera.height - 1) / 2)
+        cam_intr = intrinsics or CameraIntrinsics(
+            cfg.camera.width,
+            cfg.camera.height,
+            NOMINAL_D435.fx,
+            NOMINAL_D435.fy,
+            (cfg.camera.width - 1) / 2,
+            (cfg.camera.height - 1) / 2,
+        )
         drivers = Drivers(
             arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),  # type: ignore[arg-type]
             camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),  # type: ignore[arg-type]
         )  # fmt: skip
-        return Backend(name="real", drivers=drivers, layout=layout, stager=_NoHardware("robot stager"), targets=targets, description={"config": asdict(cfg)})  # type: ignore[arg-type]
+        return Backend(
+            name="real",
+            drivers=drivers,
+            layout=layout,
+            stager=_NoHardware("robot stager"),
+            targets=targets,
+            description={"config": asdict(cfg)},
+        )  # type: ignore[arg-type]
 
     from rmrl_env.real.bio_gripper import BioGripper
     from rmrl_env.real.realsense import RealSenseCamera
@@ -155,7 +180,17 @@ def make_real_backend(
         g = cfg.gripper
         gripper = BioGripper(arm, g.model, g.open_width_m, g.speed, g.force, g.timeout_s)
         c = cfg.camera
-        camera = RealSenseCamera(c.serial, c.width, c.height, c.fps, intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts, device=camera_device)
+        camera = RealSenseCamera(
+            c.serial,
+            c.width,
+            c.height,
+            c.fps,
+            intrinsics,
+            c.undistort,
+            c.frame_timeout_s,
+            c.reconnect_attempts,
+            device=camera_device,
+        )
         localiser = localiser_instance or build_localiser(cfg, camera_to_base)
         drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
         routine = PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts)
@@ -171,10 +206,20 @@ def make_real_backend(
         camera.stop()
         arm.close()
 
-    return Backend(name="real", drivers=drivers, layout=layout, stager=stager, targets=targets, close_fn=close, description={"config": asdict(cfg)})
+    return Backend(
+        name="real",
+        drivers=drivers,
+        layout=layout,
+        stager=stager,
+        targets=targets,
+        close_fn=close,
+        description={"config": asdict(cfg)},
+    )
 
 
-def make_real_env(task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any) -> CellPlateEnv:
+def make_real_env(
+    task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any
+) -> CellPlateEnv:
     """Create the real-cell env.
 
     Args:
@@ -196,7 +241,9 @@ def make_real_env(task: str = "place", config: str | Path | RealCellConfig | Non
         raise TypeError(f"unknown keyword argument(s) {unknown} for the real env; valid: {sorted(valid)}")
     if config is None:
         if not dry_run:
-            raise ConfigError("the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without")
+            raise ConfigError(
+                "the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without"
+            )
         cfg = default_config()
     elif isinstance(config, RealCellConfig):
         cfg = config

@@ -13,6 +13,7 @@ to check. ``pyrealsense2`` is imported only when a camera is opened.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -44,7 +45,15 @@ def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
     """Convert ``pyrealsense2.intrinsics`` to :class:`CameraIntrinsics` (pixels)."""
     coeffs = tuple(float(c) for c in list(rs_intr.coeffs)[:5])
     coeffs = coeffs + (0.0,) * (5 - len(coeffs))
-    return CameraIntrinsics(int(rs_intr.width), int(rs_intr.height), float(rs_intr.fx), float(rs_intr.fy), float(rs_intr.ppx), float(rs_intr.ppy), coeffs)  # type: ignore[arg-type]
+    return CameraIntrinsics(
+        int(rs_intr.width),
+        int(rs_intr.height),
+        float(rs_intr.fx),
+        float(rs_intr.fy),
+        float(rs_intr.ppx),
+        float(rs_intr.ppy),
+        coeffs,
+    )  # type: ignore[arg-type]
 
 
 class RealSenseCamera:
@@ -162,10 +171,8 @@ class RealSenseCamera:
     def stop(self) -> None:
         """Stop streaming (safe to call twice)."""
         if self._pipeline is not None:
-            try:
+            with contextlib.suppress(RuntimeError):
                 self._pipeline.stop()
-            except RuntimeError:
-                pass
             self._pipeline = None
 
     close = stop
@@ -232,9 +239,11 @@ class RealSenseCamera:
         if self._maps is not None:
             color = cv2.remap(color, self._maps[0], self._maps[1], cv2.INTER_LINEAR)
             depth_m = cv2.remap(depth_m, self._maps[0], self._maps[1], cv2.INTER_NEAREST)
-        return RGBDFrame(color=color, depth_m=depth_m, intrinsics=self.intrinsics, timestamp_s=float(color_frame.get_timestamp()) / 1000.0)
+        return RGBDFrame(
+            color=color, depth_m=depth_m, intrinsics=self.intrinsics, timestamp_s=float(color_frame.get_timestamp()) / 1000.0
+        )
 
-    def __enter__(self) -> "RealSenseCamera":
+    def __enter__(self) -> RealSenseCamera:
         return self
 
     def __exit__(self, *exc: object) -> None:

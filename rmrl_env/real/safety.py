@@ -19,35 +19,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
-from rmrl_env.errors import ConfigError, HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import ConfigError, SafetyError, WorkspaceViolation
 from rmrl_env.protocols import ToolPose
 
 logger = logging.getLogger(__name__)
-
-
-class WorkspaceViolation(UnreachableError, SafetyError):
-    """A commanded pose lies outside the configured workspace box.
-
-    It is an :class:`~rmrl_env.errors.UnreachableError` (the routine reports the trial as
-    unreachable without moving) and a :class:`~rmrl_env.errors.SafetyError`.
-    """
-
-
-class ControllerError(HardwareError):
-    """The xArm controller reports an error or warning code (see :data:`CONTROLLER_ERRORS`).
-
-    Attributes:
-        error_code: controller error code (0 if none).
-        warn_code: controller warning code (0 if none).
-    """
-
-    def __init__(self, message: str, error_code: int = 0, warn_code: int = 0) -> None:
-        super().__init__(message)
-        self.error_code = error_code
-        self.warn_code = warn_code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,8 +119,14 @@ CONTROLLER_ERRORS: dict[int, tuple[str, str]] = {
     10: ("a servo motor reports an error", _RESTART),
     **{10 + j: (f"servo motor of joint {j} reports an error", _RESTART) for j in range(1, 8)},
     18: ("the force-torque sensor does not answer", "check the sensor cable, then restart the arm"),
-    19: ("the end-effector (gripper) does not answer", "check the gripper cable and the end-effector baud rate, then restart the arm"),
-    21: ("kinematic error: the pose has no inverse-kinematics solution", f"check the target poses and the calibration, {_REENABLE}"),
+    19: (
+        "the end-effector (gripper) does not answer",
+        "check the gripper cable and the end-effector baud rate, then restart the arm",
+    ),
+    21: (
+        "kinematic error: the pose has no inverse-kinematics solution",
+        f"check the target poses and the calibration, {_REENABLE}",
+    ),
     22: ("self-collision predicted", f"move the arm back by hand in manual mode, check the poses, {_REENABLE}"),
     23: ("a joint angle exceeds its limit", f"send the arm to its initial position from UFactory Studio, {_REENABLE}"),
     24: ("speed exceeds the limit", f"lower [motion] speeds / safety.max_acceleration_m_s2 in the config, {_REENABLE}"),
@@ -150,12 +134,21 @@ CONTROLLER_ERRORS: dict[int, tuple[str, str]] = {
     27: ("command reply error", f"retry; if it repeats, {_RESTART}"),
     28: ("end-module communication error", _RESTART),
     30: ("feedback speed exceeds the limit", _RESTART),
-    31: ("collision detected (abnormal current)", f"look for the collision, check the payload and collision sensitivity settings, {_REENABLE}"),
+    31: (
+        "collision detected (abnormal current)",
+        f"look for the collision, check the payload and collision sensitivity settings, {_REENABLE}",
+    ),
     33: ("controller GPIO error", _RESTART),
-    35: ("the arm reached the controller's safety boundary", f"move the arm back inside the boundary in manual mode, {_REENABLE}"),
+    35: (
+        "the arm reached the controller's safety boundary",
+        f"move the arm back inside the boundary in manual mode, {_REENABLE}",
+    ),
     38: ("abnormal joint angle", _RESTART),
     40: ("no error-free joint trajectory to the pose", f"change the target pose or its yaw, {_REENABLE}"),
-    60: ("linear speed exceeded the limit in servo mode", f"this driver never uses servo mode: check other programs on the controller, {_REENABLE}"),
+    60: (
+        "linear speed exceeded the limit in servo mode",
+        f"this driver never uses servo mode: check other programs on the controller, {_REENABLE}",
+    ),
 }
 
 #: Controller warning codes: code → (meaning, what to do).
@@ -180,7 +173,10 @@ API_CODES: dict[int, tuple[str, str]] = {
     2: ("the controller has an uncleared warning", "see the controller warning code"),
     3: ("the controller did not answer in time", "check the network; the controller may be overloaded"),
     9: ("the arm is not ready to move", "run the recovery (XArmArm.recover())"),
-    100: ("waiting for the motion to finish timed out", "check that nothing blocks the arm; raise the motion timeout if moves are slow"),
+    100: (
+        "waiting for the motion to finish timed out",
+        "check that nothing blocks the arm; raise the motion timeout if moves are slow",
+    ),
     102: ("the end-effector (gripper) has an error", "check the gripper; its error code is read by BioGripper"),
     103: ("the end-effector (gripper) is not enabled", "BioGripper enables it on start; check its cable"),
 }
@@ -194,7 +190,7 @@ def _sdk_fallback(code: int, table_name: str) -> tuple[str, str] | None:
         entry = getattr(x_code, table_name).get(code, {}).get("en")
         if entry:
             return entry.get("title", "unknown"), entry.get("desc") or _RESTART
-    except Exception:  # noqa: BLE001 - any failure means "no fallback"
+    except Exception:
         pass
     return None
 
@@ -241,6 +237,6 @@ def stop_on_failure(stop: Callable[[], None], what: str = "motion") -> Iterator[
         logger.error("%s interrupted by %s: stopping the arm", what, kind)
         try:
             stop()
-        except Exception as stop_err:  # noqa: BLE001 - report, keep the original error
+        except Exception as stop_err:
             logger.critical("stopping the arm after %s failed too: %s. Press the emergency-stop button.", kind, stop_err)
         raise

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rmrl_env.cell import PLATE_HEIGHT_M, CellLayout
-from rmrl_env.errors import PlateNotFoundError, RmrlError
+from rmrl_env.errors import PlateNotFoundError, ResetError
 from rmrl_env.protocols import PlanarPose, PlateDetection, wrap_half_turn
 from rmrl_env.routine import PickAndPlace
 
@@ -26,10 +26,6 @@ logger = logging.getLogger(__name__)
 
 #: A measured surface this close (m) to a known one (table, box floor, shelf floor) snaps to it.
 SURFACE_SNAP_M = 0.01
-
-
-class ResetError(RmrlError):
-    """The autonomous reset could not put the plate at the requested pose."""
 
 
 class RobotStager:
@@ -102,7 +98,9 @@ class RobotStager:
                 if outcome.failure is None:
                     self.last_detection = outcome.detection
                     return
-                logger.warning("autonomous reset attempt %d/%d failed: %s %s", attempt + 1, self.attempts, outcome.failure, outcome.message)
+                logger.warning(
+                    "autonomous reset attempt %d/%d failed: %s %s", attempt + 1, self.attempts, outcome.failure, outcome.message
+                )
                 if outcome.failure != "grasp_missed":
                     break
             last = record["attempts"][-1]

@@ -6,7 +6,7 @@ gripper is set on the controller at connect, so the SDK's poses are TCP poses.
 
 Safety (see :mod:`rmrl_env.real.safety`): each pose is checked against the workspace box and
 the speed against the limit *before* anything is sent; every SDK return code is checked and
-controller errors become :class:`~rmrl_env.real.safety.ControllerError` with the code's meaning
+controller errors become :class:`~rmrl_env.errors.ControllerError` with the code's meaning
 and what to do; Ctrl-C or an exception during a motion stops the arm (stop state, gripper
 untouched) and further motions are refused until :meth:`XArmArm.recover` is called.
 """
@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import math
 import socket
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from rmrl_env.errors import HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import ControllerError, HardwareError, SafetyError, UnreachableError
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.safety import (
-    ControllerError,
     SpeedLimits,
     WorkspaceBox,
     explain_api_code,
@@ -116,7 +116,7 @@ class XArmArm:
         factory = api_factory if api_factory is not None else import_xarm_api()
         try:
             self.api = factory(ip, is_radian=False)
-        except Exception as err:  # noqa: BLE001 - the SDK raises many kinds
+        except Exception as err:
             raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
         if not getattr(self.api, "connected", False):
             raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
@@ -181,18 +181,29 @@ class XArmArm:
         self._stopped = True
         code = self.api.set_state(4)
         if code != 0:
-            logger.error("set_state(4) returned %s while stopping the xArm at %s: press the emergency stop if it still moves", code, self.ip)
+            logger.error(
+                "set_state(4) returned %s while stopping the xArm at %s: press the emergency stop if it still moves",
+                code,
+                self.ip,
+            )
 
     def close(self) -> None:
         """Disconnect from the controller (the arm holds its pose)."""
         try:
             self.api.disconnect()
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             logger.warning("disconnecting from the xArm at %s: %s", self.ip, err)
 
     # -- Arm protocol -------------------------------------------------------------------------
     def _sdk_pose(self, pose: ToolPose) -> list[float]:
-        return [1000.0 * pose.x_m, 1000.0 * pose.y_m, 1000.0 * pose.z_m, TOP_DOWN_ROLL_DEG, TOP_DOWN_PITCH_DEG, _deg(pose.yaw_rad)]
+        return [
+            1000.0 * pose.x_m,
+            1000.0 * pose.y_m,
+            1000.0 * pose.z_m,
+            TOP_DOWN_ROLL_DEG,
+            TOP_DOWN_PITCH_DEG,
+            _deg(pose.yaw_rad),
+        ]
 
     def check_reachable(self, poses: Sequence[ToolPose]) -> None:
         """Workspace box and inverse kinematics of every pose, before any of them is sent."""
@@ -204,7 +215,9 @@ class XArmArm:
                 raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
             limit = self.api.is_joint_limit(list(angles), is_radian=False)
             if limit[0] == 0 and limit[1]:
-                raise UnreachableError(f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose)
+                raise UnreachableError(
+                    f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose
+                )
 
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
@@ -214,7 +227,9 @@ class XArmArm:
             ControllerError / HardwareError: the controller reported a problem.
         """
         if self._stopped:
-            raise SafetyError(f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again")
+            raise SafetyError(
+                f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again"
+            )
         self.workspace.check(pose)
         speed = self.speeds.check_speed(speed_m_s)
         x, y, z, roll, pitch, yaw = self._sdk_pose(pose)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class SimArm:
         self.kin = ArmKinematics(world)
         self.home = home
         self.accel_m_s2 = accel_m_s2
-        self.substeps = max(1, int(round(control_dt_s / world.timestep)))
+        self.substeps = max(1, round(control_dt_s / world.timestep))
         self.simulate_free_space = simulate_free_space
         self.collision_force_n = collision_force_n
         self.q_home = self.kin.solve(home, IK_SEED)
@@ -95,7 +95,7 @@ class SimArm:
             return
         duration = _trapezoid_duration(dist, speed_m_s, self.accel_m_s2)
         dt = self.substeps * self.world.timestep
-        n_ticks = max(1, int(math.ceil(duration / dt)))
+        n_ticks = max(1, math.ceil(duration / dt))
         q_prev = self.world.arm_q_cmd.copy()
         for k in range(1, n_ticks + 1):
             s = _trapezoid_fraction(k * duration / n_ticks, duration, dist, speed_m_s, self.accel_m_s2)

@@ -47,9 +47,9 @@ def distortion_maps(intrinsics: CameraIntrinsics, distortion: tuple[float, ...])
 
 class SimCamera:
     """Args:
-        world: the simulated cell.
-        errors: distortion and noise parameters.
-        width / height: frame size, pixels (640 x 480 like the D435 colour stream).
+    world: the simulated cell.
+    errors: distortion and noise parameters.
+    width / height: frame size, pixels (640 x 480 like the D435 colour stream).
     """
 
     def __init__(self, world: SimWorld, errors: ErrorSources, width: int = 640, height: int = 480) -> None:
@@ -117,7 +117,12 @@ class SimCamera:
             depth = depth + self._standard_normal(depth.shape) * sigma
         if e.depth_scale_error:
             depth = depth * np.float32(1.0 + e.depth_scale_error)
-        return RGBDFrame(color=color, depth_m=depth.astype(np.float32, copy=False), intrinsics=self._intrinsics, timestamp_s=float(self.world.data.time))
+        return RGBDFrame(
+            color=color,
+            depth_m=depth.astype(np.float32, copy=False),
+            intrinsics=self._intrinsics,
+            timestamp_s=float(self.world.data.time),
+        )
 
 
 def believed_camera_to_base(true: RigidTransform, errors: ErrorSources) -> RigidTransform:
@@ -127,5 +132,6 @@ def believed_camera_to_base(true: RigidTransform, errors: ErrorSources) -> Rigid
     """
     rotvec = np.radians(np.asarray(errors.extrinsic_rot_deg, dtype=float))
     delta, _ = cv2.Rodrigues(rotvec)
-    return RigidTransform(delta @ np.asarray(true.rotation), np.asarray(true.translation) + np.asarray(errors.extrinsic_trans_mm) / 1000.0)
-
+    return RigidTransform(
+        delta @ np.asarray(true.rotation), np.asarray(true.translation) + np.asarray(errors.extrinsic_trans_mm) / 1000.0
+    )

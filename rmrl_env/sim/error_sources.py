@@ -95,7 +95,7 @@ class ErrorSources:
             raise ConfigError(f"depth_scale_error {self.depth_scale_error} is beyond ±5 %")
 
     @classmethod
-    def ideal(cls) -> "ErrorSources":
+    def ideal(cls) -> ErrorSources:
         """A perfectly calibrated, noise-free cell (perspective remains: it is geometry)."""
         return cls(
             extrinsic_rot_deg=(0.0, 0.0, 0.0),
@@ -109,18 +109,24 @@ class ErrorSources:
         )
 
     @classmethod
-    def sample(cls, rng: np.random.Generator) -> "ErrorSources":
+    def sample(cls, rng: np.random.Generator) -> ErrorSources:
         """Draw a cell: each systematic source from a zero-mean normal with the spread of a
         careful lab calibration (0.2° and 1.5 mm extrinsics, k1 0.05, 0.5 mm TCP, 0.4 mm jaws)."""
         return cls(
             extrinsic_rot_deg=tuple(float(v) for v in rng.normal(0.0, 0.2, 3)),  # type: ignore[arg-type]
             extrinsic_trans_mm=tuple(float(v) for v in rng.normal(0.0, 1.5, 3)),  # type: ignore[arg-type]
-            lens_distortion=(float(rng.normal(0, 0.05)), float(rng.normal(0, 0.05)), float(rng.normal(0, 5e-4)), float(rng.normal(0, 5e-4)), 0.0),
+            lens_distortion=(
+                float(rng.normal(0, 0.05)),
+                float(rng.normal(0, 0.05)),
+                float(rng.normal(0, 5e-4)),
+                float(rng.normal(0, 5e-4)),
+                0.0,
+            ),
             tcp_offset_mm=tuple(float(v) for v in (*rng.normal(0.0, 0.5, 2), 0.0)),  # type: ignore[arg-type]
             jaw_asymmetry_mm=float(rng.normal(0.0, 0.4)),
         )
 
-    def replace(self, **changes: object) -> "ErrorSources":
+    def replace(self, **changes: object) -> ErrorSources:
         """A copy with some fields changed (sequences are converted to tuples)."""
         data = asdict(self)
         for key, value in changes.items():

@@ -26,7 +26,9 @@ SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion")
 TARGET_MEASUREMENT_SEED = 20240917
 
 
-def make_sim_backend(errors: ErrorSources | None = None, *, simulate_free_space: bool = False, motion: MotionPlan | None = None) -> Backend:
+def make_sim_backend(
+    errors: ErrorSources | None = None, *, simulate_free_space: bool = False, motion: MotionPlan | None = None
+) -> Backend:
     """Build the MuJoCo cell: world, drivers, hand, ground truth, and the measured targets."""
     errors = errors or ErrorSources()
     world = SimWorld(errors)
@@ -88,7 +90,9 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     overrides = {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
     errors = (errors or ErrorSources()).replace(**overrides) if overrides else errors
 
-    backend = make_sim_backend(errors, simulate_free_space=bool(kwargs.get("simulate_free_space", False)), motion=kwargs.get("motion"))
+    backend = make_sim_backend(
+        errors, simulate_free_space=bool(kwargs.get("simulate_free_space", False)), motion=kwargs.get("motion")
+    )
     return CellPlateEnv(backend, task, **env_kwargs)
 
 

@@ -13,10 +13,10 @@ from rmrl_env.sim.world import SimWorld
 
 class SimGripper:
     """Args:
-        world: the simulated cell.
-        open_m: pad distance from the centre when open (0.055 m = 110 mm between the pads).
-        closed_m: the servo's target when closing; an empty grasp ends there.
-        timeout_s: longest a motion of the jaws is simulated.
+    world: the simulated cell.
+    open_m: pad distance from the centre when open (0.055 m = 110 mm between the pads).
+    closed_m: the servo's target when closing; an empty grasp ends there.
+    timeout_s: longest a motion of the jaws is simulated.
     """
 
     def __init__(self, world: SimWorld, open_m: float = 0.055, closed_m: float = 0.015, timeout_s: float = 0.8) -> None:

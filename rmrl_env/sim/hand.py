@@ -19,7 +19,9 @@ from rmrl_env.sim.world import SimWorld
 class SimHand:
     """Set the plate down at a pose on a surface and let it settle (``settle_s`` seconds)."""
 
-    def __init__(self, world: SimWorld, arm: SimArm, gripper: SimGripper, surface_z_m: float = 0.0, settle_s: float = 0.08) -> None:
+    def __init__(
+        self, world: SimWorld, arm: SimArm, gripper: SimGripper, surface_z_m: float = 0.0, settle_s: float = 0.08
+    ) -> None:
         self.world = world
         self.arm = arm
         self.gripper = gripper

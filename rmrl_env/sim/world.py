@@ -165,7 +165,9 @@ class SimWorld:
         yaw = math.atan2(rot[1, 0], rot[0, 0])
         return Receptacle(name, PlanarPose(float(pos[0]), float(pos[1]), yaw), float(pos[2]), clearance_m)
 
-    def layout(self, home: ToolPose = DEFAULT_HOME, reset_region: Region = DEFAULT_RESET_REGION, motion: MotionPlan | None = None) -> CellLayout:
+    def layout(
+        self, home: ToolPose = DEFAULT_HOME, reset_region: Region = DEFAULT_RESET_REGION, motion: MotionPlan | None = None
+    ) -> CellLayout:
         """The cell layout of this model: box (3 mm clearance) and shelf (1.5 mm) slots."""
         return CellLayout(
             table_z_m=0.0,

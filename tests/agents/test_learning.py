@@ -67,7 +67,7 @@ def test_pretrain_rejects_incompatible_or_corrupt_data(make_env, tiny_policy, tm
         model.pretrain(tmp_path / "size")
     _optimal_dataset(tmp_path / "bad", n=5).close()
     lines = (tmp_path / "bad" / "index.jsonl").read_text().splitlines(keepends=True)
-    (tmp_path / "bad" / "index.jsonl").write_text("".join(lines[:2] + ["{oops\n"] + lines[3:]))
+    (tmp_path / "bad" / "index.jsonl").write_text("".join([*lines[:2], "{oops\n", *lines[3:]]))
     weights = {k: v.clone() for k, v in model.policy.state_dict().items()}
     with pytest.raises(DatasetError, match="line 3"):
         model.pretrain(tmp_path / "bad")

@@ -11,9 +11,7 @@ from stable_baselines3.common.preprocessing import is_image_space_channels_first
 from rmrl_agents import REINFORCE, RMRL, MultiInputPolicy, ReplayREINFORCE, RoleModelPolicy
 from rmrl_agents.resnet import ResNetEncoder
 
-OBS = spaces.Dict(
-    {"image": spaces.Box(0, 255, (120, 160, 3), np.uint8), "pose": spaces.Box(-np.inf, np.inf, (3,), np.float32)}
-)
+OBS = spaces.Dict({"image": spaces.Box(0, 255, (120, 160, 3), np.uint8), "pose": spaces.Box(-np.inf, np.inf, (3,), np.float32)})
 ACT = spaces.MultiDiscrete([21, 21, 21])
 
 

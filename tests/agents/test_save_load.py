@@ -58,9 +58,7 @@ def test_sb3_callbacks_and_logger(make_env, tiny_policy, tmp_path) -> None:
             assert "infos" in self.locals and "e_trans_mm" in self.locals["infos"][0]
             return self.num_timesteps < 4
 
-    model = RMRL(
-        "MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path / "d", scene_size=2
-    )
+    model = RMRL("MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path / "d", scene_size=2)
     model.set_logger(configure(str(tmp_path / "log"), ["csv"]))
     model.learn(50, callback=Stop(), log_interval=2)
     assert seen == [1, 2, 3, 4] and model.num_timesteps == 4

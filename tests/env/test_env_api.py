@@ -61,7 +61,7 @@ def test_the_same_seed_gives_the_same_trial():
 
 
 def test_same_scene_repeats_the_initial_pose_within_the_jitter(place_env):
-    obs, info = place_env.reset(seed=5)
+    _obs, info = place_env.reset(seed=5)
     first = info["true_pose"]
     jitter_m, jitter_rad = place_env.unwrapped.scene_jitter_m, place_env.unwrapped.scene_jitter_rad
     for _ in range(3):

@@ -35,6 +35,9 @@ def test_wheel_ships_the_assets_and_a_plain_install_finds_them(tmp_path):
     code = "from rmrl_env.sim.assets import asset_dir; print(asset_dir())"
     out = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     ).stdout.strip()
     assert Path(out) == target / "rmrl_env" / "assets"

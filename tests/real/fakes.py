@@ -7,7 +7,8 @@ the SDK's signatures and return conventions (``code`` or ``(code, value)``).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class FakeXArmAPI:
@@ -112,7 +113,21 @@ class FakeXArmAPI:
     def _ready(self) -> bool:
         return self.enabled and self.mode == 0 and self.state == 0 and self.error_code == 0
 
-    def set_position(self, x=None, y=None, z=None, roll=None, pitch=None, yaw=None, speed=None, mvacc=None, is_radian=None, wait=False, timeout=None, **kwargs: Any) -> int:
+    def set_position(
+        self,
+        x=None,
+        y=None,
+        z=None,
+        roll=None,
+        pitch=None,
+        yaw=None,
+        speed=None,
+        mvacc=None,
+        is_radian=None,
+        wait=False,
+        timeout=None,
+        **kwargs: Any,
+    ) -> int:
         code = self._call("set_position", (x, y, z, roll, pitch, yaw), {"speed": speed, "mvacc": mvacc, "wait": wait, **kwargs})
         if code is not None:
             return code

@@ -71,7 +71,12 @@ class SimTwin:
         across = -dx * math.sin(yaw) + dy * math.cos(yaw)
         dyaw = wrap_half_turn(plate.yaw_rad - yaw)
         height_ok = abs(z - self.world.plate_height_z()) < 0.005
-        caught = height_ok and abs(along) < PLATE_LENGTH_M / 4 and abs(across) < (JAW_OPEN_M - PLATE_WIDTH_M) / 2 and abs(dyaw) < math.radians(15)
+        caught = (
+            height_ok
+            and abs(along) < PLATE_LENGTH_M / 4
+            and abs(across) < (JAW_OPEN_M - PLATE_WIDTH_M) / 2
+            and abs(dyaw) < math.radians(15)
+        )
         if caught:
             self.held_offset_m = along
             self.grasps += 1

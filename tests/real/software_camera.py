@@ -16,7 +16,7 @@ import pyrealsense2 as rs
 from rmrl_env.protocols import CameraIntrinsics
 
 
-def _rs_intrinsics(intr: CameraIntrinsics) -> "rs.intrinsics":
+def _rs_intrinsics(intr: CameraIntrinsics) -> rs.intrinsics:
     out = rs.intrinsics()
     out.width, out.height = intr.width, intr.height
     out.fx, out.fy, out.ppx, out.ppy = intr.fx, intr.fy, intr.cx, intr.cy
@@ -35,7 +35,9 @@ class SoftwareD435:
         fps: frames pushed per second by the background thread.
     """
 
-    def __init__(self, intrinsics: CameraIntrinsics, depth_units_m: float = 0.001, fps: int = 30, serial: str = "000000000001") -> None:
+    def __init__(
+        self, intrinsics: CameraIntrinsics, depth_units_m: float = 0.001, fps: int = 30, serial: str = "000000000001"
+    ) -> None:
         self.intrinsics = intrinsics
         self.depth_units_m = depth_units_m
         self.fps = fps
@@ -64,7 +66,7 @@ class SoftwareD435:
         self._thread = threading.Thread(target=self._pump, name="software-d435", daemon=True)
         self._thread.start()
 
-    def _stream(self, kind: "rs.stream", fmt: "rs.format", bpp: int, uid: int) -> "rs.video_stream":
+    def _stream(self, kind: rs.stream, fmt: rs.format, bpp: int, uid: int) -> rs.video_stream:
         s = rs.video_stream()
         s.type, s.index, s.uid = kind, 0, uid
         s.width, s.height, s.fps, s.bpp, s.fmt = self.intrinsics.width, self.intrinsics.height, self.fps, bpp, fmt

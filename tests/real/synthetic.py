@@ -16,12 +16,14 @@ def board_texture(board, size_m: tuple[float, float], px_per_m: float = PX_PER_M
 
     Choose ``px_per_m`` near the image's scale (focal length / distance) to avoid aliasing.
     """
-    w = int(round(size_m[0] * px_per_m)) + 2 * MARGIN_PX
-    h = int(round(size_m[1] * px_per_m)) + 2 * MARGIN_PX
+    w = round(size_m[0] * px_per_m) + 2 * MARGIN_PX
+    h = round(size_m[1] * px_per_m) + 2 * MARGIN_PX
     return board.generateImage((w, h), marginSize=MARGIN_PX, borderBits=1), px_per_m
 
 
-def render_view(texture: tuple[np.ndarray, float], intrinsics: CameraIntrinsics, board_to_camera: RigidTransform, background: int = 90) -> np.ndarray:
+def render_view(
+    texture: tuple[np.ndarray, float], intrinsics: CameraIntrinsics, board_to_camera: RigidTransform, background: int = 90
+) -> np.ndarray:
     """Warp the board texture into the camera image (grey uint8, H×W)."""
     texture, px_per_m = texture
     s = 1.0 / px_per_m
@@ -34,8 +36,9 @@ def render_view(texture: tuple[np.ndarray, float], intrinsics: CameraIntrinsics,
     return cv2.GaussianBlur(img, (3, 3), 0.6)
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up_hint: np.ndarray = np.array([0.0, -1.0, 0.0])) -> RigidTransform:
+def look_at(eye: np.ndarray, target: np.ndarray, up_hint: np.ndarray | None = None) -> RigidTransform:
     """A camera at ``eye`` looking at ``target`` (both in board coordinates) → board_to_camera."""
+    up_hint = np.array([0.0, -1.0, 0.0]) if up_hint is None else up_hint
     z = target - eye
     z = z / np.linalg.norm(z)
     x = np.cross(up_hint, z)

@@ -64,7 +64,9 @@ def test_extrinsics_recover_camera_to_base():
     eye_base = np.array([0.45, 0.02, 0.9])
     target_base = np.array([0.42, 0.0, 0.0])
     base_to_board = board_in_base.inverse()
-    board_to_camera = look_at(base_to_board.apply(eye_base), base_to_board.apply(target_base), up_hint=base_to_board.rotation @ np.array([1.0, 0, 0]))
+    board_to_camera = look_at(
+        base_to_board.apply(eye_base), base_to_board.apply(target_base), up_hint=base_to_board.rotation @ np.array([1.0, 0, 0])
+    )
     texture = board_texture(spec.board(), spec.size_m, px_per_m=800.0)
     image = render_view(texture, TRUE, board_to_camera)
     result = calibrate_extrinsics(image, spec, TRUE, board_in_base)
@@ -127,9 +129,16 @@ def test_calibrate_cli_writes_the_calibration_file(tmp_path, capsys):
     grid = GridBoardSpec(5, 4, 0.060, 0.015, "APRILTAG_36H11")
     board_in_base = board_to_base(0.30, -0.12, 0.0, 0.0)
     base_to_board = board_in_base.inverse()
-    b2c = look_at(base_to_board.apply(np.array([0.45, 0.0, 0.9])), base_to_board.apply(np.array([0.45, 0.0, 0.0])), up_hint=base_to_board.rotation @ np.array([1.0, 0, 0]))
+    b2c = look_at(
+        base_to_board.apply(np.array([0.45, 0.0, 0.9])),
+        base_to_board.apply(np.array([0.45, 0.0, 0.0])),
+        up_hint=base_to_board.rotation @ np.array([1.0, 0, 0]),
+    )
     cv2.imwrite(str(tmp_path / "board.png"), render_view(board_texture(grid.board(), grid.size_m, px_per_m=800.0), TRUE, b2c))
-    assert main(["extrinsics", "--image", str(tmp_path / "board.png"), "--board-pose", "0.30,-0.12,0.0,0", "--output", str(out)]) == 0
+    assert (
+        main(["extrinsics", "--image", str(tmp_path / "board.png"), "--board-pose", "0.30,-0.12,0.0,0", "--output", str(out)])
+        == 0
+    )
     cal = load_calibration(out)
     np.testing.assert_allclose(cal.camera_to_base.translation, [0.45, 0.0, 0.9], atol=0.03)
     # What matters: a table point seen in the image maps back to where it is (within 2 mm).
@@ -146,7 +155,20 @@ def test_calibrate_cli_writes_the_calibration_file(tmp_path, capsys):
 
     assert main(["board", "--kind", "grid", "--out", str(tmp_path / "print.png")]) == 0
     assert (tmp_path / "print.png").is_file()
-    assert main(["extrinsics", "--image", str(tmp_path / "board.png"), "--board-pose", "0,0,0,0", "--output", str(tmp_path / "new.json")]) == 2
+    assert (
+        main(
+            [
+                "extrinsics",
+                "--image",
+                str(tmp_path / "board.png"),
+                "--board-pose",
+                "0,0,0,0",
+                "--output",
+                str(tmp_path / "new.json"),
+            ]
+        )
+        == 2
+    )
     assert "no intrinsics yet" in capsys.readouterr().err
 
 

@@ -21,7 +21,14 @@ def test_example_config_loads_and_matches_the_defaults():
     assert cfg.layout.receptacle("shelf").floor_z_m == pytest.approx(0.06)
     assert cfg.reset.region.yaw_rad == pytest.approx((math.radians(-15), math.radians(15)))
     d = default_config()
-    assert (d.layout, d.workspace, d.speeds, d.grid, d.reset, d.env_kwargs) == (cfg.layout, cfg.workspace, cfg.speeds, cfg.grid, cfg.reset, cfg.env_kwargs)
+    assert (d.layout, d.workspace, d.speeds, d.grid, d.reset, d.env_kwargs) == (
+        cfg.layout,
+        cfg.workspace,
+        cfg.speeds,
+        cfg.grid,
+        cfg.reset,
+        cfg.env_kwargs,
+    )
 
 
 def _with(path: str, value, delete: bool = False) -> dict:

@@ -36,7 +36,9 @@ def test_models_load_from_local_directories_on_the_available_device(models):
 
 
 def test_detect_segment_localise_run_through_the_shared_pose_math(models, monkeypatch):
-    loc = FoundationLocaliser(CAM_TO_BASE, prompt="Black cell plate", box_threshold=0.0, text_threshold=0.0, models=models, min_mask_px=1)
+    loc = FoundationLocaliser(
+        CAM_TO_BASE, prompt="Black cell plate", box_threshold=0.0, text_threshold=0.0, models=models, min_mask_px=1
+    )
     assert isinstance(loc, Localiser)
     assert loc.prompt == "black cell plate."
     frame = plate_frame()

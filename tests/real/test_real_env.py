@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("pyrealsense2")
 
-from rmrl_env.errors import ConfigError, HardwareError  # noqa: E402
-from rmrl_env.protocols import PlanarPose  # noqa: E402
-from rmrl_env.real.factory import make_real_env  # noqa: E402
+from rmrl_env.errors import ConfigError, HardwareError
+from rmrl_env.protocols import PlanarPose
+from rmrl_env.real.factory import make_real_env
 
-from .conftest import EXAMPLE_CONFIG  # noqa: E402
-from .fakes import fake_factory  # noqa: E402
+from .conftest import EXAMPLE_CONFIG
+from .fakes import fake_factory
 
 
 def write_cell(tmp_path: Path, cam_to_base: dict | None = None, intrinsics=None) -> Path:
@@ -30,7 +30,12 @@ def write_cell(tmp_path: Path, cam_to_base: dict | None = None, intrinsics=None)
     if cam_to_base is not None:
         cal = {"schema_version": 1, "camera_to_base": cam_to_base}
         if intrinsics is not None:
-            cal["intrinsics"] = {"width": intrinsics.width, "height": intrinsics.height, "camera_matrix": intrinsics.matrix.tolist(), "distortion": [0.0] * 5}
+            cal["intrinsics"] = {
+                "width": intrinsics.width,
+                "height": intrinsics.height,
+                "camera_matrix": intrinsics.matrix.tolist(),
+                "distortion": [0.0] * 5,
+            }
         (tmp_path / "calibration.json").write_text(json.dumps(cal))
     return cfg
 
@@ -138,7 +143,14 @@ def test_plate_out_of_view_is_retried_then_reported_without_moving(tmp_path, lis
     twin.put(PlanarPose(2.0, 2.0, 0.0))  # off the table, out of view
     cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
     factory, made = fake_factory()
-    env = make_real_env("place", config=cfg, robot_port=listening_port, localiser="classical", api_factory=factory, camera_device=twin.device.device)
+    env = make_real_env(
+        "place",
+        config=cfg,
+        robot_port=listening_port,
+        localiser="classical",
+        api_factory=factory,
+        camera_device=twin.device.device,
+    )
     try:
         n_moves = len([c for c in made[0].calls if c[0] == "set_position"])
         with pytest.raises(PlateNotFoundError, match="Nothing was moved"):
@@ -162,7 +174,9 @@ def test_sim_to_real_benchmark_runs_the_same_protocol_on_both_backends(tmp_path,
 
     from .sim_twin import camera_to_base_json
 
-    spec = importlib.util.spec_from_file_location("sim_to_real", Path(__file__).resolve().parents[2] / "benchmarks" / "sim_to_real.py")
+    spec = importlib.util.spec_from_file_location(
+        "sim_to_real", Path(__file__).resolve().parents[2] / "benchmarks" / "sim_to_real.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
 
@@ -175,11 +189,21 @@ def test_sim_to_real_benchmark_runs_the_same_protocol_on_both_backends(tmp_path,
         twin.attach(api)
         return api
 
-    real = make_real_env("place", config=cfg, robot_port=listening_port, localiser="classical", api_factory=attach, camera_device=twin.device.device)
+    real = make_real_env(
+        "place",
+        config=cfg,
+        robot_port=listening_port,
+        localiser="classical",
+        api_factory=attach,
+        camera_device=twin.device.device,
+    )
     sim = bench.make_env("sim", "place", None, {})
     poses = bench.fixed_poses(real.unwrapped.backend.layout.reset_region, 2, seed=1)
     try:
-        results = {(name, "place"): bench.evaluate(env, bench.load_policy("zero", env), poses, seed=0) for name, env in (("sim", sim), ("real", real))}
+        results = {
+            (name, "place"): bench.evaluate(env, bench.load_policy("zero", env), poses, seed=0)
+            for name, env in (("sim", sim), ("real", real))
+        }
     finally:
         real.close()
         sim.close()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from rmrl_env.cell import PLATE_HEIGHT_M
-from rmrl_env.errors import PlateNotFoundError
+from rmrl_env.errors import PlateNotFoundError, ResetError
 from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager
 from rmrl_env.real.config import default_config
-from rmrl_env.real.stager import ResetError, RobotStager
+from rmrl_env.real.stager import RobotStager
 from rmrl_env.routine import TrialOutcome
 
 
@@ -48,7 +48,7 @@ def test_plate_already_there_is_not_moved(tmp_path):
 def test_plate_on_the_shelf_is_picked_at_the_shelf_floor():
     routine = StubRoutine([det(0.58, 0.2, 0.0, surface=0.0625)], [TrialOutcome(None, det(0.4, -0.2), None)])
     RobotStager(routine).stage_plate(PlanarPose(0.40, -0.2, 0.0))
-    (pick, pick_z, place, place_z), = routine.transfers
+    ((_pick, pick_z, place, place_z),) = routine.transfers
     assert pick_z == pytest.approx(0.06) and place_z == 0.0 and place == PlanarPose(0.40, -0.2, 0.0)
 
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from rmrl_env.errors import HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import ControllerError, HardwareError, SafetyError, UnreachableError, WorkspaceViolation
 from rmrl_env.protocols import Arm, Gripper, ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
-from rmrl_env.real.safety import ControllerError, SpeedLimits, WorkspaceBox, WorkspaceViolation, explain_controller_error
+from rmrl_env.real.safety import SpeedLimits, WorkspaceBox, explain_controller_error
 from rmrl_env.real.xarm_arm import XArmArm, check_tcp_reachable
 
 from .fakes import fake_factory
@@ -39,7 +39,7 @@ def test_connect_runs_the_startup_sequence_and_sets_the_tcp_offset(listening_por
 def test_move_converts_to_mm_and_degrees_top_down_with_config_speeds(listening_port):
     arm, api = make_arm(listening_port)
     arm.move_to(ToolPose(0.4, -0.1, 0.05, math.radians(30)), 0.2)
-    name, args, kwargs = [c for c in api.calls if c[0] == "set_position"][-1]
+    _name, args, kwargs = [c for c in api.calls if c[0] == "set_position"][-1]
     assert args == pytest.approx((400.0, -100.0, 50.0, 180.0, 0.0, 30.0))
     assert kwargs["speed"] == pytest.approx(200.0) and kwargs["mvacc"] == pytest.approx(1000.0) and kwargs["wait"] is True
     assert "motion_type" not in kwargs
@@ -67,7 +67,7 @@ def test_speed_limit_is_enforced(listening_port):
 
 
 def test_ik_failure_is_unreachable(listening_port):
-    arm, api = make_arm(listening_port, reach_mm=300.0)
+    arm, _api = make_arm(listening_port, reach_mm=300.0)
     with pytest.raises(UnreachableError, match="inverse-kinematics"):
         arm.check_reachable([ToolPose(0.5, 0.0, 0.1, 0.0)])
     arm.check_reachable([ToolPose(0.25, 0.0, 0.1, 0.0)])

@@ -26,7 +26,14 @@ def build_tiny_grounding_dino(out_dir: Path, seed: int = 0) -> Path:
     vocab = out_dir / "vocab.txt"
     vocab.write_text("\n".join(VOCAB) + "\n")
     torch.manual_seed(seed)
-    text = BertConfig(vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    text = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     backbone = SwinConfig(
         image_size=64, patch_size=4, embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=4,
         out_features=["stage2", "stage3", "stage4"],
@@ -47,7 +54,15 @@ def build_tiny_grounding_dino(out_dir: Path, seed: int = 0) -> Path:
 
 def build_tiny_sam(out_dir: Path, seed: int = 0) -> Path:
     import torch
-    from transformers import SamConfig, SamImageProcessorPil, SamMaskDecoderConfig, SamModel, SamProcessor, SamPromptEncoderConfig, SamVisionConfig
+    from transformers import (
+        SamConfig,
+        SamImageProcessorPil,
+        SamMaskDecoderConfig,
+        SamModel,
+        SamProcessor,
+        SamPromptEncoderConfig,
+        SamVisionConfig,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -60,5 +75,7 @@ def build_tiny_sam(out_dir: Path, seed: int = 0) -> Path:
         mask_decoder_config=SamMaskDecoderConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, mlp_dim=32, iou_head_hidden_dim=16),
     )  # fmt: skip
     SamModel(config).eval().save_pretrained(out_dir)
-    SamProcessor(image_processor=SamImageProcessorPil(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64})).save_pretrained(out_dir)
+    SamProcessor(
+        image_processor=SamImageProcessorPil(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64})
+    ).save_pretrained(out_dir)
     return out_dir
