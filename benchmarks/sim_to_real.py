@@ -63,10 +63,10 @@ def load_policy(spec: str, env: Any) -> Callable[[dict], np.ndarray]:
 
 def make_env(backend: str, task: str, config: str | None, overrides: dict[str, Any]) -> Any:
     if backend == "sim":
-        from rmrl_env.sim.factory import make_sim_env
+        from rmrl_env.make import make_sim_env
 
         return make_sim_env(task)
-    from rmrl_env.real.factory import make_real_env
+    from rmrl_env.make import make_real_env
 
     return make_real_env(task, config=config, **overrides)
 

@@ -25,14 +25,14 @@ from rmrl_env.reward import reward_for_error_mm
 __version__ = "0.1.0"
 
 _SIM_IDS = {
-    "CellPlatePlace-sim-v0": "rmrl_env.sim.factory:make_place_env",
-    "CellPlateShelf-sim-v0": "rmrl_env.sim.factory:make_shelf_env",
+    "CellPlatePlace-sim-v0": "rmrl_env.make:make_sim_place",
+    "CellPlateShelf-sim-v0": "rmrl_env.make:make_sim_shelf",
 }
 # Gymnasium's passive checker would reset and step on first use: on hardware that is a real
 # pick-and-place, so the real ids skip it (the spaces are the sim's, which are checked).
 _REAL_IDS = {
-    "CellPlatePlace-real-v0": "rmrl_env.real.factory:make_place_env",
-    "CellPlateShelf-real-v0": "rmrl_env.real.factory:make_shelf_env",
+    "CellPlatePlace-real-v0": "rmrl_env.make:make_real_place",
+    "CellPlateShelf-real-v0": "rmrl_env.make:make_real_shelf",
 }
 for _ids, _skip_checker in ((_SIM_IDS, False), (_REAL_IDS, True)):
     for _id, _entry in _ids.items():

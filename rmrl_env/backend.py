@@ -1,7 +1,11 @@
-"""What a backend (sim or real) hands to the env: drivers, cell geometry and a few services.
+"""What a backend (sim or real) hands to the env: the one routine over its drivers, the cell's
+geometry, and a few services.
 
-The env in :mod:`rmrl_env.env` is built from a :class:`Backend` and never imports MuJoCo,
-the xArm SDK or pyrealsense2 itself.
+Layers, bottom up: :mod:`~rmrl_env.protocols` and value types; perception, cell, grid, reward;
+the :mod:`~rmrl_env.routine`; this :class:`Backend`, which owns *the one*
+:class:`~rmrl_env.routine.PickAndPlace` of an env; the env (:mod:`rmrl_env.env`, the MDP only).
+The backends (:mod:`rmrl_env.sim`, :mod:`rmrl_env.real`) build a Backend and never import the
+env; :mod:`rmrl_env.make` joins the two for ``gym.make``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from rmrl_env.cell import CellLayout, Receptacle
 from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, wrap_half_turn
-from rmrl_env.routine import Drivers
+from rmrl_env.routine import Drivers, PickAndPlace
 
 
 @runtime_checkable
@@ -63,9 +67,10 @@ class Backend:
     """Everything the env needs from a backend.
 
     Attributes:
-        name: ``"sim"`` or ``"real"``.
-        drivers: arm, gripper, camera, localiser.
-        layout: cell geometry.
+        name: ``"sim"``, ``"real"`` or ``"twin"``.
+        routine: the one pick-and-place routine over the backend's drivers and cell layout;
+            trials, re-localisation and autonomous resets all go through it (so its
+            ``localise_attempts`` holds everywhere).
         stager: puts the plate at an initial pose (reset).
         targets: the plate as localised when seated in each receptacle, by receptacle name
             (the paper's P^target: measured by the same camera, once).
@@ -78,8 +83,7 @@ class Backend:
     """
 
     name: str
-    drivers: Drivers
-    layout: CellLayout
+    routine: PickAndPlace
     stager: PlateStager
     targets: dict[str, PlateDetection]
     judge: SeatingJudge = field(default_factory=PerceivedSeating)
@@ -87,6 +91,16 @@ class Backend:
     seed_fn: Callable[[int | None], None] | None = None
     close_fn: Callable[[], None] | None = None
     description: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drivers(self) -> Drivers:
+        """Arm, gripper, camera and localiser (those of :attr:`routine`)."""
+        return self.routine.drivers
+
+    @property
+    def layout(self) -> CellLayout:
+        """The cell's geometry (that of :attr:`routine`)."""
+        return self.routine.layout
 
     def seed(self, seed: int | None) -> None:
         if self.seed_fn is not None:

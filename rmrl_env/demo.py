@@ -22,7 +22,7 @@ import rmrl_env  # noqa: F401  (registers the env ids)
 
 def oracle_action(env: gym.Env, obs: dict, info: dict) -> np.ndarray:
     """The grid action nearest to ``true_pose − P^e``."""
-    delta = np.asarray(info["true_pose"], dtype=float) - np.asarray(obs["pose"], dtype=float)
+    delta = np.asarray(info["privileged"]["true_pose"], dtype=float) - np.asarray(obs["pose"], dtype=float)
     delta[2] = math.remainder(delta[2], math.pi)
     return env.unwrapped.adjustment_to_action(*delta)
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = []
     for k in range(args.scenes):
         obs, info = env.reset(seed=args.seed + k)
-        pick_error_mm = 1000.0 * np.linalg.norm(info["true_pose"][:2] - obs["pose"][:2])
+        pick_error_mm = 1000.0 * np.linalg.norm(info["privileged"]["true_pose"][:2] - obs["pose"][:2])
         for name in ("zero", "oracle"):
             if name == "oracle":
                 obs, info = env.reset(options={"scene": "same"})

@@ -1,17 +1,55 @@
 """The cell-plate MDP as a Gymnasium env: spaces, candidate grid, reward and scenes.
 
-The env knows only the driver protocols (through a :class:`~rmrl_env.backend.Backend`); the
-same class serves the MuJoCo twin and the real cell.
+The env knows only the driver protocols, through a :class:`~rmrl_env.backend.Backend` and its
+one :class:`~rmrl_env.routine.PickAndPlace`; the same class serves the MuJoCo twin and the real
+cell. It is built by :mod:`rmrl_env.make` (the ``gym.make`` entry points).
 
 One-step episodes:
 
 * ``reset`` stages the plate at an initial pose (a new one, or the previous one again with a
-  small jitter), captures an RGB-D frame and localises the plate: the observation is the colour
-  image and the estimated pick pose P^e.
+  small jitter) and localises it: the observation is the colour image and the estimated pick
+  pose P^e.
 * ``step(action)`` maps the action's grid indices to an adjustment ``a``, picks at
   ``P^pick = P^e + a``, places the plate into the task's receptacle along the pre-planned path,
   re-localises it (P^final) and returns ``r = exp(−(e_trans / L + e_rot))`` against the
   target P^target, which the same camera measured with the plate seated.
+
+## Action space
+
+``MultiDiscrete([nx, ny, nψ])``: indices into the candidate grid's Δx, Δy (metres) and Δψ
+(radians) axes (:class:`~rmrl_env.grid.CandidateGrid`; default ±10 mm in 1 mm steps and ±5° in
+0.5° steps, so ``MultiDiscrete([21, 21, 21])``).
+
+## Observation space
+
+| key | type | unit | meaning |
+|---|---|---|---|
+| ``image`` | uint8 (H, W, 3) | RGB | the overhead colour frame, resized to ``image_size`` |
+| ``pose`` | float32 (3,) | m, m, rad | P^e = [x, y, ψ], the localised pick pose in the robot base frame, clipped to :data:`POSE_LOW` / :data:`POSE_HIGH` |
+
+## Info
+
+| key | in | type / unit | meaning |
+|---|---|---|---|
+| ``scene_id`` | reset | int | counts new scenes since the env was made |
+| ``scene`` | reset | ``"new"`` / ``"same"`` | what the reset did |
+| ``config_hash`` | both | str | hash of everything that defines the MDP and the cell |
+| ``e_trans_mm`` | step | float, mm | ‖t_final − t_target‖ as the camera measures it (NaN when there is no final pose) |
+| ``e_rot_deg`` | step | float, degrees | ψ_final − ψ_target, absolute, modulo a half turn (NaN likewise) |
+| ``success`` | step | bool | the plate is seated in the receptacle |
+| ``failure`` | step | :class:`~rmrl_env.routine.Failure` or ``None`` | why the trial did not finish normally |
+| ``message`` | step | str | detail of a failure |
+| ``pick_pose`` | step | float64 (3,), m, m, rad | P^pick = P^e + a |
+| ``adjustment`` | step | float64 (3,), m, m, rad | a, the action mapped onto the grid |
+| ``target_pose`` | step | float64 (3,), m, m, rad | P^target, the seated plate as the camera measured it |
+| ``final_pose`` | step | float64 (3,), m, m, rad | P^final (absent when the plate was not found) |
+| ``privileged`` | both | dict | what no learner may read (see below) |
+
+``info["privileged"]`` holds ``requested_pose`` (the pose the env asked the stager for, both
+backends) and, where the backend knows the true state (the sim), ``true_pose`` (the plate's true
+initial pose), and after a step ``true_final_pose``, ``true_e_trans_mm`` and ``true_e_rot_deg``
+(the same errors from the true final pose against the receptacle's true slot). They serve
+analysis, oracles and tests; agents never read them.
 """
 
 from __future__ import annotations
@@ -19,7 +57,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict
 from typing import Any, SupportsFloat
 
 import cv2
@@ -31,37 +69,18 @@ from gymnasium.error import ResetNeeded
 from rmrl_env.backend import Backend
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
-from rmrl_env.protocols import PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
+from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
-from rmrl_env.routine import FAILURE_UNREACHABLE, PickAndPlace
+from rmrl_env.routine import Failure
 
 #: Receptacle used by each task.
 TASK_RECEPTACLES = {"place": "box", "shelf": "shelf"}
-#: ``gym.make`` keywords that configure the env itself (any backend).
-ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode")
-#: ``gym.make`` keywords that change one field of the candidate grid.
-GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 RESET_OPTION_KEYS = ("scene", "initial_pose")
 #: Bounds of the observed pose [x_m, y_m, yaw_rad]: the table within the arm's reach (an xArm 6
 #: reaches 0.7 m), the same on every backend. Poses are clipped into them.
 POSE_LOW = np.array([-0.2, -0.8, -math.pi / 2], dtype=np.float32)
 POSE_HIGH = np.array([1.0, 0.8, math.pi / 2], dtype=np.float32)
 SCENES = ("new", "same")
-
-
-def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = None) -> dict[str, Any]:
-    """The :class:`CellPlateEnv` keywords among ``gym.make`` keywords.
-
-    ``grid_*`` keywords change single fields of ``base_grid`` (default: the default grid) and
-    cannot be combined with a whole ``grid=CandidateGrid(...)``.
-    """
-    env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
-    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
-    if grid_changes and "grid" in env_kwargs:
-        raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
-    if "grid" not in env_kwargs and (grid_changes or base_grid is not None):
-        env_kwargs["grid"] = replace(base_grid or CandidateGrid(), **grid_changes)
-    return env_kwargs
 
 
 def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:
@@ -129,7 +148,7 @@ class CellPlateEnv(gym.Env):
         self.scene_jitter_m = float(scene_jitter_m)
         self.scene_jitter_rad = float(scene_jitter_rad)
         self.render_mode = render_mode
-        self.routine = PickAndPlace(backend.drivers, backend.layout)
+        self.routine = backend.routine
         self.config_hash = self._config_hash()
 
         h, w = self.image_size
@@ -146,6 +165,7 @@ class CellPlateEnv(gym.Env):
         self._scene_id = -1
         self._estimate: PlateDetection | None = None
         self._true_initial: PlanarPose | None = None
+        self._requested: PlanarPose | None = None
         self._last_frame: RGBDFrame | None = None
         self._last_obs: dict[str, np.ndarray] | None = None
 
@@ -182,20 +202,18 @@ class CellPlateEnv(gym.Env):
             self._scene_id += 1
             self._scene_pose = pose
         initial = pose if scene == "new" else self._jittered(self._scene_pose)
-        self.backend.stager.stage_plate(initial)
-        frame, detection = self.routine.localise()
-        self._estimate = detection
-        obs = self._observation(frame, detection)
+        seen = self.backend.stager.stage_plate(initial) or self.routine.localise()
+        self._estimate = seen.detection
+        obs = self._observation(seen)
+        gt = self.backend.ground_truth
+        self._true_initial = gt.plate_pose() if gt is not None else None
+        self._requested = initial
         info: dict[str, Any] = {
             "scene_id": self._scene_id,
             "scene": scene,
-            "requested_pose": initial.as_array(),
             "config_hash": self.config_hash,
+            "privileged": self._privileged(),
         }
-        gt = self.backend.ground_truth
-        self._true_initial = gt.plate_pose() if gt is not None else None
-        if self._true_initial is not None:
-            info["true_pose"] = self._true_initial.as_array()
         return obs, info
 
     def step(self, action: object) -> tuple[dict[str, np.ndarray], SupportsFloat, bool, bool, dict[str, Any]]:
@@ -218,23 +236,22 @@ class CellPlateEnv(gym.Env):
             "target_pose": self.target.pose.as_array(),
             "config_hash": self.config_hash,
         }
-        if self._true_initial is not None:
-            info["true_pose"] = self._true_initial.as_array()
-        if outcome.failure == FAILURE_UNREACHABLE or outcome.detection is None:
+        if outcome.failure == Failure.UNREACHABLE or outcome.seen is None:
             r = 0.0
             info.update(e_trans_mm=float("nan"), e_rot_deg=float("nan"), success=False)
             obs = self._last_obs
         else:
-            error = placement_error(outcome.detection.pose, self.target.pose)
+            final = outcome.seen.detection
+            error = placement_error(final.pose, self.target.pose)
             r = reward(error, self.reward_length_m)
             info.update(
                 e_trans_mm=error.e_trans_mm,
                 e_rot_deg=error.e_rot_deg,
-                final_pose=outcome.detection.pose.as_array(),
-                success=outcome.failure is None and self._seated(outcome.detection),
+                final_pose=final.pose.as_array(),
+                success=outcome.failure is None and self._seated(final),
             )
-            obs = self._observation(outcome.frame, outcome.detection)
-        self._add_ground_truth(info)
+            obs = self._observation(outcome.seen)
+        info["privileged"] = self._privileged(after_step=True)
         assert obs is not None
         return obs, float(r), True, False, info
 
@@ -305,7 +322,8 @@ class CellPlateEnv(gym.Env):
             pose.yaw_rad + float(rng.uniform(-j_rad, j_rad)),
         )
 
-    def _observation(self, frame: RGBDFrame, detection: PlateDetection) -> dict[str, np.ndarray]:
+    def _observation(self, seen: Localisation) -> dict[str, np.ndarray]:
+        frame, detection = seen
         h, w = self.image_size
         image = frame.color
         if image.shape[:2] != (h, w):
@@ -322,10 +340,14 @@ class CellPlateEnv(gym.Env):
             return gt.plate_seated(self.receptacle)
         return self.backend.judge.is_seated(self.receptacle, self.target, final)
 
-    def _add_ground_truth(self, info: dict[str, Any]) -> None:
+    def _privileged(self, after_step: bool = False) -> dict[str, Any]:
+        """What no learner may read: the requested pose and, in the sim, the true state."""
+        privileged: dict[str, Any] = {"requested_pose": self._requested.as_array() if self._requested is not None else None}
+        if self._true_initial is not None:
+            privileged["true_pose"] = self._true_initial.as_array()
         gt = self.backend.ground_truth
-        if gt is None:
-            return
-        final = gt.plate_pose()
-        error = placement_error(final, self.receptacle.pose)
-        info.update(true_final_pose=final.as_array(), true_e_trans_mm=error.e_trans_mm, true_e_rot_deg=error.e_rot_deg)
+        if after_step and gt is not None:
+            final = gt.plate_pose()
+            error = placement_error(final, self.receptacle.pose)
+            privileged.update(true_final_pose=final.as_array(), true_e_trans_mm=error.e_trans_mm, true_e_rot_deg=error.e_rot_deg)
+        return privileged

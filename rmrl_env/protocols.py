@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -165,6 +165,13 @@ class PlateDetection:
     depth_m: float
 
 
+class Localisation(NamedTuple):
+    """A frame and the plate found in it: a detection never travels without its frame."""
+
+    frame: RGBDFrame
+    detection: PlateDetection
+
+
 @runtime_checkable
 class Arm(Protocol):
     """A position-controlled arm that moves the tool in top-down poses."""
@@ -231,5 +238,10 @@ class PlateStager(Protocol):
     cell the robot itself carries the plate there (autonomous reset).
     """
 
-    def stage_plate(self, pose: PlanarPose) -> None:
-        """Put the plate at ``pose`` (as well as the stager can) and leave the arm at home."""
+    def stage_plate(self, pose: PlanarPose) -> Localisation | None:
+        """Put the plate at ``pose`` (as well as the stager can) and leave the arm at home.
+
+        Returns the localisation the stager made of the plate where it left it (the robot's
+        stager verifies every reset with the camera), or ``None`` if it made none; the env then
+        localises the plate itself.
+        """

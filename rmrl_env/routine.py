@@ -10,38 +10,57 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from rmrl_env.cell import CellLayout, Receptacle
 from rmrl_env.errors import CollisionError, PlateNotFoundError, UnreachableError
-from rmrl_env.protocols import Arm, Camera, Gripper, Localiser, PlanarPose, PlateDetection, RGBDFrame, ToolPose
+from rmrl_env.protocols import Arm, Camera, Gripper, Localisation, Localiser, PlanarPose, PlateDetection, RGBDFrame, ToolPose
 
 logger = logging.getLogger(__name__)
 
-#: Values of :attr:`TrialOutcome.failure`.
-FAILURE_UNREACHABLE = "unreachable"
-FAILURE_GRASP_MISSED = "grasp_missed"
-FAILURE_PLATE_LOST = "plate_not_found"
-FAILURE_COLLISION = "collision"
+
+class Failure(StrEnum):
+    """Why a trial did not end with the plate released at the place pose.
+
+    A ``StrEnum``: each member equals its value (``Failure.COLLISION == "collision"``), so logs
+    and ``info["failure"]`` stay plain strings.
+    """
+
+    UNREACHABLE = "unreachable"
+    """A pose of the trial is outside the arm's reach or workspace; no motion was made."""
+    GRASP_MISSED = "grasp_missed"
+    """The gripper closed on nothing."""
+    COLLISION = "collision"
+    """The arm's collision detection stopped a motion."""
+    PLATE_LOST = "plate_not_found"
+    """The camera could not find the plate after the trial."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrialOutcome:
     """What happened in one pick-and-place.
 
     Attributes:
-        failure: ``None`` when the plate was carried and released at the place pose, else one
-            of ``"unreachable"`` (no motion was made), ``"grasp_missed"``, ``"collision"`` (the
-            arm's collision detection stopped a motion) or ``"plate_not_found"`` (the camera
-            could not find the plate afterwards).
-        detection: the plate as localised after the trial (``None`` if not found).
-        frame: the frame it was localised in.
+        failure: ``None`` when the plate was carried and released at the place pose, else the
+            :class:`Failure`.
+        seen: the plate as localised after the trial, with its frame (``None`` if not found,
+            or if the trial never moved).
         message: human-readable detail for failures.
     """
 
-    failure: str | None
-    detection: PlateDetection | None
-    frame: RGBDFrame | None
+    failure: Failure | None
+    seen: Localisation | None
     message: str = ""
+
+    @property
+    def detection(self) -> PlateDetection | None:
+        """The plate as localised after the trial (``None`` if not found)."""
+        return self.seen.detection if self.seen is not None else None
+
+    @property
+    def frame(self) -> RGBDFrame | None:
+        """The frame the plate was localised in."""
+        return self.seen.frame if self.seen is not None else None
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,7 @@ class PickAndPlace:
         self.localise_attempts = localise_attempts
 
     # -- perception ---------------------------------------------------------------------------
-    def localise(self) -> tuple[RGBDFrame, PlateDetection]:
+    def localise(self) -> Localisation:
         """Capture and localise, retrying on a missed detection.
 
         Raises:
@@ -81,7 +100,7 @@ class PickAndPlace:
         for attempt in range(self.localise_attempts):
             frame = self.drivers.camera.capture()
             try:
-                return frame, self.drivers.localiser.localise(frame)
+                return Localisation(frame, self.drivers.localiser.localise(frame))
             except PlateNotFoundError as err:
                 last = err
                 logger.warning("plate not found (attempt %d/%d): %s", attempt + 1, self.localise_attempts, err)
@@ -119,7 +138,7 @@ class PickAndPlace:
         try:
             arm.check_reachable(list(waypoints.values()))
         except UnreachableError as err:
-            return TrialOutcome(FAILURE_UNREACHABLE, None, None, str(err))
+            return TrialOutcome(Failure.UNREACHABLE, None, str(err))
 
         try:
             return self._execute(waypoints)
@@ -127,7 +146,7 @@ class PickAndPlace:
             # The arm stopped itself: let go, back off to home, and see where the plate is.
             gripper.open()
             arm.go_home()
-            return self._relocalise(FAILURE_COLLISION, str(err))
+            return self._relocalise(Failure.COLLISION, str(err))
 
     def _execute(self, waypoints: dict[str, ToolPose]) -> TrialOutcome:
         arm, gripper = self.drivers.arm, self.drivers.gripper
@@ -140,7 +159,7 @@ class PickAndPlace:
             gripper.open()
             arm.move_to(waypoints["pre_grasp"], motion.lift_speed_m_s)
             arm.go_home()
-            return self._relocalise(FAILURE_GRASP_MISSED, "the gripper closed on nothing")
+            return self._relocalise(Failure.GRASP_MISSED, "the gripper closed on nothing")
         arm.move_to(waypoints["lift"], motion.lift_speed_m_s)
         arm.move_to(waypoints["pre_place"], motion.transport_speed_m_s)
         arm.move_to(waypoints["place_approach"], motion.lift_speed_m_s)
@@ -150,9 +169,9 @@ class PickAndPlace:
         arm.go_home()
         return self._relocalise(None)
 
-    def _relocalise(self, failure: str | None, message: str = "") -> TrialOutcome:
+    def _relocalise(self, failure: Failure | None, message: str = "") -> TrialOutcome:
         try:
-            frame, detection = self.localise()
+            seen = self.localise()
         except PlateNotFoundError as err:
-            return TrialOutcome(failure or FAILURE_PLATE_LOST, None, None, f"{message} {err}".strip())
-        return TrialOutcome(failure, detection, frame, message)
+            return TrialOutcome(failure or Failure.PLATE_LOST, None, f"{message} {err}".strip())
+        return TrialOutcome(failure, seen, message)

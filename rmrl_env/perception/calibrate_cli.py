@@ -198,8 +198,8 @@ def cmd_extrinsics(args: argparse.Namespace) -> int:
 
 
 def cmd_target(args: argparse.Namespace) -> int:
+    from rmrl_env.real.backend import build_localiser
     from rmrl_env.real.config import load_config
-    from rmrl_env.real.factory import build_localiser
     from rmrl_env.real.realsense import RealSenseCamera
 
     cfg = load_config(args.config)

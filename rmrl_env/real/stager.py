@@ -19,8 +19,8 @@ from typing import Any
 
 from rmrl_env.cell import PLATE_HEIGHT_M, CellLayout
 from rmrl_env.errors import PlateNotFoundError, ResetError
-from rmrl_env.protocols import PlanarPose, PlateDetection, wrap_half_turn
-from rmrl_env.routine import PickAndPlace
+from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, wrap_half_turn
+from rmrl_env.routine import Failure, PickAndPlace
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,11 @@ class RobotStager:
         on_table = abs(self.surface_under(detection) - self.layout.table_z_m) < 1e-9
         return on_table and d <= self.tolerance_m and dyaw <= self.tolerance_rad
 
-    def stage_plate(self, pose: PlanarPose) -> None:
+    def stage_plate(self, pose: PlanarPose) -> Localisation:
         """Carry the plate to ``pose`` on the table; the arm ends at home.
+
+        Returns the localisation that verified the reset (the env's observation comes from it,
+        so a reset localises no more often than it must).
 
         Raises:
             PlateNotFoundError: the plate was not found before the reset (nothing moved).
@@ -79,29 +82,29 @@ class RobotStager:
         try:
             for attempt in range(self.attempts):
                 try:
-                    _, detection = self.routine.localise()
+                    seen = self.routine.localise()
                 except PlateNotFoundError as err:
                     raise PlateNotFoundError(
                         f"autonomous reset: {err}. Nothing was moved; put the plate in the reset area by hand and reset again"
                     ) from None
-                start = detection.pose
-                if self._close_enough(detection, pose):
+                start = seen.detection.pose
+                if self._close_enough(seen.detection, pose):
                     record["attempts"].append({"from": start.as_array().tolist(), "skipped": "already there"})
-                    self.last_detection = detection
-                    return
-                surface = self.surface_under(detection)
+                    self.last_detection = seen.detection
+                    return seen
+                surface = self.surface_under(seen.detection)
                 outcome = self.routine.transfer(start, surface, pose, self.layout.table_z_m)
                 record["attempts"].append(
                     {"from": start.as_array().tolist(), "surface_z_m": surface, "failure": outcome.failure, "message": outcome.message,
                      "final": None if outcome.detection is None else outcome.detection.pose.as_array().tolist()}
                 )  # fmt: skip
-                if outcome.failure is None:
-                    self.last_detection = outcome.detection
-                    return
+                if outcome.failure is None and outcome.seen is not None:
+                    self.last_detection = outcome.seen.detection
+                    return outcome.seen
                 logger.warning(
                     "autonomous reset attempt %d/%d failed: %s %s", attempt + 1, self.attempts, outcome.failure, outcome.message
                 )
-                if outcome.failure != "grasp_missed":
+                if outcome.failure != Failure.GRASP_MISSED:
                     break
             last = record["attempts"][-1]
             raise ResetError(
@@ -119,4 +122,4 @@ class RobotStager:
             fh.write(json.dumps(record) + "\n")
 
 
-__all__ = ["ResetError", "RobotStager"]
+__all__ = ["RobotStager"]

@@ -29,6 +29,7 @@ class SimHand:
         self.settle_steps = max(1, int(settle_s / world.timestep))
 
     def stage_plate(self, pose: PlanarPose) -> None:
+        """Set the plate down at ``pose`` on the table; the env then localises it."""
         self.put(pose, self.surface_z_m)
 
     def put(self, pose: PlanarPose, surface_z_m: float) -> None:

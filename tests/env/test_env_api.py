@@ -21,7 +21,7 @@ def test_both_ids_make_and_pass_the_env_checker(env_id):
     assert obs["pose"].shape == (3,) and obs["pose"].dtype == np.float32
     assert isinstance(env.action_space, gym.spaces.MultiDiscrete)
     assert env.action_space.nvec.tolist() == [21, 21, 21]
-    assert info["true_pose"].shape == (3,)
+    assert info["privileged"]["true_pose"].shape == (3,)
     env.close()
 
 
@@ -56,27 +56,27 @@ def test_the_same_seed_gives_the_same_trial():
 
     (o1, i1, r1, s1), (o2, i2, r2, s2) = run(), run()
     assert np.array_equal(o1["image"], o2["image"]) and np.array_equal(o1["pose"], o2["pose"])
-    assert np.array_equal(i1["true_pose"], i2["true_pose"])
+    assert np.array_equal(i1["privileged"]["true_pose"], i2["privileged"]["true_pose"])
     assert r1 == r2 and s1["e_trans_mm"] == s2["e_trans_mm"]
 
 
 def test_same_scene_repeats_the_initial_pose_within_the_jitter(place_env):
     _obs, info = place_env.reset(seed=5)
-    first = info["true_pose"]
+    first = info["privileged"]["true_pose"]
     jitter_m, jitter_rad = place_env.unwrapped.scene_jitter_m, place_env.unwrapped.scene_jitter_rad
     for _ in range(3):
         _, info = place_env.reset(options={"scene": "same"})
         assert info["scene"] == "same"
-        assert np.abs(info["true_pose"][:2] - first[:2]).max() <= jitter_m + 3e-4  # + settling
-        assert abs(info["true_pose"][2] - first[2]) <= jitter_rad + math.radians(0.1)
+        assert np.abs(info["privileged"]["true_pose"][:2] - first[:2]).max() <= jitter_m + 3e-4  # + settling
+        assert abs(info["privileged"]["true_pose"][2] - first[2]) <= jitter_rad + math.radians(0.1)
     _, info = place_env.reset(options={"scene": "new"})
-    assert np.linalg.norm(info["true_pose"][:2] - first[:2]) > 0.005
+    assert np.linalg.norm(info["privileged"]["true_pose"][:2] - first[:2]) > 0.005
     assert info["scene_id"] >= 1
 
 
 def test_explicit_initial_pose(place_env):
     _, info = place_env.reset(options={"initial_pose": [0.40, -0.2, 0.1]})
-    assert info["true_pose"] == pytest.approx([0.40, -0.2, 0.1], abs=5e-4)
+    assert info["privileged"]["true_pose"] == pytest.approx([0.40, -0.2, 0.1], abs=5e-4)
 
 
 def test_stable_baselines3_ppo_learns_on_the_env():

@@ -16,7 +16,7 @@ def _offset_pick(env, along_m: float = 0.0, across_m: float = 0.0, receptacle: R
     the true placement error (metres, plate-long-axis and closing-axis components)."""
     u = env.unwrapped
     _, info = env.reset(seed=seed)
-    true = PlanarPose.from_array(info["true_pose"])
+    true = PlanarPose.from_array(info["privileged"]["true_pose"])
     c, s = math.cos(true.yaw_rad), math.sin(true.yaw_rad)
     pick = PlanarPose(true.x_m + c * along_m - s * across_m, true.y_m + s * along_m + c * across_m, true.yaw_rad)
     receptacle = receptacle or u.receptacle
@@ -67,7 +67,7 @@ def test_env_success_flag_follows_the_seating(ideal_shelf_env):
     env = ideal_shelf_env
     u = env.unwrapped
     obs, info = env.reset(seed=2)
-    delta = info["true_pose"] - obs["pose"]
+    delta = info["privileged"]["true_pose"] - obs["pose"]
     _, r_good, _, _, good = env.step(u.adjustment_to_action(*delta))
     env.reset(options={"scene": "same"})
     _, r_bad, _, _, bad = env.step(u.adjustment_to_action(delta[0] + 0.006, delta[1], delta[2]))

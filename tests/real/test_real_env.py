@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("pyrealsense2")
 
 from rmrl_env.errors import ConfigError, HardwareError
+from rmrl_env.make import make_real_env
 from rmrl_env.protocols import PlanarPose
-from rmrl_env.real.factory import make_real_env
 
 from .conftest import EXAMPLE_CONFIG
 from .fakes import fake_factory
@@ -210,3 +210,57 @@ def test_sim_to_real_benchmark_runs_the_same_protocol_on_both_backends(tmp_path,
     table = bench.markdown_table(results, "zero")
     assert "| sim | place | 2 |" in table and "| real | place | 2 |" in table
     assert all(r["failure"] == "" for rows in results.values() for r in rows)
+
+
+class _FlakyLocaliser:
+    """Wraps a localiser; misses the plate ``misses`` times once armed (a shadow, a glare)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.misses = 0
+        self.calls = 0
+
+    def localise(self, frame):
+        from rmrl_env.errors import PlateNotFoundError
+
+        self.calls += 1
+        if self.misses > 0:
+            self.misses -= 1
+            raise PlateNotFoundError("no plate-like region (injected)")
+        return self.inner.localise(frame)
+
+
+@pytest.mark.parametrize("attempts", [2, 5])
+def test_config_localise_attempts_reach_a_trials_relocalisation(tmp_path, listening_port, twin, attempts):
+    """The config's perception.localise_attempts governs the re-localisation after a trial, not only resets."""
+    from rmrl_env.perception.calibration import load_calibration
+    from rmrl_env.perception.classical import ClassicalLocaliser
+
+    from .sim_twin import camera_to_base_json
+
+    twin.put(PlanarPose(0.40, -0.20, 0.0))
+    cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
+    cfg.write_text(cfg.read_text().replace("localise_attempts = 3", f"localise_attempts = {attempts}"))
+    flaky = _FlakyLocaliser(ClassicalLocaliser(load_calibration(tmp_path / "calibration.json").camera_to_base))
+    factory, _ = fake_factory()
+
+    def attach(*args, **kwargs):
+        api = factory(*args, **kwargs)
+        twin.attach(api)
+        return api
+
+    env = make_real_env(
+        "place", config=cfg, robot_port=listening_port, api_factory=attach,
+        camera_device=twin.device.device, localiser_instance=flaky,
+    )  # fmt: skip
+    try:
+        assert env.unwrapped.routine is env.unwrapped.backend.routine
+        env.reset(seed=0, options={"initial_pose": [0.40, -0.20, 0.0]})
+        flaky.misses, flaky.calls = 3, 0  # the three captures after the trial miss the plate
+        _, _, _, _, info = env.step(env.unwrapped.grid.zero_action())
+        if attempts > 3:
+            assert info["failure"] is None and flaky.calls == 4  # found at the fourth capture
+        else:
+            assert info["failure"] == "plate_not_found" and flaky.calls == attempts
+    finally:
+        env.close()

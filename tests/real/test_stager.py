@@ -9,10 +9,10 @@ import pytest
 
 from rmrl_env.cell import PLATE_HEIGHT_M
 from rmrl_env.errors import PlateNotFoundError, ResetError
-from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager
+from rmrl_env.protocols import CameraIntrinsics, Localisation, PlanarPose, PlateDetection, PlateStager, RGBDFrame
 from rmrl_env.real.config import default_config
 from rmrl_env.real.stager import RobotStager
-from rmrl_env.routine import TrialOutcome
+from rmrl_env.routine import Failure, TrialOutcome
 
 
 class StubRoutine:
@@ -26,7 +26,7 @@ class StubRoutine:
         det = self.detections.pop(0)
         if det is None:
             raise PlateNotFoundError("no plate")
-        return None, det
+        return seen(det)
 
     def transfer(self, pick, pick_z, place, place_z):
         self.transfers.append((pick, pick_z, place, place_z))
@@ -37,23 +37,30 @@ def det(x, y, yaw=0.0, surface=0.0):
     return PlateDetection(PlanarPose(x, y, yaw), surface + PLATE_HEIGHT_M, np.zeros((1, 1), bool), (0, 0, 0, 0), 1.0)
 
 
+def seen(detection):
+    frame = RGBDFrame(np.zeros((1, 1, 3), np.uint8), np.zeros((1, 1), np.float32), CameraIntrinsics(1, 1, 1.0, 1.0, 0.0, 0.0))
+    return Localisation(frame, detection)
+
+
 def test_plate_already_there_is_not_moved(tmp_path):
     routine = StubRoutine([det(0.4005, -0.2, 0.001)])
     stager = RobotStager(routine, log_path=tmp_path / "r.jsonl")
     assert isinstance(stager, PlateStager)
-    stager.stage_plate(PlanarPose(0.40, -0.2, 0.0))
+    result = stager.stage_plate(PlanarPose(0.40, -0.2, 0.0))
     assert routine.transfers == [] and "already there" in (tmp_path / "r.jsonl").read_text()
+    assert result.detection.pose == PlanarPose(0.4005, -0.2, 0.001)  # the verifying localisation is handed on
 
 
 def test_plate_on_the_shelf_is_picked_at_the_shelf_floor():
-    routine = StubRoutine([det(0.58, 0.2, 0.0, surface=0.0625)], [TrialOutcome(None, det(0.4, -0.2), None)])
-    RobotStager(routine).stage_plate(PlanarPose(0.40, -0.2, 0.0))
+    routine = StubRoutine([det(0.58, 0.2, 0.0, surface=0.0625)], [TrialOutcome(None, seen(det(0.4, -0.2)))])
+    result = RobotStager(routine).stage_plate(PlanarPose(0.40, -0.2, 0.0))
+    assert result.detection.pose == PlanarPose(0.4, -0.2, 0.0)  # the routine's re-localisation after the transfer
     ((_pick, pick_z, place, place_z),) = routine.transfers
     assert pick_z == pytest.approx(0.06) and place_z == 0.0 and place == PlanarPose(0.40, -0.2, 0.0)
 
 
 def test_missed_grasp_is_retried_then_reported():
-    miss = TrialOutcome("grasp_missed", det(0.45, 0.2), None, "closed on nothing")
+    miss = TrialOutcome(Failure.GRASP_MISSED, seen(det(0.45, 0.2)), "closed on nothing")
     routine = StubRoutine([det(0.4, 0.2), det(0.4, 0.2)], [miss, miss])
     with pytest.raises(ResetError, match="grasp_missed.*by hand"):
         RobotStager(routine, attempts=2).stage_plate(PlanarPose(0.40, -0.2, math.radians(5)))

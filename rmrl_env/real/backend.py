@@ -1,9 +1,11 @@
-"""Build the real cell's backend and env (the ``*-real-v0`` entry points).
+"""Build the real cell's :class:`~rmrl_env.backend.Backend` (the env is joined to it by
+:mod:`rmrl_env.make`).
 
 ``gym.make("CellPlatePlace-real-v0", config="real_cell.toml", robot_ip="192.168.1.185")``
-loads and validates the config, reads the calibration file, connects the xArm (after a
-reachability check bounded by ``robot.connect_timeout_s``), the BIO gripper and the D435,
-builds the localiser, and wraps it all in :class:`~rmrl_env.env.CellPlateEnv`.
+loads and validates the config (in :mod:`rmrl_env.make`); :func:`make_real_backend` reads the
+calibration file, connects the xArm (after a reachability check bounded by
+``robot.connect_timeout_s``), the BIO gripper and the D435, builds the localiser, and hands the
+one routine over them to the env.
 
 ``dry_run=True`` builds the same env and spaces with no hardware (drivers that refuse to
 move), for learners, tests and checking a config; ``config`` may then be omitted (the example
@@ -22,18 +24,13 @@ import numpy as np
 
 from rmrl_env.backend import Backend
 from rmrl_env.cell import PLATE_HEIGHT_M, CellLayout
-from rmrl_env.env import ENV_KWARGS, GRID_KWARGS, TASK_RECEPTACLES, CellPlateEnv, env_kwargs_from
 from rmrl_env.errors import ConfigError, HardwareError
 from rmrl_env.perception.calibration import Calibration, load_calibration
 from rmrl_env.protocols import CameraIntrinsics, Localiser, PlanarPose, PlateDetection, RigidTransform
-from rmrl_env.real.config import OVERRIDE_KEYS, RealCellConfig, default_config, load_config
+from rmrl_env.real.config import RealCellConfig
 from rmrl_env.routine import Drivers, PickAndPlace
 
 logger = logging.getLogger(__name__)
-
-#: Injection points for tests and for other hardware: an SDK object factory, a RealSense
-#: device, a ready localiser, where to log resets.
-HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
 
 #: The D435 colour stream's nominal intrinsics at 640 x 480 (used without a calibration file).
 NOMINAL_D435 = CameraIntrinsics(640, 480, 615.0, 615.0, 319.5, 239.5)
@@ -157,12 +154,11 @@ def make_real_backend(
         )  # fmt: skip
         return Backend(
             name="real",
-            drivers=drivers,
-            layout=layout,
-            stager=_NoHardware("robot stager"),
+            routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
+            stager=_NoHardware("robot stager"),  # type: ignore[arg-type]
             targets=targets,
             description={"config": asdict(cfg)},
-        )  # type: ignore[arg-type]
+        )
 
     from rmrl_env.real.bio_gripper import BioGripper
     from rmrl_env.real.realsense import RealSenseCamera
@@ -208,8 +204,7 @@ def make_real_backend(
 
     return Backend(
         name="real",
-        drivers=drivers,
-        layout=layout,
+        routine=routine,
         stager=stager,
         targets=targets,
         close_fn=close,
@@ -217,60 +212,4 @@ def make_real_backend(
     )
 
 
-def make_real_env(
-    task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any
-) -> CellPlateEnv:
-    """Create the real-cell env.
-
-    Args:
-        task: ``"place"`` or ``"shelf"``.
-        config: path of the cell's TOML config (or a loaded :class:`RealCellConfig`); optional
-            with ``dry_run``.
-        dry_run: build env and spaces without hardware.
-        kwargs: config overrides (``robot_ip``, ``robot_port``, ``camera_serial``,
-            ``calibration_file``, ``localiser``, ``device``, ``detector``, ``segmenter``), env
-            keywords (``image_size``, ``grid``, ``reward_length_m``, ``scene_jitter_m``,
-            ``scene_jitter_rad``, ``render_mode``, ``grid_*``), and the injection points
-            ``api_factory``, ``camera_device``, ``localiser_instance``, ``reset_log``.
-    """
-    if task not in TASK_RECEPTACLES:
-        raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
-    valid = set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(HARDWARE_KWARGS)
-    unknown = sorted(set(kwargs) - valid)
-    if unknown:
-        raise TypeError(f"unknown keyword argument(s) {unknown} for the real env; valid: {sorted(valid)}")
-    if config is None:
-        if not dry_run:
-            raise ConfigError(
-                "the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without"
-            )
-        cfg = default_config()
-    elif isinstance(config, RealCellConfig):
-        cfg = config
-    else:
-        cfg = load_config(config)
-    cfg = cfg.with_overrides(**{k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs})
-    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
-        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
-
-    env_kwargs = {**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)}
-
-    backend = make_real_backend(cfg, dry_run=dry_run, **{k: kwargs[k] for k in HARDWARE_KWARGS if k in kwargs})
-    try:
-        return CellPlateEnv(backend, task, **env_kwargs)
-    except BaseException:
-        backend.close()
-        raise
-
-
-def make_place_env(**kwargs: Any) -> CellPlateEnv:
-    """``CellPlatePlace-real-v0``: the plate into the target box."""
-    return make_real_env("place", **kwargs)
-
-
-def make_shelf_env(**kwargs: Any) -> CellPlateEnv:
-    """``CellPlateShelf-real-v0``: the plate onto the shelf slot."""
-    return make_real_env("shelf", **kwargs)
-
-
-__all__ = ["make_place_env", "make_real_backend", "make_real_env", "make_shelf_env"]
+__all__ = ["build_localiser", "make_real_backend", "nominal_target", "targets_from"]

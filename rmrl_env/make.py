@@ -1,0 +1,152 @@
+"""The ``gym.make`` entry points: one place that routes keyword arguments to the env and a backend.
+
+``gym.make("CellPlatePlace-sim-v0", **kwargs)`` lands in :func:`make_sim_env`, the real ids in
+:func:`make_real_env`. Each keyword goes to exactly one of:
+
+* the env (:class:`~rmrl_env.env.CellPlateEnv`): :data:`ENV_KWARGS`, and :data:`GRID_KWARGS`
+  (``grid_max_xy_mm=...`` changes one field of the candidate grid);
+* the sim backend: :data:`SIM_KWARGS` and any :class:`~rmrl_env.sim.error_sources.ErrorSources`
+  field by name;
+* the real backend: the config overrides of :data:`rmrl_env.real.config.OVERRIDE_KEYS`, and the
+  injection points of :data:`HARDWARE_KWARGS`.
+
+An unknown keyword is a ``TypeError`` that lists the valid ones. The backends are imported
+lazily, so making a sim env never imports the xArm SDK and vice versa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rmrl_env.env import TASK_RECEPTACLES, CellPlateEnv
+from rmrl_env.errors import ConfigError
+from rmrl_env.grid import CandidateGrid
+
+if TYPE_CHECKING:
+    from rmrl_env.real.config import RealCellConfig
+
+#: Keywords that configure the env itself (any backend).
+ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode")
+#: Keywords that change one field of the candidate grid: ``grid_<field>``.
+GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
+#: Keywords of the sim backend (besides the error-source fields by name).
+SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion")
+#: Injection points of the real backend, for tests and other hardware: an SDK object factory, a
+#: RealSense device, a ready localiser, where to log resets.
+HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
+
+
+def _check_task(task: str) -> None:
+    if task not in TASK_RECEPTACLES:
+        raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
+
+
+def _reject_unknown(kwargs: dict[str, Any], valid: set[str], backend: str) -> None:
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise TypeError(f"unknown keyword argument(s) {unknown} for the {backend} env; valid: {sorted(valid)}")
+
+
+def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = None) -> dict[str, Any]:
+    """The :class:`CellPlateEnv` keywords among ``gym.make`` keywords.
+
+    ``grid_*`` keywords change single fields of ``base_grid`` (default: the default grid) and
+    cannot be combined with a whole ``grid=CandidateGrid(...)``.
+    """
+    env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
+    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
+    if grid_changes and "grid" in env_kwargs:
+        raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
+    if "grid" not in env_kwargs and (grid_changes or base_grid is not None):
+        env_kwargs["grid"] = replace(base_grid or CandidateGrid(), **grid_changes)
+    return env_kwargs
+
+
+def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
+    """Create the simulated env; ``kwargs`` override the defaults.
+
+    Env: ``image_size``, ``reward_length_m``, ``scene_jitter_m``, ``scene_jitter_rad``,
+    ``render_mode``, and the candidate grid as ``grid=CandidateGrid(...)`` or
+    ``grid_max_xy_mm``, ``grid_step_xy_mm``, ``grid_max_yaw_deg``, ``grid_step_yaw_deg``.
+    Sim: ``errors=ErrorSources(...)`` (or a dict of its fields) or any of its fields by name
+    (e.g. ``tcp_offset_mm=(0, 0, 0)``), ``cell_seed`` (draw a whole cell with
+    :meth:`ErrorSources.sample`), ``simulate_free_space``, ``motion=MotionPlan(...)``.
+    """
+    from rmrl_env.sim.backend import make_sim_backend, resolve_error_sources
+    from rmrl_env.sim.error_sources import ErrorSources
+
+    _check_task(task)
+    _reject_unknown(kwargs, set(ENV_KWARGS) | set(GRID_KWARGS) | set(SIM_KWARGS) | set(ErrorSources.field_names()), "sim")
+    env_kwargs = env_kwargs_from(kwargs)
+    errors = resolve_error_sources(
+        kwargs.get("errors"), kwargs.get("cell_seed"), {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
+    )
+    backend = make_sim_backend(
+        errors, simulate_free_space=bool(kwargs.get("simulate_free_space", False)), motion=kwargs.get("motion")
+    )
+    return CellPlateEnv(backend, task, **env_kwargs)
+
+
+def make_real_env(
+    task: str = "place", config: str | Path | RealCellConfig | None = None, dry_run: bool = False, **kwargs: Any
+) -> CellPlateEnv:
+    """Create the real-cell env.
+
+    Args:
+        task: ``"place"`` or ``"shelf"``.
+        config: path of the cell's TOML config (or a loaded :class:`RealCellConfig`); optional
+            with ``dry_run``.
+        dry_run: build env and spaces without hardware.
+        kwargs: config overrides (:data:`rmrl_env.real.config.OVERRIDE_KEYS`: ``robot_ip``,
+            ``robot_port``, ``camera_serial``, ``calibration_file``, ``localiser``, ``device``,
+            ``detector``, ``segmenter``), env keywords (:data:`ENV_KWARGS`, ``grid_*``), and the
+            injection points :data:`HARDWARE_KWARGS`.
+    """
+    from rmrl_env.real.backend import make_real_backend
+    from rmrl_env.real.config import OVERRIDE_KEYS, RealCellConfig, default_config, load_config
+
+    _check_task(task)
+    _reject_unknown(kwargs, set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(HARDWARE_KWARGS), "real")
+    if config is None:
+        if not dry_run:
+            raise ConfigError(
+                "the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without"
+            )
+        cfg = default_config()
+    elif isinstance(config, RealCellConfig):
+        cfg = config
+    else:
+        cfg = load_config(config)
+    cfg = cfg.with_overrides(**{k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs})
+    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
+        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
+
+    env_kwargs = {**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)}
+    backend = make_real_backend(cfg, dry_run=dry_run, **{k: kwargs[k] for k in HARDWARE_KWARGS if k in kwargs})
+    try:
+        return CellPlateEnv(backend, task, **env_kwargs)
+    except BaseException:
+        backend.close()
+        raise
+
+
+def make_sim_place(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlatePlace-sim-v0``: the plate into the target box (3 mm clearance per side)."""
+    return make_sim_env("place", **kwargs)
+
+
+def make_sim_shelf(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlateShelf-sim-v0``: the plate onto the shelf slot (1.5 mm clearance per side)."""
+    return make_sim_env("shelf", **kwargs)
+
+
+def make_real_place(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlatePlace-real-v0``: the plate into the target box."""
+    return make_real_env("place", **kwargs)
+
+
+def make_real_shelf(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlateShelf-real-v0``: the plate onto the shelf slot."""
+    return make_real_env("shelf", **kwargs)

@@ -1,0 +1,68 @@
+"""The architecture holds: backends sit below the env, perception below the backends, and the info
+contract keeps privileged ground truth under one key."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a source file imports (absolute names), at any depth of the file."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("rmrl_env/sim", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real")),
+        ("rmrl_env/real", ("rmrl_env.env", "rmrl_env.make")),
+        ("rmrl_env/perception", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real", "rmrl_env.sim", "rmrl_env.backend")),
+    ],
+)
+def test_lower_layers_never_import_upper_ones(package, forbidden):
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_importing_the_backends_does_not_import_the_env():
+    code = "import sys, rmrl_env.sim.backend, rmrl_env.real.backend; print('rmrl_env.env' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
+
+
+def test_info_keeps_ground_truth_under_privileged():
+    import gymnasium as gym
+
+    import rmrl_env  # noqa: F401
+
+    env = gym.make("CellPlatePlace-sim-v0", image_size=(30, 40))
+    try:
+        _, info = env.reset(seed=1)
+        assert set(info) == {"scene_id", "scene", "config_hash", "privileged"}
+        assert set(info["privileged"]) == {"requested_pose", "true_pose"}
+        _, _, _, _, info = env.step(env.unwrapped.grid.zero_action())
+    finally:
+        env.close()
+    public = {"failure", "message", "pick_pose", "adjustment", "target_pose", "config_hash", "e_trans_mm", "e_rot_deg", "success"}
+    assert public <= set(info) <= public | {"final_pose", "privileged"}
+    assert not any(key.startswith(("true_", "requested")) for key in info)
+    assert set(info["privileged"]) == {"requested_pose", "true_pose", "true_final_pose", "true_e_trans_mm", "true_e_rot_deg"}
