@@ -16,9 +16,11 @@ One-step episodes:
 
 ## Action space
 
-``MultiDiscrete([nx, ny, nψ])``: indices into the candidate grid's Δx, Δy (metres) and Δψ
-(radians) axes (:class:`~rmrl_env.grid.CandidateGrid`; default ±10 mm in 1 mm steps and ±5° in
-0.5° steps, so ``MultiDiscrete([21, 21, 21])``).
+``action_type="grid"`` (default, the paper's): ``MultiDiscrete([nx, ny, nψ])``, indices into the
+candidate grid's Δx, Δy (metres) and Δψ (radians) axes (:class:`~rmrl_env.grid.CandidateGrid`;
+default ±10 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([21, 21, 21])``).
+``action_type="continuous"``: ``Box(-1, 1, (3,), float32)`` scaled to the grid's ranges
+(:class:`~rmrl_env.actions.ContinuousAdjustment`). Either way the arm picks at P^e + Δ.
 
 ## Observation space
 
@@ -66,6 +68,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
+from rmrl_env.actions import ActionType, AdjustmentSpace, adjustment_space
 from rmrl_env.backend import Backend
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
@@ -106,9 +109,11 @@ class CellPlateEnv(gym.Env):
         scene_jitter_m / scene_jitter_rad: half-width of the uniform jitter with which a
             ``{"scene": "same"}`` reset re-places the plate (as a hand or the robot would).
         render_mode: ``"rgb_array"`` returns the last full-resolution camera image.
+        action_type: ``"grid"`` (``MultiDiscrete`` candidate indices) or ``"continuous"``
+            (``Box(-1, 1, (3,))`` scaled to the grid's ranges); see :mod:`rmrl_env.actions`.
 
     Observation: ``{"image": uint8 (H, W, 3), "pose": float32 [x_m, y_m, yaw_rad]}``.
-    Action: ``MultiDiscrete([nx, ny, nψ])`` grid indices (see :class:`CandidateGrid`).
+    Action: grid indices or a continuous adjustment (see the module docstring).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
@@ -124,6 +129,7 @@ class CellPlateEnv(gym.Env):
         scene_jitter_m: float = 0.001,
         scene_jitter_rad: float = math.radians(0.5),
         render_mode: str | None = None,
+        action_type: ActionType = "grid",
     ) -> None:
         if task not in TASK_RECEPTACLES:
             raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
@@ -142,6 +148,8 @@ class CellPlateEnv(gym.Env):
         self.target: PlateDetection = backend.targets[self.receptacle.name]
         self.grid = grid if grid is not None else CandidateGrid()
         self._check_grid_fits(self.grid)
+        self.action_type = action_type
+        self.actions: AdjustmentSpace = adjustment_space(action_type, self.grid)
         intr = backend.drivers.camera.intrinsics
         self.image_size = _check_image_size(image_size, (intr.height, intr.width))
         self.reward_length_m = float(reward_length_m)
@@ -158,7 +166,7 @@ class CellPlateEnv(gym.Env):
                 "pose": spaces.Box(low=POSE_LOW, high=POSE_HIGH, dtype=np.float32),
             }
         )
-        self.action_space = self.grid.space()
+        self.action_space = self.actions.space()
 
         self._backend_seeded = False
         self._scene_pose: PlanarPose | None = None
@@ -171,12 +179,12 @@ class CellPlateEnv(gym.Env):
 
     # -- grid helpers (public API) ------------------------------------------------------------
     def action_to_adjustment(self, action: object) -> np.ndarray:
-        """Grid indices → ``[Δx_m, Δy_m, Δψ_rad]``."""
-        return self.grid.to_adjustment(action)
+        """An action → ``[Δx_m, Δy_m, Δψ_rad]``."""
+        return self.actions.to_adjustment(action)
 
     def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """The nearest grid action to an adjustment in metres and radians."""
-        return self.grid.to_action(dx_m, dy_m, dpsi_rad)
+        """The nearest action to an adjustment in metres and radians."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
 
     def _check_grid_fits(self, grid: CandidateGrid) -> None:
         region = self.backend.layout.reset_region
@@ -219,7 +227,7 @@ class CellPlateEnv(gym.Env):
     def step(self, action: object) -> tuple[dict[str, np.ndarray], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._estimate is None:
             raise ResetNeeded("call reset() before step(): every episode is a single pick-and-place")
-        adjustment = self.grid.to_adjustment(action)
+        adjustment = self.actions.to_adjustment(action)
         estimate = self._estimate
         self._estimate = None
         pick = PlanarPose(
@@ -272,6 +280,7 @@ class CellPlateEnv(gym.Env):
         config = {
             "task": self.task,
             "grid": asdict(self.grid),
+            "action_type": self.action_type,
             "reward_length_m": self.reward_length_m,
             "scene_jitter": [self.scene_jitter_m, self.scene_jitter_rad],
             "image_size": list(self.image_size),
@@ -328,8 +337,8 @@ class CellPlateEnv(gym.Env):
         image = frame.color
         if image.shape[:2] != (h, w):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        pose = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
-        obs = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
+        pose: np.ndarray = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
+        obs: dict[str, np.ndarray] = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
         self._last_frame = frame
         self._last_obs = obs
         return obs
