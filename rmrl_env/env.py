@@ -59,6 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, SupportsFloat
 
@@ -291,6 +292,11 @@ class CellPlateEnv(gym.Env):
         return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
+        if options is not None and not isinstance(options, Mapping):
+            raise ValueError(
+                f"reset options must be a dict such as {{'scene': 'same'}} or {{'initial_pose': [x_m, y_m, yaw_rad]}}, "
+                f"got {options!r} ({type(options).__name__})"
+            )
         options = dict(options or {})
         unknown = sorted(set(options) - set(RESET_OPTION_KEYS))
         if unknown:
@@ -312,6 +318,12 @@ class CellPlateEnv(gym.Env):
                 raise ValueError(
                     f"options['initial_pose'] {pose.as_array().round(4).tolist()} is outside the reset region "
                     f"x {region.x_m} m, y {region.y_m} m"
+                )
+            if not region.contains_yaw(pose.yaw_rad, margin_rad=math.radians(1.0)):
+                low, high = (round(math.degrees(v), 2) for v in region.yaw_rad)
+                raise ValueError(
+                    f"options['initial_pose'] yaw {math.degrees(pose.yaw_rad):.2f}° is outside the reset region's "
+                    f"yaw range [{low}°, {high}°] (radians in the pose; a plate's yaw counts modulo 180°)"
                 )
             return scene, pose
         return scene, self._sample_new_pose() if scene == "new" else self._scene_pose  # type: ignore[return-value]

@@ -15,11 +15,19 @@ from gymnasium import spaces
 
 from rmrl_env.errors import ConfigError
 
+#: A policy has one softmax head per axis: more candidates than this per axis is a mistake.
+MAX_HALF_CANDIDATES = 500
+
 
 def _axis(max_abs: float, step: float, name: str, unit: str) -> np.ndarray:
     if not (math.isfinite(max_abs) and math.isfinite(step)) or step <= 0 or max_abs < 0:
         raise ConfigError(f"{name}: need a finite step > 0 and range >= 0, got range ±{max_abs} {unit}, step {step} {unit}")
     n_half = round(max_abs / step)
+    if n_half > MAX_HALF_CANDIDATES:
+        raise ConfigError(
+            f"{name}: ±{max_abs} {unit} in {step} {unit} steps would make {2 * n_half + 1} candidates per axis; "
+            f"at most {2 * MAX_HALF_CANDIDATES + 1} (choose a coarser step)"
+        )
     if not math.isclose(n_half * step, max_abs, rel_tol=1e-6, abs_tol=1e-12):
         raise ConfigError(f"{name}: the range ±{max_abs} {unit} is not a whole number of {step} {unit} steps")
     return np.arange(-n_half, n_half + 1, dtype=np.float64) * step

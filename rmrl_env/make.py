@@ -49,6 +49,32 @@ def _reject_unknown(kwargs: dict[str, Any], valid: set[str], backend: str) -> No
         raise TypeError(f"unknown keyword argument(s) {unknown} for the {backend} env; valid: {sorted(valid)}")
 
 
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """A boolean keyword: ``True``/``False`` only (the string ``"false"`` would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false (a boolean), got {value!r} ({type(value).__name__})")
+    return value
+
+
+def grid_from(value: Any) -> CandidateGrid:
+    """A :class:`CandidateGrid`, or one built from a dict of its fields (what JSON ``--env-kwargs`` gives)."""
+    if isinstance(value, CandidateGrid):
+        return value
+    if isinstance(value, dict):
+        names = [f.name for f in fields(CandidateGrid)]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ConfigError(f"grid has unknown field(s) {unknown}; its fields are {names}")
+        return CandidateGrid(**{k: _number(f"grid.{k}", v) for k, v in value.items()})
+    raise ConfigError(f"grid must be a CandidateGrid or a dict of its fields, got {type(value).__name__}")
+
+
 def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = None) -> dict[str, Any]:
     """The :class:`CellPlateEnv` keywords among ``gym.make`` keywords.
 
@@ -56,7 +82,9 @@ def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = No
     cannot be combined with a whole ``grid=CandidateGrid(...)``.
     """
     env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
-    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
+    if "grid" in env_kwargs:
+        env_kwargs["grid"] = grid_from(env_kwargs["grid"])
+    grid_changes = {GRID_KWARGS[k]: _number(k, kwargs[k]) for k in GRID_KWARGS if k in kwargs}
     if grid_changes and "grid" in env_kwargs:
         raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
     if "grid" not in env_kwargs and (grid_changes or base_grid is not None):
@@ -84,7 +112,9 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
         kwargs.get("errors"), kwargs.get("cell_seed"), {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
     )
     backend = make_sim_backend(
-        errors, simulate_free_space=bool(kwargs.get("simulate_free_space", False)), motion=kwargs.get("motion")
+        errors,
+        simulate_free_space=flag("simulate_free_space", kwargs.get("simulate_free_space", False)),
+        motion=kwargs.get("motion"),
     )
     return CellPlateEnv(backend, task, **env_kwargs)
 

@@ -97,6 +97,11 @@ def _load_calibration(cfg: RealCellConfig, dry_run: bool) -> Calibration | None:
             "calibration_file is not set in the config: the real cell needs a camera calibration (see docs/real_cell.md)"
         )
     if dry_run and not Path(cfg.calibration_file).is_file():
+        logger.warning(
+            "dry_run: the calibration file %s named in the config does not exist; using nominal intrinsics and extrinsics. "
+            "The real cell will refuse to start without it (run `rmrl calibrate intrinsics` and `rmrl calibrate extrinsics`)",
+            cfg.calibration_file,
+        )
         return None
     cal = load_calibration(cfg.calibration_file)
     if not dry_run and cal.camera_to_base is None:
