@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from rmrl_env.errors import ConfigError
-from rmrl_env.real.config import DEFAULT_CONFIG, config_from_dict, default_config, load_config
+from rmrl_env.real.config import config_from_dict, default_config, load_config
 
 from .conftest import EXAMPLE_CONFIG
 
@@ -31,8 +32,11 @@ def test_example_config_loads_and_matches_the_defaults():
     )
 
 
+EXAMPLE_DATA = tomllib.loads(EXAMPLE_CONFIG.read_text())
+
+
 def _with(path: str, value, delete: bool = False) -> dict:
-    data = copy.deepcopy(DEFAULT_CONFIG)
+    data = copy.deepcopy(EXAMPLE_DATA)
     node = data
     keys = path.split(".")
     for k in keys[:-1]:
