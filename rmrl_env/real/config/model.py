@@ -40,6 +40,7 @@ class RealCellConfig(Section):
     schema_version: StrictInt = Field(default=SCHEMA_VERSION, description="Version of this file's layout.")
     calibration_file: Path | None = Field(
         default=None,
+        examples=["calibration.json"],
         description="The calibration file `rmrl calibrate` writes and the env reads, relative to this file; "
         '"" or unset: none (a dry run only).',
     )
