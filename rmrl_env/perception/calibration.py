@@ -45,7 +45,10 @@ def aruco_dictionary(name: str) -> cv2.aruco.Dictionary:
 
 @dataclass(frozen=True)
 class CharucoBoardSpec:
-    """A ChArUco board for intrinsics (squares along x and y, sizes in metres)."""
+    """A ChArUco board for intrinsics (squares along x and y, sizes in metres).
+
+    The defaults (7 x 5 squares of 30 mm, 22 mm markers) are also those of ``rmrl calibrate``.
+    """
 
     squares_x: int = 7
     squares_y: int = 5
@@ -73,12 +76,14 @@ class GridBoardSpec:
 
     The board frame has its origin at the outer corner of the top-left marker as printed, x
     along the rows, y along the columns (OpenCV's convention), z out of the printed face.
+    The defaults (5 x 4 markers of 60 mm, 15 mm apart: 360 x 285 mm) fit an A3 print; they are
+    also the defaults of ``rmrl calibrate``.
     """
 
-    markers_x: int = 4
-    markers_y: int = 3
-    marker_m: float = 0.040
-    separation_m: float = 0.010
+    markers_x: int = 5
+    markers_y: int = 4
+    marker_m: float = 0.060
+    separation_m: float = 0.015
     dictionary: str = "APRILTAG_36H11"
 
     def __post_init__(self) -> None:
@@ -358,10 +363,10 @@ class Calibration:
                 raise fail("intrinsics.distortion", f"must hold 5 finite numbers (k1, k2, p1, p2, k3), got {dist.tolist()}")
             if width <= 0 or height <= 0:
                 raise fail("intrinsics.width/height", f"must be positive, got {width}x{height}")
-            coeffs = tuple(float(v) for v in dist[:5])
+            k1, k2, p1, p2, k3 = (float(v) for v in dist[:5])
             cal.intrinsics = CameraIntrinsics(
-                width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), coeffs
-            )  # type: ignore[arg-type]
+                width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), (k1, k2, p1, p2, k3)
+            )
             cal.intrinsics_rms_px = _opt_float(d.get("reprojection_error_px"))
         if "camera_to_base" in data:
             d = data["camera_to_base"]
