@@ -12,8 +12,8 @@ Subcommands::
 The results go into the calibration file the config names (``calibration_file``), or into
 ``--output``. Board sizes on the command line are millimetres; the board pose is metres and
 degrees in the robot base frame. Board defaults are those of
-:class:`~rmrl_env.perception.calibration.CharucoBoardSpec` and
-:class:`~rmrl_env.perception.calibration.GridBoardSpec`. ``rmrl`` finds it through the
+:class:`~rmrl_env.perception.boards.CharucoBoardSpec` and
+:class:`~rmrl_env.perception.boards.GridBoardSpec`. ``rmrl`` finds it through the
 ``rmrl.commands`` entry point (:func:`add_parser`); ``python -m rmrl_env.real.calibrate_cli``
 runs it without the ``rmrl`` command.
 """
@@ -33,9 +33,8 @@ import cv2
 import numpy as np
 
 from rmrl_env.errors import ConfigError, RmrlError
+from rmrl_env.perception.boards import CharucoBoardSpec, GridBoardSpec
 from rmrl_env.perception.calibration import (
-    CharucoBoardSpec,
-    GridBoardSpec,
     board_to_base,
     calibrate_extrinsics,
     calibrate_intrinsics,

@@ -7,11 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from rmrl_env.perception.boards import CharucoBoardSpec, GridBoardSpec
 from rmrl_env.perception.calibration import (
     Calibration,
     CalibrationError,
-    CharucoBoardSpec,
-    GridBoardSpec,
     board_to_base,
     calibrate_extrinsics,
     calibrate_intrinsics,
