@@ -160,7 +160,7 @@ def make_real_backend(
             layout=layout,
             stager=_NoHardware("robot stager"),
             targets=targets,
-            description={"config": cfg.model_dump(mode="json")},
+            description={"config": cfg.model_dump(mode="json", by_alias=True)},
         )  # type: ignore[arg-type]
 
     from rmrl_env.real.bio_gripper import BioGripper
@@ -215,7 +215,7 @@ def make_real_backend(
         stager=stager,
         targets=targets,
         close_fn=close,
-        description={"config": cfg.model_dump(mode="json")},
+        description={"config": cfg.model_dump(mode="json", by_alias=True)},
     )
 
 

@@ -372,7 +372,7 @@ class GridConfig(Section):
 
 
 class EnvConfig(Section):
-    """[env] Further CellPlateEnv keywords; an unset one keeps the env's default."""
+    """[env] Further CellPlateEnv keywords; an unset one keeps the env's default (the action grid is [grid])."""
 
     image_size: Annotated[tuple[StrictInt, StrictInt], _list_of(2, "pixels")] | None = Field(
         default=None, examples=[[120, 160]], description="Observation image [height, width], pixels."
