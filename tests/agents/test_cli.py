@@ -16,10 +16,12 @@ import pytest
 
 from rmrl_agents import RoleModelDataset, TrialLog
 from rmrl_agents.cli import build_parser, main
-from rmrl_agents.testing import TINY_POLICY_KWARGS as TINY_POLICY
+from rmrl_agents.common.envs import SYNTHETIC_ENV_ID
+
+from .conftest import TINY_POLICY_KWARGS as TINY_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
-ENV = "rmrl_agents/SyntheticPlate-v0"
+ENV = SYNTHETIC_ENV_ID
 
 
 def _train_args(out: Path, agent: str = "rmrl", steps: int = 12, *extra: str) -> list[str]:
@@ -118,6 +120,9 @@ def test_pretrain_flag_and_bad_inputs(tmp_path, capsys) -> None:
     assert main(_train_args(tmp_path / "third", "rmrl", 3, "--pretrain", str(first))) == 2
     assert "corrupt" in capsys.readouterr().err
     assert main(["eval", "--model", str(tmp_path / "none.zip")]) == 2
+    # pretraining is RM-RL's: asking it of another agent is refused before anything is written
+    assert main(_train_args(tmp_path / "fourth", "reinforce", 3, "--pretrain", str(first))) == 2
+    assert "needs --agent rmrl" in capsys.readouterr().err and not (tmp_path / "fourth").exists()
     (tmp_path / "junk.zip").write_text("no zip")
     assert main(["eval", "--model", str(tmp_path / "junk.zip")]) == 2
 
