@@ -57,6 +57,18 @@ def test_parser_has_subcommands_as_modules() -> None:
         parser.parse_args(["train", "--agent", "ppo", "--steps", "5", "--out", "x"])
 
 
+def test_a_command_whose_module_is_missing_is_skipped_with_a_warning(monkeypatch, capsys) -> None:
+    from importlib.metadata import EntryPoint
+
+    import rmrl_agents.cli as cli
+
+    broken = EntryPoint(name="broken", value="rmrl_agents.no_such_module", group=cli.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(cli, "entry_points", lambda group: [broken])
+    args = cli.build_parser().parse_args(["train", "--agent", "rmrl", "--steps", "1", "--out", "x"])
+    assert args.func.__module__ == "rmrl_agents.commands.train"
+    assert "skipping the command 'broken' (rmrl_agents.no_such_module)" in capsys.readouterr().err
+
+
 def test_train_writes_everything_and_resumes(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(_train_args(out, "rmrl", 9, "--tensorboard")) == 0
