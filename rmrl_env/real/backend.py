@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +161,7 @@ def make_real_backend(
             routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
             stager=_NoHardware("robot stager"),  # type: ignore[arg-type]
             targets=targets,
-            description={"config": asdict(cfg)},
+            description={"config": cfg.model_dump(mode="json", by_alias=True)},
         )
 
     from rmrl_env.real.bio_gripper import BioGripper
@@ -190,12 +189,15 @@ def make_real_backend(
             c.undistort,
             c.frame_timeout_s,
             c.reconnect_attempts,
+            warmup_frames=c.warmup_frames,
             device=camera_device,
         )
         localiser = localiser_instance or build_localiser(cfg, camera_to_base)
         drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
         routine = PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts)
-        stager = RobotStager(routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, log_path=reset_log)
+        stager = RobotStager(
+            routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, attempts=cfg.reset.attempts, log_path=reset_log
+        )
         arm.go_home()
     except BaseException:
         if camera is not None:
@@ -213,7 +215,7 @@ def make_real_backend(
         stager=stager,
         targets=targets,
         close_fn=close,
-        description={"config": asdict(cfg)},
+        description={"config": cfg.model_dump(mode="json", by_alias=True)},
     )
 
 
