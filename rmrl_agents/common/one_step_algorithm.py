@@ -61,12 +61,14 @@ class OneStepAlgorithm(BaseAlgorithm):
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": MultiInputPolicy}
+    #: the policy class every policy of the algorithm must derive from
+    policy_base: ClassVar[type[BasePolicy]] = RoleModelPolicy
     policy: RoleModelPolicy
     action_space: spaces.MultiDiscrete
 
     def __init__(
         self,
-        policy: str | type[RoleModelPolicy],
+        policy: str | type[BasePolicy],
         env: GymEnv | str | None,
         learning_rate: float | Schedule = 3e-4,
         reward_baseline: BaselineKind = "mean",
@@ -83,7 +85,7 @@ class OneStepAlgorithm(BaseAlgorithm):
     ) -> None:
         if env is not None:
             env = maybe_make_env(env, verbose)
-            check_spaces(env.observation_space, env.action_space)
+            self._check_spaces(env.observation_space, env.action_space)
             if isinstance(env, VecEnv) and env.num_envs != 1:
                 raise ValueError(f"{type(self).__name__} runs one env (trials are sequential); got a VecEnv of {env.num_envs}")
         super().__init__(
@@ -134,9 +136,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         if self._encoder_loaded:  # weights come from the checkpoint, not the (maybe absent) file
             kwargs.pop("pretrained_encoder", None)
         policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
-        if not isinstance(policy, RoleModelPolicy):
-            raise TypeError(f"{type(self).__name__} needs a RoleModelPolicy, got {type(policy).__name__}")
-        self.policy = policy.to(self.device)
+        if not isinstance(policy, self.policy_base):
+            raise TypeError(f"{type(self).__name__} needs a {self.policy_base.__name__}, got {type(policy).__name__}")
+        self.policy = policy.to(self.device)  # type: ignore[assignment]  # a policy_base instance, checked above
         self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
         self._rng = np.random.default_rng(run_seed)
 
@@ -180,7 +182,7 @@ class OneStepAlgorithm(BaseAlgorithm):
         """The on-disk log of every trial of this model's runs (opened on first use)."""
         if self._trial_log is None:
             shape = self._env_image_shape() if self.env is not None else None
-            nvec = [int(n) for n in self.action_space.nvec]
+            nvec = [int(n) for n in self.action_space.nvec] if isinstance(self.action_space, spaces.MultiDiscrete) else None
             self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec)
         return self._trial_log
 
@@ -269,6 +271,17 @@ class OneStepAlgorithm(BaseAlgorithm):
         self.baseline.update(trial.reward)
 
     # -- hooks of the subclasses ------------------------------------------------------------------------
+    @staticmethod
+    def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
+        """Raise :class:`~rmrl_agents.errors.IncompatibleEnvError` unless the env's spaces suit the agent."""
+        check_spaces(observation_space, action_space)
+
+    def _trial_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The action (1, 3) to try on the VecEnv observation ``obs`` (the policy's sample)."""
+        self.policy.set_training_mode(False)
+        with th.no_grad():
+            return self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+
     @abstractmethod
     def _process_trial(self, trial: Trial) -> None:
         """What the agent learns from one trial (live, or replayed from the log after a crash)."""
@@ -316,9 +329,7 @@ class OneStepAlgorithm(BaseAlgorithm):
         assert self.env is not None and isinstance(self._last_obs, dict)
         callback.on_rollout_start()
         obs = self._last_obs
-        self.policy.set_training_mode(False)
-        with th.no_grad():
-            actions = self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+        actions = self._trial_action(obs)
         option = self._next_scene_option()
         if option is not None:
             self._warned_vecenv |= request_scene(self.env, option, warn=not self._warned_vecenv)
@@ -355,7 +366,7 @@ class OneStepAlgorithm(BaseAlgorithm):
         """Append the trial to the log (image in env layout) and record its metrics."""
         image = to_env_layout(np.asarray(obs[IMAGE_KEY][0]), self._env_image_shape())
         pose = np.asarray(obs[POSE_KEY][0], dtype=np.float32)
-        action = np.asarray(action, dtype=np.int64)
+        action = np.asarray(action, dtype=np.int64 if isinstance(self.action_space, spaces.MultiDiscrete) else np.float32)
         adjustment = info.get("adjustment")
         if adjustment is None and self.env is not None:
             try:

@@ -35,7 +35,7 @@ class Trial:
         index: position in the trial log.
         image: the observation image in the env's layout, (H, W, 3) uint8.
         pose: the estimated pose P^e, [x m, y m, yaw rad], float32 (3,).
-        action: grid indices, int64 (3,).
+        action: grid indices, int64 (3,), or a continuous action, float32 (3,).
         reward: r in [0, 1] (NaN if the log holds none).
         scene: the scene the trial belongs to (trials of one scene share their initial state).
         record: the trial's log record.
@@ -50,14 +50,22 @@ class Trial:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def open_trial_log(path: Path, image_shape: tuple[int, ...] | None, env_id: str | None, action_nvec: list[int]) -> TrialLog:
-    """Open (or create) the trial log at ``path`` for a model acting on the grid ``action_nvec``.
+def open_trial_log(
+    path: Path, image_shape: tuple[int, ...] | None, env_id: str | None, action_nvec: list[int] | None
+) -> TrialLog:
+    """Open (or create) the trial log at ``path`` for a model acting on the grid ``action_nvec``
+    (None: continuous actions, logged with ``action_type="continuous"``).
 
-    :raises DatasetError: the directory logs trials of another action grid.
+    :raises DatasetError: the directory logs trials of another action grid or action type.
     """
-    attrs = {"env_id": env_id, "action_nvec": action_nvec}
+    action_type = "grid" if action_nvec is not None else "continuous"
+    attrs = {"env_id": env_id, "action_nvec": action_nvec, "action_type": action_type}
     log = TrialLog(path, image_shape=image_shape, attrs=attrs)
-    if log.attrs.get("action_nvec") not in (None, action_nvec):
+    logged_type = log.attrs.get("action_type", "grid")
+    if len(log) and logged_type != action_type:
+        log.close()
+        raise DatasetError(f"{path} logs {logged_type} actions, but this model takes {action_type} actions; use another data_dir")
+    if action_nvec is not None and log.attrs.get("action_nvec") not in (None, action_nvec):
         log.close()
         raise DatasetError(
             f"{path} logs trials on the action grid {log.attrs['action_nvec']}, but this model's is {action_nvec}; "
@@ -78,7 +86,7 @@ def trial_from_log(log: TrialLog, index: int) -> Trial:
         index=index,
         image=log.get("image", [index])[0],
         pose=np.asarray(rec["pose"], dtype=np.float32),
-        action=np.asarray(rec["action"], dtype=np.int64),
+        action=np.asarray(rec["action"], dtype=np.int64 if log.attrs.get("action_type", "grid") == "grid" else np.float32),
         reward=float("nan") if rec.get("reward") is None else float(rec["reward"]),
         scene=int(rec.get("scene", index)),
         record=rec,

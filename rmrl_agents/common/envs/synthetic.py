@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rmrl_env.actions import ActionType, adjustment_space
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, Region
 from rmrl_env.env import RESET_OPTION_KEYS, SCENES
 from rmrl_env.grid import CandidateGrid
@@ -65,6 +66,9 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     :param reward_length_m: L of the reward (default 0.1 m).
     :param scene_jitter_m, scene_jitter_rad: jitter of a ``{"scene": "same"}`` reset.
     :param success_mm: success if e_trans below this and e_rot below 1° (default 3 mm).
+    :param action_type: "grid" (default, the grid's MultiDiscrete indices) or "continuous"
+        (``Box(-1, 1, (3,))`` scaled to the grid's ranges), as ``gym.make(..., action_type=...)``
+        of the real envs.
 
     Reset options as the real env: ``{"scene": "new" | "same"}`` or ``{"initial_pose": [x m,
     y m, yaw rad]}`` (the plate's true pose, inside :data:`RESET_REGION`). Sim-only ground truth
@@ -82,11 +86,13 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         scene_jitter_rad: float = math.radians(0.1),
         success_mm: float = 3.0,
         render_mode: str | None = None,
+        action_type: ActionType = "grid",
     ) -> None:
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.grid = grid if grid is not None else CandidateGrid()
         self.reset_region = RESET_REGION
-        self.action_space = self.grid.space()
+        self.actions = adjustment_space(action_type, self.grid)
+        self.action_space = self.actions.space()
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (*self.image_size, 3), np.uint8),
@@ -110,15 +116,15 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     # -- the grid ---------------------------------------------------------------------------------
     def action_to_adjustment(self, action: Any) -> np.ndarray:
-        """Grid indices → [dx m, dy m, dψ rad]."""
-        return self.grid.to_adjustment(np.asarray(action).reshape(3))
+        """Action (grid indices or continuous) → [dx m, dy m, dψ rad]; ``ValueError`` if invalid."""
+        return self.actions.to_adjustment(action)
 
     def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """Nearest grid action to an adjustment [m, m, rad]."""
-        return self.grid.to_action(dx_m, dy_m, dpsi_rad)
+        """Nearest action to an adjustment [m, m, rad]."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
 
     def optimal_action(self, pose: np.ndarray) -> np.ndarray:
-        """The best grid action for an estimated pose P^e: nearest to c(P^e)."""
+        """The best action for an estimated pose P^e: nearest to c(P^e)."""
         dx, dy, dpsi = correction(pose)
         return self.adjustment_to_action(dx, dy, dpsi)
 
