@@ -59,7 +59,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, SupportsFloat
 
@@ -76,15 +75,14 @@ from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.routine import Failure
+from rmrl_env.scenes import parse_reset_options
 
 #: Receptacle used by each task.
 TASK_RECEPTACLES = {"place": "box", "shelf": "shelf"}
-RESET_OPTION_KEYS = ("scene", "initial_pose")
 #: Bounds of the observed pose [x_m, y_m, yaw_rad]: the table within the arm's reach (an xArm 6
 #: reaches 0.7 m), the same on every backend. Poses are clipped into them.
 POSE_LOW = np.array([-0.2, -0.8, -math.pi / 2], dtype=np.float32)
 POSE_HIGH = np.array([1.0, 0.8, math.pi / 2], dtype=np.float32)
-SCENES = ("new", "same")
 
 
 def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:
@@ -292,41 +290,10 @@ class CellPlateEnv(gym.Env):
         return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
-        if options is not None and not isinstance(options, Mapping):
-            raise ValueError(
-                f"reset options must be a dict such as {{'scene': 'same'}} or {{'initial_pose': [x_m, y_m, yaw_rad]}}, "
-                f"got {options!r} ({type(options).__name__})"
-            )
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(RESET_OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; valid keys are {list(RESET_OPTION_KEYS)}")
-        scene = options.get("scene", "new")
-        if scene not in SCENES:
-            raise ValueError(f"options['scene'] must be 'new' or 'same', got {scene!r}")
-        if scene == "same" and self._scene_pose is None:
-            scene = "new"  # nothing to repeat yet: the first scene is new
-        if "initial_pose" in options:
-            if scene == "same":
-                raise ValueError("give either options['initial_pose'] or options['scene']='same', not both")
-            try:
-                pose = PlanarPose.from_array(options["initial_pose"])
-            except ValueError as err:
-                raise ValueError(f"options['initial_pose'] must be [x_m, y_m, yaw_rad]: {err}") from None
-            region = self.backend.layout.reset_region
-            if not region.contains(pose, margin_m=0.01):
-                raise ValueError(
-                    f"options['initial_pose'] {pose.as_array().round(4).tolist()} is outside the reset region "
-                    f"x {region.x_m} m, y {region.y_m} m"
-                )
-            if not region.contains_yaw(pose.yaw_rad, margin_rad=math.radians(1.0)):
-                low, high = (round(math.degrees(v), 2) for v in region.yaw_rad)
-                raise ValueError(
-                    f"options['initial_pose'] yaw {math.degrees(pose.yaw_rad):.2f}° is outside the reset region's "
-                    f"yaw range [{low}°, {high}°] (radians in the pose; a plate's yaw counts modulo 180°)"
-                )
-            return scene, pose
-        return scene, self._sample_new_pose() if scene == "new" else self._scene_pose  # type: ignore[return-value]
+        scene, pose = parse_reset_options(options, self.backend.layout.reset_region)
+        if scene == "same" and self._scene_pose is not None:
+            return scene, self._scene_pose
+        return "new", pose if pose is not None else self._sample_new_pose()  # nothing to repeat yet: a new scene
 
     def _sample_new_pose(self) -> PlanarPose:
         region = self.backend.layout.reset_region

@@ -153,13 +153,13 @@ def make_real_backend(
             (cfg.camera.height - 1) / 2,
         )
         drivers = Drivers(
-            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),  # type: ignore[arg-type]
-            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),  # type: ignore[arg-type]
+            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),
+            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),
         )  # fmt: skip
         return Backend(
             name="real",
             routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
-            stager=_NoHardware("robot stager"),  # type: ignore[arg-type]
+            stager=_NoHardware("robot stager"),
             targets=targets,
             description={"config": cfg.model_dump(mode="json", by_alias=True)},
         )

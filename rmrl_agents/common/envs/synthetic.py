@@ -30,10 +30,10 @@ from gymnasium import spaces
 
 from rmrl_env.actions import ActionType, adjustment_space
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, Region
-from rmrl_env.env import RESET_OPTION_KEYS, SCENES
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import PlanarPose
 from rmrl_env.reward import placement_error, reward
+from rmrl_env.scenes import parse_reset_options
 
 SYNTHETIC_ENV_ID = "rmrl_agents/SyntheticPlate-v0"
 #: estimated poses of new scenes: x, y in metres, ψ in radians
@@ -187,29 +187,9 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     # -- internals ----------------------------------------------------------------------------------
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, np.ndarray | None]:
-        """(scene, the requested true pose or None), checked as the real env checks them."""
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(RESET_OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; valid keys are {list(RESET_OPTION_KEYS)}")
-        scene = options.get("scene", "new")
-        if scene not in SCENES:
-            raise ValueError(f"options['scene'] must be 'new' or 'same', got {scene!r}")
-        if "initial_pose" not in options:
-            return scene, None
-        if scene == "same":
-            raise ValueError("give either options['initial_pose'] or options['scene']='same', not both")
-        try:
-            pose = PlanarPose.from_array(options["initial_pose"])
-        except ValueError as err:
-            raise ValueError(f"options['initial_pose'] must be [x_m, y_m, yaw_rad]: {err}") from None
-        if not self.reset_region.contains(pose, margin_m=0.01):
-            region = self.reset_region
-            raise ValueError(
-                f"options['initial_pose'] {pose.as_array().round(4).tolist()} is outside the reset region "
-                f"x {region.x_m} m, y {region.y_m} m"
-            )
-        return "new", pose.as_array()
+        """(scene, the requested true pose or None), checked as the cell env checks them."""
+        scene, pose = parse_reset_options(options, self.reset_region)
+        return scene, None if pose is None else pose.as_array()
 
     def _draw(self, pose: np.ndarray) -> np.ndarray:
         """Top view: light table, dark plate (rotated rectangle) at ``pose``, a little noise."""
