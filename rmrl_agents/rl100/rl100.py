@@ -17,6 +17,11 @@
    episodes: GAE reduces to this), V regressed onto R, a few distillation steps per batch.
 4. **Consistency distillation** on all data at the end of ``learn``.
 
+Differences from the paper: the consistency head takes its own gradient steps after each stage's
+policy steps (eq. 22 adds the two losses, but with the teacher under stop-gradient they share no
+parameters, so the sum decouples); Ĵ needs no transition model (one-step episodes); imitation is
+not re-run on the expanded data between offline iterations (Algorithm 1, line 13).
+
 Each stage logs its losses (``imitation/``, ``offline/``, ``online/``, ``distill/``) and every
 OPE decision (``offline/ope_*``). Every trial is appended to the crash-safe trial log as it
 happens, as for the other agents; after a crash, logged trials re-enter D (their chains are not

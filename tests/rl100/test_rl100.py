@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch as th
 from stable_baselines3.common.logger import configure
 
 from rmrl_agents import RL100, DatasetError, IncompatibleEnvError, RoleModelDataset
@@ -116,6 +117,22 @@ def test_save_load_reproduces_deterministic_actions(tmp_path: Path) -> None:
         assert a.shape == (3,) and np.array_equal(a, b)
     stochastic = [model.predict(obs, deterministic=False)[0] for _ in range(2)]
     assert not np.array_equal(*stochastic)
+
+
+def test_a_loaded_model_continues_its_trial_log_without_imitating_again(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    prior = _role_model_dataset(tmp_path / "role_model", n=10)
+    kwargs = {"imitation_steps": 5, "offline_iterations": 0, "online_batch_size": 2, "distill_steps": 2}
+    model = RL100("MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, data_dir=tmp_path / "run", **kwargs)
+    model.learn(2)
+    model.save(tmp_path / "model.zip")
+    model.close_storage()
+    loaded = RL100.load(tmp_path / "model.zip", env=SyntheticPlateEnv(action_type="continuous"))
+    before = [p.detach().clone() for p in loaded.policy.encoder.parameters()]
+    loaded.learn(3, reset_num_timesteps=False)
+    assert len(loaded.trial_log) == 5 and loaded.num_timesteps == 5  # SB3: 3 more trials
+    # no second imitation stage: the trunk (trained only by imitation) is unchanged
+    assert all(th.equal(a, b) for a, b in zip(before, loaded.policy.encoder.parameters(), strict=True))
 
 
 def test_a_grid_env_is_refused_with_the_fix_named() -> None:
