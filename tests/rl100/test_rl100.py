@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
+from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.logger import configure
 
 from rmrl_agents import RL100, DatasetError, IncompatibleEnvError, RoleModelDataset
@@ -133,6 +134,16 @@ def test_a_loaded_model_continues_its_trial_log_without_imitating_again(tmp_path
     assert len(loaded.trial_log) == 5 and loaded.num_timesteps == 5  # SB3: 3 more trials
     # no second imitation stage: the trunk (trained only by imitation) is unchanged
     assert all(th.equal(a, b) for a, b in zip(before, loaded.policy.encoder.parameters(), strict=True))
+
+
+def test_a_callback_stops_learning(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    model = RL100(
+        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, offline_iterations=0, online_batch_size=2, distill_steps=0,
+        data_dir=tmp_path,
+    )  # fmt: skip
+    model.learn(20, callback=StopTrainingOnMaxEpisodes(max_episodes=3))
+    assert model.num_timesteps == 3 and len(model.trial_log) == 3
 
 
 def test_a_grid_env_is_refused_with_the_fix_named() -> None:
