@@ -62,7 +62,7 @@ def open_trial_log(
     attrs = {"env_id": env_id, "action_nvec": action_nvec, "action_type": action_type}
     log = TrialLog(path, image_shape=image_shape, attrs=attrs)
     logged_type = log.attrs.get("action_type", "grid")
-    if len(log) and logged_type != action_type:
+    if logged_type != action_type:
         log.close()
         raise DatasetError(f"{path} logs {logged_type} actions, but this model takes {action_type} actions; use another data_dir")
     if action_nvec is not None and log.attrs.get("action_nvec") not in (None, action_nvec):

@@ -11,7 +11,7 @@ import torch as th
 from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.logger import configure
 
-from rmrl_agents import RL100, DatasetError, IncompatibleEnvError, RoleModelDataset
+from rmrl_agents import RL100, RMRL, DatasetError, IncompatibleEnvError, RoleModelDataset
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.envs.synthetic import correction
 from rmrl_agents.common.evaluation import evaluate_policy
@@ -144,6 +144,17 @@ def test_a_callback_stops_learning(tmp_path: Path) -> None:
     )  # fmt: skip
     model.learn(20, callback=StopTrainingOnMaxEpisodes(max_episodes=3))
     assert model.num_timesteps == 3 and len(model.trial_log) == 3
+
+
+def test_a_trial_log_of_grid_actions_is_not_reused(tmp_path: Path) -> None:
+    grid_model = RMRL(
+        "MultiInputPolicy", SyntheticPlateEnv(), policy_kwargs={"resnet_depth": 10, "resnet_width": 8}, data_dir=tmp_path
+    )
+    grid_model.learn(1)
+    grid_model.close_storage()
+    model = RL100("MultiInputPolicy", SyntheticPlateEnv(action_type="continuous"), policy_kwargs=TINY, data_dir=tmp_path)
+    with pytest.raises(DatasetError, match="logs grid actions, but this model takes continuous actions"):
+        model.learn(1)
 
 
 def test_a_grid_env_is_refused_with_the_fix_named() -> None:
