@@ -42,7 +42,7 @@ ARRIVAL_TOLERANCE_M = 0.002
 def import_xarm_api() -> Callable[..., Any]:
     """Import ``xarm.wrapper.XArmAPI`` or raise an error that says how to install it."""
     try:
-        from xarm.wrapper import XArmAPI  # type: ignore[import-not-found]
+        from xarm.wrapper import XArmAPI
     except ImportError as err:
         raise HardwareError(
             f"the xArm driver needs the `xarm-python-sdk` package ({err}): `pip install rmrl[real]` "
@@ -168,8 +168,14 @@ class XArmArm:
         Call it after fixing the cause of a :class:`ControllerError` or after a stop; it raises
         again if the controller still reports an error (e.g. the emergency stop is pressed).
         """
-        self._check(self.api.clean_warn(), "clean_warn")
-        self._check(self.api.clean_error(), "clean_error")
+        # Errors first: while one is latched every reply carries the controller's error flag, so
+        # clean_warn would answer 1. Both return the reply's status as the code (no mapping in
+        # the SDK): 1 / 2 only mean "an error / a warning is (still) latched", which the check
+        # of the controller's codes below reports with its meaning (e.g. a pressed e-stop).
+        for name, clean in (("clean_error", self.api.clean_error), ("clean_warn", self.api.clean_warn)):
+            code = clean()
+            if code not in (0, 1, 2):
+                self._check(code, name)
         self._check(self.api.motion_enable(enable=True), "motion_enable")
         self._check(self.api.set_mode(0), "set_mode(0)")
         self._check(self.api.set_state(0), "set_state(0)")

@@ -1,0 +1,82 @@
+"""The real drivers (:class:`XArmArm`, :class:`BioGripper`) through the unmodified xArm SDK
+against the controller emulator: what the fake ``XArmAPI`` of ``tests/real`` cannot show."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rmrl_env.errors import ControllerError, SafetyError
+from rmrl_env.protocols import ToolPose
+from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
+from rmrl_env.real.xarm_arm import XArmArm
+
+pytestmark = pytest.mark.real
+
+BOX = WorkspaceBox((0.1, 0.7), (-0.4, 0.4), (0.0, 0.4))
+LIMITS = SpeedLimits(0.3, 1.0)
+HOME = ToolPose(0.25, 0.0, 0.25, 0.0)
+TCP_OFFSET_M = (0.0, 0.0, 0.172)
+
+
+def make_arm(emu) -> XArmArm:
+    return XArmArm(emu.host, BOX, LIMITS, HOME, home_speed_m_s=0.2, tcp_offset_m=TCP_OFFSET_M, motion_timeout_s=20.0)
+
+
+@pytest.fixture
+def arm(emulator):
+    made = make_arm(emulator)
+    yield made
+    made.close()
+
+
+def test_driver_connects_moves_and_reads_back_the_pose(emulator, arm):
+    assert emulator.controller.kin.tcp_offset[:3] == pytest.approx([0.0, 0.0, 172.0])
+    target = ToolPose(0.40, -0.10, 0.12, math.radians(30))
+    arm.move_to(target, 0.2)
+    pose = arm.tool_pose()
+    assert (pose.x_m, pose.y_m, pose.z_m) == pytest.approx((0.40, -0.10, 0.12), abs=2e-4)
+    assert pose.yaw_rad == pytest.approx(math.radians(30), abs=1e-4)
+    arm.go_home()
+    home = arm.tool_pose()
+    assert (home.x_m, home.y_m, home.z_m) == pytest.approx((HOME.x_m, HOME.y_m, HOME.z_m), abs=2e-4)
+    assert emulator.unknown_registers == []
+
+
+@pytest.mark.parametrize("code", [22, 31, 24])
+def test_connect_clears_an_error_left_latched(emulator, code):
+    """Audit defect 1: with an error latched the controller answers clean_warn with the error
+    flag (SDK code 1); recover() must clean the error first and not take 1/2 for a failure."""
+    emulator.latch_error(code)
+    emulator.latch_warning(11)
+    arm = make_arm(emulator)
+    try:
+        assert emulator.controller.error_code == 0 and emulator.controller.warn_code == 0
+        assert emulator.controller.state == 2
+        arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
+    finally:
+        arm.close()
+
+
+def test_recover_after_a_collision_mid_motion(emulator, arm):
+    emulator.error_mid_motion(31, fraction=0.4)
+    with pytest.raises(ControllerError, match="C31") as err:
+        arm.move_to(ToolPose(0.45, 0.15, 0.10, 0.0), 0.2)
+    assert err.value.error_code == 31
+    assert emulator.controller.state == 4
+    with pytest.raises(SafetyError, match="recover"):
+        arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
+    arm.recover()
+    arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
+    assert arm.tool_pose().x_m == pytest.approx(0.35, abs=2e-4)
+
+
+def test_recover_names_an_emergency_stop_that_is_still_pressed(emulator, arm):
+    emulator.press_estop()
+    with pytest.raises(ControllerError, match="C1") as err:
+        arm.recover()
+    assert err.value.error_code == 1
+    emulator.release_estop()
+    arm.recover()
+    arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
