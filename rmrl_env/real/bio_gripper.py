@@ -11,6 +11,7 @@ Status word (``get_bio_gripper_status``): bits 0-1 are the motion state (0 stopp
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rmrl_env.cell import PLATE_WIDTH_M
 from rmrl_env.errors import HardwareError
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 STATE_STOPPED, STATE_MOVING, STATE_CAUGHT, STATE_ERROR = 0, 1, 2, 3
 ENABLED = 2
+#: SDK return code of an open/close that ended with the gripper in its fault state.
+END_EFFECTOR_HAS_FAULT = 102
 
 
 class BioGripper:
@@ -60,7 +63,7 @@ class BioGripper:
         self._opening_m = 0.0
         self.enable()
 
-    def _check(self, result: object, what: str) -> object:
+    def _check(self, result: object, what: str) -> Any:
         return self.arm._check(result, f"BIO gripper: {what}")
 
     def enable(self) -> None:
@@ -77,8 +80,14 @@ class BioGripper:
 
     def status(self) -> tuple[int, int]:
         """``(motion_state, enable_state)`` from the status word (see the module docstring)."""
-        word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)  # type: ignore[arg-type]
+        word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)
         return word & 0x03, (word >> 2) & 0x03
+
+    def _check_motion(self, result: object, what: str, doing: str) -> None:
+        """Like ``_check``, but a gripper fault (SDK code 102) is reported with the gripper's own code."""
+        if result == END_EFFECTOR_HAS_FAULT:
+            self._raise_if_error(STATE_ERROR, doing)
+        self._check(result, what)
 
     def _raise_if_error(self, state: int, what: str) -> None:
         if state != STATE_ERROR:
@@ -94,7 +103,7 @@ class BioGripper:
     def open(self) -> None:
         """Open fully; return when open."""
         with stop_on_failure(self.arm.stop, "gripper open"):
-            self._check(self.api.open_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "open")
+            self._check_motion(self.api.open_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "open", "opening")
         state, _ = self.status()
         self._raise_if_error(state, "opening")
         self._opening_m = self.open_width_m
@@ -102,7 +111,9 @@ class BioGripper:
     def close(self) -> bool:
         """Close; True when the jaws stopped on an object."""
         with stop_on_failure(self.arm.stop, "gripper close"):
-            self._check(self.api.close_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "close")
+            self._check_motion(
+                self.api.close_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "close", "closing"
+            )
         state, _ = self.status()
         self._raise_if_error(state, "closing")
         caught = state == STATE_CAUGHT
@@ -113,5 +124,5 @@ class BioGripper:
         """Jaw opening, metres (read from a G2; the last commanded state otherwise)."""
         if self.model == "bio_g2":
             pos_mm = self._check(self.api.get_bio_gripper_g2_position(), "read position")
-            return float(pos_mm) / 1000.0  # type: ignore[arg-type]
+            return float(pos_mm) / 1000.0
         return self._opening_m

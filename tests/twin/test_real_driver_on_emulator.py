@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from rmrl_env.errors import ControllerError, SafetyError
+from rmrl_env.errors import ControllerError, HardwareError, SafetyError
 from rmrl_env.protocols import ToolPose
+from rmrl_env.real.bio_gripper import BioGripper
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 from rmrl_env.real.xarm_arm import XArmArm
 
@@ -80,3 +81,23 @@ def test_recover_names_an_emergency_stop_that_is_still_pressed(emulator, arm):
     emulator.release_estop()
     arm.recover()
     arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
+
+
+@pytest.mark.parametrize(("model", "width_mm"), [("bio_g2", 60.0), ("bio", None)])
+def test_bio_gripper_driver_on_the_emulator(emulator_factory, model, width_mm):
+    emu = emulator_factory(gripper_model=model, object_width_mm=None if width_mm is None else 90.0)
+    arm = make_arm(emu)
+    try:
+        gripper = BioGripper(arm, model=model, open_width_m=0.15, force=30, timeout_s=5.0)
+        gripper.open()
+        assert emu.controller.gripper.opening_mm == pytest.approx(149.7, abs=0.5)
+        caught = gripper.close()
+        if model == "bio_g2":
+            assert caught is True and gripper.opening_m() == pytest.approx(0.090, abs=0.001)
+        else:
+            assert caught is False and gripper.opening_m() == 0.0
+        emu.gripper_fault(7)
+        with pytest.raises(HardwareError, match="code 7"):
+            gripper.open()
+    finally:
+        arm.close()
