@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import random
+import select
 import socket
 import threading
 import time
@@ -99,6 +100,7 @@ class XArmEmulator:
         self._listeners: list[socket.socket] = []
         self._clients: list[socket.socket] = []
         self._clients_lock = threading.Lock()
+        self._client_count = 0
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -264,6 +266,7 @@ class XArmEmulator:
             self._spawn(lambda c=conn: serve(c), "xarm-emu-client")  # type: ignore[operator]
 
     def _serve_commands(self, conn: socket.socket) -> None:
+        self._count_client(+1)
         out: queue.Queue[bytes | None] = queue.Queue()
         session = Session(send=out.put)
         self._spawn(lambda: self._write_loop(conn, out), "xarm-emu-writer")
@@ -286,6 +289,7 @@ class XArmEmulator:
         except (OSError, ValueError) as err:
             logger.debug("command connection ended: %s", err)
         finally:
+            self._count_client(-1)
             out.put(None)
 
     @staticmethod
@@ -302,17 +306,31 @@ class XArmEmulator:
             conn.close()
 
     def _serve_reports(self, conn: socket.socket) -> None:
+        self._count_client(+1)
         try:
             while self._alive.is_set():
                 if not self.reports_silenced:
                     conn.sendall(build_report(self.controller))
                     self.reports_sent += 1
-                time.sleep(self.report_period_s)
+                readable, _, _ = select.select([conn], [], [], self.report_period_s)
+                if readable and not conn.recv(64):
+                    break  # the client closed the stream (it never sends anything else)
         except OSError as err:
             logger.debug("report connection ended: %s", err)
         finally:
+            self._count_client(-1)
             with contextlib.suppress(OSError):
                 conn.close()
+
+    def _count_client(self, delta: int) -> None:
+        with self._clients_lock:
+            self._client_count += delta
+
+    @property
+    def client_count(self) -> int:
+        """Open client connections (command and report) right now."""
+        with self._clients_lock:
+            return self._client_count
 
 
 __all__ = ["COMMAND_PORT", "FIRMWARE_VERSION", "REPORT_PORT", "STOPPED", "XArmEmulator"]
