@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,8 @@ TOP_DOWN_ROLL_DEG = 180.0
 TOP_DOWN_PITCH_DEG = 0.0
 #: A reached pose may differ from the commanded one by at most this much (m).
 ARRIVAL_TOLERANCE_M = 0.002
+#: The controller streams its state on this TCP port (the SDK's "rich" report, fixed).
+REPORT_PORT = 30002
 
 
 def import_xarm_api() -> Callable[..., Any]:
@@ -84,7 +87,8 @@ class XArmArm:
         home_speed_m_s: speed of :meth:`go_home`, m/s.
         tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
         motion_timeout_s: the longest a single motion may take, seconds.
-        connect_timeout_s: reachability check time-out, seconds.
+        connect_timeout_s: time-out of the reachability check and of the wait for the first
+            report, seconds.
         port: TCP port checked for reachability.
         api_factory: builds the SDK object from the address (default ``xarm.wrapper.XArmAPI``;
             tests pass a fake).
@@ -118,12 +122,42 @@ class XArmArm:
             self.api = factory(ip, is_radian=False)
         except Exception as err:
             raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
-        if not getattr(self.api, "connected", False):
-            raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
-        self.recover()
-        offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
-        self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
-        self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+        try:
+            if not getattr(self.api, "connected", False):
+                raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
+            self._wait_for_first_report(connect_timeout_s)
+            self.recover()
+            offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
+            self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
+            self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+        except BaseException:
+            self.close()  # leave no SDK connection (and its threads) behind
+            raise
+
+    def _wait_for_first_report(self, timeout_s: float) -> None:
+        """Wait for a report on the controller's report port or raise a HardwareError naming it.
+
+        The SDK's motions wait, without a time-out, for a first report to synchronise with; a
+        blocked report port would otherwise hang the first motion forever.
+        """
+        register = getattr(self.api, "register_report_callback", None)
+        if register is None:  # a stand-in for the SDK without a report stream
+            return
+        arrived = threading.Event()
+
+        def on_report(_report: object) -> None:
+            arrived.set()
+
+        register(on_report)
+        try:
+            if not arrived.wait(timeout_s):
+                raise HardwareError(
+                    f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
+                    f"{timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
+                    "is not overloaded; motions cannot run without the report stream"
+                )
+        finally:
+            self.api.release_report_callback(on_report)
 
     # -- code handling ------------------------------------------------------------------------
     def _controller_codes(self) -> tuple[int, int]:

@@ -4,6 +4,7 @@ against the controller emulator: what the fake ``XArmAPI`` of ``tests/real`` can
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -12,6 +13,8 @@ from rmrl_env.protocols import ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 from rmrl_env.real.xarm_arm import XArmArm
+
+from .conftest import wait_for
 
 pytestmark = pytest.mark.real
 
@@ -101,3 +104,23 @@ def test_bio_gripper_driver_on_the_emulator(emulator_factory, model, width_mm):
             gripper.open()
     finally:
         arm.close()
+
+
+def test_connect_without_a_report_stream_fails_in_bounded_time_naming_the_port(emulator):
+    """Audit defect 10: without reports the SDK's set_position waits forever for its first sync;
+    the driver must notice at connect, within its time-out, and say which port is silent."""
+    emulator.silence_reports()
+    t0 = time.monotonic()
+    with pytest.raises(HardwareError, match=rf"{emulator.host}.*30002"):
+        XArmArm(emulator.host, BOX, LIMITS, HOME, tcp_offset_m=TCP_OFFSET_M, connect_timeout_s=2.0)
+    assert time.monotonic() - t0 < 8.0
+    wait_for(lambda: emulator.client_count == 0, 5.0, "the failed connect to close its SDK connection")
+
+
+def test_failed_construction_closes_the_sdk_connection(emulator):
+    """Audit defect 11: when the start-up sequence raises (here: e-stop pressed), the driver
+    disconnects instead of leaving the SDK connected with its threads running."""
+    emulator.press_estop()
+    with pytest.raises(ControllerError, match="C1"):
+        make_arm(emulator)
+    wait_for(lambda: emulator.client_count == 0, 5.0, "the failed connect to close its SDK connection")
