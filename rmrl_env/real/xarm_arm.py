@@ -253,11 +253,35 @@ class XArmArm:
             code, angles = result
             if code != 0 or not angles:
                 raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
+            self._check_ik_reaches(pose, list(angles))
             limit = self.api.is_joint_limit(list(angles), is_radian=False)
             if limit[0] == 0 and limit[1]:
                 raise UnreachableError(
                     f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose
                 )
+
+    def _check_ik_reaches(self, pose: ToolPose, angles_deg: list[float]) -> None:
+        """Raise UnreachableError unless the controller's FK of an IK answer lands on ``pose``.
+
+        The SDK maps reply codes 1, 2 and 9 of a query to success, so an IK "no solution" the
+        firmware flags with a warning arrives as code 0 with meaningless angles.
+        """
+        forward = getattr(self.api, "get_forward_kinematics", None)
+        if forward is None:  # a stand-in for the SDK without forward kinematics
+            return
+        code, reached = forward(angles_deg, input_is_radian=False, return_is_radian=False)
+        if code != 0 or not reached:
+            raise UnreachableError(
+                f"the xArm's inverse-kinematics answer for {pose} could not be checked (SDK code {code})", pose
+            )
+        target = self._sdk_pose(pose)
+        miss_mm = math.dist([float(v) for v in reached[:3]], target[:3])
+        if miss_mm > 1000.0 * ARRIVAL_TOLERANCE_M:
+            raise UnreachableError(
+                f"the xArm's inverse-kinematics answer for {pose} lands {miss_mm:.1f} mm away from it: the controller "
+                "has no solution for this pose (check the target poses and the calibration)",
+                pose,
+            )
 
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rmrl_env.errors import ControllerError, HardwareError, SafetyError
+from rmrl_env.errors import ControllerError, HardwareError, SafetyError, UnreachableError
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
@@ -124,3 +124,18 @@ def test_failed_construction_closes_the_sdk_connection(emulator):
     with pytest.raises(ControllerError, match="C1"):
         make_arm(emulator)
     wait_for(lambda: emulator.client_count == 0, 5.0, "the failed connect to close its SDK connection")
+
+
+def test_reachability_rejects_an_ik_answer_that_does_not_reach_the_pose(emulator_factory):
+    """Audit defect 5: if the firmware flags "no solution" with a warning, the SDK maps the code
+    to success and passes on meaningless angles; the driver must not accept them."""
+    emu = emulator_factory(ik_failure_style="warning")
+    arm = make_arm(emu)
+    try:
+        reachable = ToolPose(0.40, 0.05, 0.10, math.radians(20))
+        arm.check_reachable([reachable])
+        emu.fail_ik()
+        with pytest.raises(UnreachableError, match="inverse-kinematics"):
+            arm.check_reachable([reachable])
+    finally:
+        arm.close()
