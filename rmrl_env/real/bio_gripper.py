@@ -33,7 +33,7 @@ class BioGripper:
         arm: the connected arm (its ``api`` and error handling are reused).
         model: ``"bio"`` or ``"bio_g2"``.
         open_width_m: jaw opening when fully open, metres.
-        speed: SDK speed value (pulses/s); 0 keeps the controller's setting.
+        speed: SDK speed value (pulses/s); 0 keeps the gripper's own setting (read at enable).
         force: gripping force 1-100 (G2 only).
         timeout_s: longest an open/close may take, seconds.
         held_width_m: what :meth:`opening_m` reports while holding a plate on a gripper without
@@ -61,6 +61,7 @@ class BioGripper:
         self.timeout_s = float(timeout_s)
         self.held_width_m = float(held_width_m)
         self._opening_m = 0.0
+        self._move_speed = self.speed
         self.enable()
 
     def _check(self, result: object, what: str) -> Any:
@@ -71,12 +72,30 @@ class BioGripper:
         self._check(self.api.set_bio_gripper_enable(True, wait=True, timeout=self.timeout_s), "enable")
         if self.model == "bio_g2":
             self._check(self.api.set_bio_gripper_force(self.force), f"set force {self.force}")
+        self._move_speed = self.speed if self.speed > 0 else self._read_speed_register()
         _state, enabled = self.status()
         if enabled != ENABLED:
             raise HardwareError(
                 f"the BIO gripper did not enable (enable state {enabled}): check its cable and the "
                 "end-effector settings (baud rate) in UFactory Studio"
             )
+
+    def _read_speed_register(self) -> int:
+        """The speed the gripper is set to (register 0x0303), so that speed 0 keeps it.
+
+        The SDK's wrapper has no speed getter; the register is read through its RS-485 call.
+        Returns 0 (the SDK then uses its default, 2000) when the SDK has no such call.
+        """
+        send = getattr(self.api, "set_rs485_data", None)
+        if send is None:
+            return 0
+        response = self._check(send([0x08, 0x03, 0x03, 0x03, 0x00, 0x01], min_res_len=5), "read speed")
+        return int(response[3]) * 256 + int(response[4]) if response and len(response) >= 5 else 0
+
+    def _motion_kwargs(self) -> dict[str, Any]:
+        """Arguments of the SDK's open/close: without an explicit speed and force the SDK writes
+        speed 2000 and force 50 to the gripper, overwriting its settings."""
+        return {"speed": self._move_speed, "force": self.force, "wait": True, "timeout": self.timeout_s}
 
     def status(self) -> tuple[int, int]:
         """``(motion_state, enable_state)`` from the status word (see the module docstring)."""
@@ -103,7 +122,7 @@ class BioGripper:
     def open(self) -> None:
         """Open fully; return when open."""
         with stop_on_failure(self.arm.stop, "gripper open"):
-            self._check_motion(self.api.open_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "open", "opening")
+            self._check_motion(self.api.open_bio_gripper(**self._motion_kwargs()), "open", "opening")
         state, _ = self.status()
         self._raise_if_error(state, "opening")
         self._opening_m = self.open_width_m
@@ -111,9 +130,7 @@ class BioGripper:
     def close(self) -> bool:
         """Close; True when the jaws stopped on an object."""
         with stop_on_failure(self.arm.stop, "gripper close"):
-            self._check_motion(
-                self.api.close_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "close", "closing"
-            )
+            self._check_motion(self.api.close_bio_gripper(**self._motion_kwargs()), "close", "closing")
         state, _ = self.status()
         self._raise_if_error(state, "closing")
         caught = state == STATE_CAUGHT

@@ -139,3 +139,21 @@ def test_reachability_rejects_an_ik_answer_that_does_not_reach_the_pose(emulator
             arm.check_reachable([reachable])
     finally:
         arm.close()
+
+
+def test_bio_g2_keeps_the_configured_force_and_the_controllers_speed(emulator):
+    """Audit defect 8: the SDK's open/close write force 50 and speed 2000 unless told otherwise,
+    overwriting the configured force, and "speed 0 keeps the controller's setting" was false."""
+    emulator.controller.gripper.speed = 1500  # set on the gripper beforehand (e.g. in UFactory Studio)
+    arm = make_arm(emulator)
+    try:
+        gripper = BioGripper(arm, model="bio_g2", speed=0, force=30, timeout_s=5.0)
+        gripper.close()
+        gripper.open()
+        assert emulator.controller.gripper.force == 30
+        assert emulator.controller.gripper.speed == 1500
+        fast = BioGripper(arm, model="bio_g2", speed=3000, force=80, timeout_s=5.0)
+        fast.close()
+        assert (emulator.controller.gripper.force, emulator.controller.gripper.speed) == (80, 3000)
+    finally:
+        arm.close()
