@@ -17,7 +17,8 @@ pytest.importorskip("xarm")
 
 def start_emulator(**kwargs: Any) -> XArmEmulator:
     """A started emulator, or a skip naming why port 502 cannot be bound."""
-    emu = XArmEmulator(lifetime_s=120.0, **kwargs)
+    kwargs.setdefault("lifetime_s", 120.0)
+    emu = XArmEmulator(**kwargs)
     try:
         emu.start()
     except PermissionError as err:

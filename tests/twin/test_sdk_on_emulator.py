@@ -4,12 +4,13 @@ timing, latched errors, collisions, the gripper, and the faults the twin injects
 from __future__ import annotations
 
 import math
+import socket
 import time
 
 import numpy as np
 import pytest
 
-from rmrl_env.twin.xarm_emulator import FIRMWARE_VERSION, Trapezoid
+from rmrl_env.twin.xarm_emulator import FIRMWARE_VERSION, Trapezoid, XArmEmulator
 
 from .conftest import make_ready, wait_for
 
@@ -182,3 +183,30 @@ def test_dropped_connection_is_seen_by_the_sdk(emulator, sdk_factory):
     emulator.drop_connections()
     wait_for(lambda: not api.connected, 5.0, "the SDK to notice the dropped connection")
     assert api.get_state()[0] == -1  # NOT_CONNECTED
+
+
+def test_pause_holds_the_motion_and_resume_finishes_it(emulator, sdk_factory):
+    api = sdk_factory(emulator)
+    make_ready(api)
+    _code, start = api.get_position()
+    target = [start[0] + 100.0, start[1], start[2], 180.0, 0.0, 0.0]
+    assert api.set_position(*target, speed=100, mvacc=1000, wait=False) == 0
+    time.sleep(0.4)
+    assert api.set_state(3) == 0
+    assert api.get_state() == (0, 3)
+    held = api.get_position()[1][0]
+    time.sleep(0.4)
+    assert api.get_position()[1][0] == pytest.approx(held, abs=1e-3) and start[0] < held < target[0]
+    assert api.set_state(0) == 0
+    wait_for(lambda: api.get_state() == (0, 2), 3.0, "the resumed motion to finish")
+    assert api.get_position()[1][0] == pytest.approx(target[0], abs=0.05)
+
+
+def test_emulator_listens_on_loopback_only_and_stops_by_itself(emulator_factory):
+    with pytest.raises(ValueError, match="loopback only"):
+        XArmEmulator(host="0.0.0.0")
+    emu = emulator_factory(lifetime_s=0.5)
+    assert emu.host.startswith("127.") and emu.running
+    wait_for(lambda: not emu.running, 3.0, "the emulator to stop after its lifetime")
+    with pytest.raises(OSError), socket.create_connection((emu.host, 502), timeout=1.0):
+        pass
