@@ -166,10 +166,12 @@ class XArmEmulator:
 
     def stop(self) -> None:
         """Close every socket and end the threads (idempotent)."""
-        self._alive.clear()
         for s in self._listeners:
             with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() and stops listening now
+            with contextlib.suppress(OSError):
                 s.close()
+        self._alive.clear()
         self.drop_connections()
         for t in self._threads:
             if t is not threading.current_thread():
