@@ -210,3 +210,26 @@ def test_emulator_listens_on_loopback_only_and_stops_by_itself(emulator_factory)
     wait_for(lambda: not emu.running, 3.0, "the emulator to stop after its lifetime")
     with pytest.raises(OSError), socket.create_connection((emu.host, 502), timeout=1.0):
         pass
+
+
+def test_warning_mid_motion_is_latched_without_stopping_the_arm(emulator, sdk_factory):
+    api = sdk_factory(emulator)
+    make_ready(api)
+    _code, start = api.get_position()
+    target = [start[0] + 60.0, start[1] - 40.0, start[2], 180.0, 0.0, 0.0]
+    emulator.warning_mid_motion(12, fraction=0.3)
+    assert api.set_position(*target, speed=200, mvacc=2000, wait=True) == 0
+    assert api.get_position()[1][:3] == pytest.approx(target[:3], abs=0.05)
+    assert api.get_err_warn_code() == (0, [0, 12])
+    assert api.clean_warn() == 0 and api.get_err_warn_code() == (0, [0, 0])
+
+
+def test_tcp_load_and_collision_sensitivity_are_set_and_reported(emulator, sdk_factory):
+    api = sdk_factory(emulator)
+    make_ready(api)
+    assert api.set_tcp_load(0.82, [0.0, 0.0, 48.0]) == 0
+    assert api.set_collision_sensitivity(2) == 0
+    wait_for(lambda: api.collision_sensitivity == 2, 2.0, "the report to carry the collision sensitivity")
+    wait_for(lambda: api.tcp_load[0] == pytest.approx(0.82), 2.0, "the report to carry the TCP load")
+    assert api.tcp_load[1] == pytest.approx([0.0, 0.0, 48.0])
+    assert api.get_state() == (0, 2)  # set_collision_sensitivity restarts the arm with set_state(0)
