@@ -13,6 +13,7 @@ untouched) and further motions are refused until :meth:`XArmArm.recover` is call
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import socket
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rmrl_env.errors import ControllerError, HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import ConfigError, ControllerError, HardwareError, SafetyError, UnreachableError
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.safety import (
     SpeedLimits,
@@ -52,6 +53,24 @@ def import_xarm_api() -> Callable[..., Any]:
             "(or `pip install xarm-python-sdk`)"
         ) from err
     return XArmAPI
+
+
+def check_controller_address(ip: str) -> None:
+    """Raise a ConfigError unless ``ip`` is a dotted IPv4 address or ``'localhost'``.
+
+    Those are the only addresses the xArm SDK opens over TCP; it opens any other string (a host
+    name, an IPv6 address, a short form such as ``127.1``) as a serial port.
+    """
+    if ip == "localhost":
+        return
+    try:
+        ipaddress.IPv4Address(ip)
+    except ValueError:
+        raise ConfigError(
+            f"robot.ip = {ip!r} is not an IPv4 address: the xArm SDK connects over TCP only to a dotted IPv4 "
+            "address (or 'localhost') and opens anything else as a serial port. Use the controller's IPv4 "
+            "address (shown in UFactory Studio and on the control box label, e.g. 192.168.1.200)"
+        ) from None
 
 
 def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> None:
@@ -116,6 +135,7 @@ class XArmArm:
         self.motion_timeout_s = float(motion_timeout_s)
         self._stopped = False
         workspace.check(home, "the home pose")
+        check_controller_address(ip)
         check_tcp_reachable(ip, port, connect_timeout_s)
         factory = api_factory if api_factory is not None else import_xarm_api()
         try:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rmrl_env.errors import ControllerError, HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import ConfigError, ControllerError, HardwareError, SafetyError, UnreachableError
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
@@ -157,3 +157,11 @@ def test_bio_g2_keeps_the_configured_force_and_the_controllers_speed(emulator):
         assert (emulator.controller.gripper.force, emulator.controller.gripper.speed) == (80, 3000)
     finally:
         arm.close()
+
+
+@pytest.mark.parametrize("address", ["xarm.local", "::1", "fe80::1", "127.1"])
+def test_addresses_the_sdk_cannot_open_over_tcp_are_refused_clearly(address):
+    """Audit defect 6: the SDK opens TCP only for a dotted IPv4 address or 'localhost'; any
+    other string is opened as a serial port. The driver says so before trying anything."""
+    with pytest.raises(ConfigError, match=r"IPv4 address.*serial port"):
+        XArmArm(address, BOX, LIMITS, HOME, connect_timeout_s=0.5)
