@@ -233,3 +233,22 @@ def test_tcp_load_and_collision_sensitivity_are_set_and_reported(emulator, sdk_f
     wait_for(lambda: api.tcp_load[0] == pytest.approx(0.82), 2.0, "the report to carry the TCP load")
     assert api.tcp_load[1] == pytest.approx([0.0, 0.0, 48.0])
     assert api.get_state() == (0, 2)  # set_collision_sensitivity restarts the arm with set_state(0)
+
+
+def test_queued_moves_run_in_order_and_unset_coordinates_keep_the_last_target(emulator, sdk_factory):
+    api = sdk_factory(emulator)
+    make_ready(api)
+    _code, start = api.get_position()
+    first = [start[0] + 80.0, start[1], start[2] - 30.0, 180.0, 0.0, 0.0]
+    assert api.set_position(*first, speed=200, mvacc=2000, wait=False) == 0
+    assert api.get_cmdnum()[1] >= 1
+    # x, z and the orientation are left out: the controller keeps those of the last command
+    assert api.set_position(y=start[1] + 60.0, speed=200, mvacc=2000, wait=True) == 0
+    assert api.get_position()[1][:3] == pytest.approx([first[0], start[1] + 60.0, first[2]], abs=0.05)
+    times, joints = emulator.sink.samples()
+    kin = emulator.controller.kin
+    tcp = np.array([kin.forward(q)[:3] for q in joints])
+    passed_first = np.min(np.linalg.norm(tcp - first[:3], axis=1))
+    assert passed_first < 0.5, "the path must pass through the first target"
+    steps = np.linalg.norm(np.diff(tcp, axis=0), axis=1)
+    assert np.all(steps <= 200.0 * np.diff(times) + 2.0), "the TCP must not jump between samples"

@@ -201,10 +201,22 @@ class Controller:
             return []
 
     # -- motions ------------------------------------------------------------------------------
+    def planned_end(self) -> np.ndarray:
+        """Joint angles (rad, shape (6,)) where the queued motions end: the next motion's start."""
+        with self.lock:
+            last = self.queue[-1] if self.queue else self.current
+            return (last.trajectory.joints_rad[-1] if last is not None else self.q).copy()
+
     def enqueue(self, trajectory: JointTrajectory, target_pose: list[float] | None, on_done: FeedbackSend | None) -> None:
-        """Queue a motion (the caller has checked that the controller is ready)."""
+        """Queue a motion (the caller has checked that the controller is ready).
+
+        ``target_pose`` (SDK TCP pose, mm and rad) becomes the pose that coordinates sent as
+        "unchanged" (infinite) in later commands refer to.
+        """
         with self.lock:
             self.queue.append(Motion(trajectory, target_pose, on_done))
+            if target_pose is not None:
+                self.last_target_pose = list(target_pose)
             if self.state == IDLE:
                 self.state = MOVING
 
@@ -245,8 +257,6 @@ class Controller:
                         return out + self.latch_error(fault.code)
             self._move_to(motion.trajectory.at(t), now, dt)
             if t >= duration:
-                if motion.target_pose is not None:
-                    self.last_target_pose = list(motion.target_pose)
                 if motion.on_done is not None:
                     out.append((motion.on_done, FEEDBACK_SUCCESS))
                 self.current = None
@@ -267,7 +277,7 @@ class Controller:
     # -- planning -----------------------------------------------------------------------------
     def plan_joint(self, target_rad: np.ndarray, speed_rad_s: float, acc_rad_s2: float) -> JointTrajectory:
         """Synchronised joint move: the joint that travels furthest follows a trapezoid."""
-        start = self.queue[-1].trajectory.joints_rad[-1] if self.queue else self.q
+        start = self.planned_end()
         delta = np.asarray(target_rad, dtype=float) - start
         span = float(np.max(np.abs(delta)))
         profile = Trapezoid(span, max(speed_rad_s, 1e-6), max(acc_rad_s2, 1e-6))
@@ -282,7 +292,7 @@ class Controller:
         The duration is the longer of the position trapezoid and an orientation trapezoid at
         ``ROT_SPEED_RAD_S`` / ``ROT_ACC_RAD_S2``.
         """
-        start_q = self.queue[-1].trajectory.joints_rad[-1] if self.queue else self.q
+        start_q = self.planned_end()
         start = self.kin.forward(start_q)
         r0, r1 = rpy_to_matrix(*start[3:]), rpy_to_matrix(*target[3:6])
         rel = r0.T @ r1

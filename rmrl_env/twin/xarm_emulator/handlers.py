@@ -166,7 +166,7 @@ class Handlers:
             if self.ctl.cmd_num == 0 or self.ctl.state == STOPPED:
                 tid, pid = request.transaction_id, request.protocol_id
                 return Reply(after=[framing.feedback_frame(tid, pid, 0, MOTION_FINISH, 0)])
-            last = self.ctl.queue[-1].trajectory.joints_rad[-1] if self.ctl.queue else self.ctl.q
+            last = self.ctl.planned_end()
             self.ctl.enqueue(JointTrajectory(np.zeros(1), np.array([last])), None, done)
         return Reply()
 
@@ -224,8 +224,7 @@ class Handlers:
             target = [self.ctl.last_target_pose[i] if not math.isfinite(v) else v for i, v in enumerate(nums[:6])]
             speed, acc = nums[6], nums[7]
             if motion_type in (1, 2):
-                seed = self.ctl.queue[-1].trajectory.joints_rad[-1] if self.ctl.queue else self.ctl.q
-                q = self.ctl.kin.inverse(target, seed)
+                q = self.ctl.kin.inverse(target, self.ctl.planned_end())
                 traj = None
                 if q is not None:
                     traj = self.ctl.plan_joint(
