@@ -252,3 +252,17 @@ def test_queued_moves_run_in_order_and_unset_coordinates_keep_the_last_target(em
     assert passed_first < 0.5, "the path must pass through the first target"
     steps = np.linalg.norm(np.diff(tcp, axis=0), axis=1)
     assert np.all(steps <= 200.0 * np.diff(times) + 2.0), "the TCP must not jump between samples"
+
+
+def test_emulator_refuses_to_start_beside_an_sdk_unix_socket(monkeypatch, tmp_path):
+    """The SDK prefers /tmp/xarmcontroller_uds_<port> for any IP: with such a file present it
+    would bypass the emulator, so the emulator refuses to start and names the file."""
+    from rmrl_env.twin.xarm_emulator import server
+
+    stale = tmp_path / "xarmcontroller_uds_502"
+    stale.write_bytes(b"")
+    monkeypatch.setattr(server, "UDS_PATHS", (str(stale),))
+    emu = XArmEmulator()
+    with pytest.raises(RuntimeError, match="xarmcontroller_uds_502 exists"):
+        emu.start()
+    assert not emu.running
