@@ -29,6 +29,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from rmrl_env.twin.xarm_emulator.controller import IDLE, STOPPED, Controller
@@ -96,6 +97,10 @@ class XArmEmulator:
         self.handlers = Handlers(self.controller, FIRMWARE_VERSION, ik_failure_style)
         self.reports_silenced = False
         self.reports_sent = 0
+        #: Extra latency before each command is answered, seconds (a slow network or controller).
+        self.reply_delay_s = 0.0
+        #: Called with the register of every command as it arrives (tests time events with it).
+        self.request_hook: Callable[[int], None] | None = None
         self._alive = threading.Event()
         self._listeners: list[socket.socket] = []
         self._clients: list[socket.socket] = []
@@ -285,6 +290,10 @@ class XArmEmulator:
                 for request in frames:
                     if request.protocol_id == HEARTBEAT_PROTOCOL:
                         continue
+                    if self.request_hook is not None:
+                        self.request_hook(request.register)
+                    if self.reply_delay_s > 0:
+                        time.sleep(self.reply_delay_s)
                     with self.controller.lock:  # the reply is queued before any motion can finish
                         for frame in self.handlers.handle(session, request):
                             out.put(frame)
