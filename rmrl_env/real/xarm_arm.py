@@ -13,12 +13,14 @@ untouched) and further motions are refused until :meth:`XArmArm.recover` is call
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import math
+import signal
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rmrl_env.errors import ConfigError, ControllerError, HardwareError, SafetyError, UnreachableError
@@ -303,6 +305,35 @@ class XArmArm:
                 pose,
             )
 
+    @contextlib.contextmanager
+    def _ctrl_c_stops_the_arm(self) -> Iterator[None]:
+        """During a blocking SDK call, make Ctrl-C stop the arm from a thread of its own.
+
+        The SDK's reply reader catches everything, KeyboardInterrupt included, in a bare
+        ``except``: a Ctrl-C that arrives while the calling thread waits for a reply is lost and
+        the motion runs on. While this context is active (in the main thread), SIGINT starts a
+        thread that sends the stop and raises KeyboardInterrupt as usual; if the SDK swallows it,
+        the call returns once the arm has stopped and the interrupt is raised on leaving.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        interrupted = threading.Event()
+
+        def on_sigint(_signum: int, _frame: object) -> None:
+            if not interrupted.is_set():
+                interrupted.set()
+                threading.Thread(target=self.stop, name="xarm-ctrl-c-stop", daemon=True).start()
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if interrupted.is_set():
+            raise KeyboardInterrupt(f"Ctrl-C during a motion of the xArm at {self.ip} (the arm was stopped)")
+
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
 
@@ -319,11 +350,12 @@ class XArmArm:
         x, y, z, roll, pitch, yaw = self._sdk_pose(pose)
         kwargs: dict[str, Any] = {} if linear else {"motion_type": 2}
         with stop_on_failure(self.stop, f"motion to {pose}"):
-            result = self.api.set_position(
-                x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw,
-                speed=1000.0 * speed, mvacc=1000.0 * self.speeds.max_acceleration_m_s2,
-                is_radian=False, wait=True, timeout=self.motion_timeout_s, **kwargs,
-            )  # fmt: skip
+            with self._ctrl_c_stops_the_arm():
+                result = self.api.set_position(
+                    x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw,
+                    speed=1000.0 * speed, mvacc=1000.0 * self.speeds.max_acceleration_m_s2,
+                    is_radian=False, wait=True, timeout=self.motion_timeout_s, **kwargs,
+                )  # fmt: skip
             self._check(result, f"moving to {pose}")
             self._raise_if_controller_error(f"after moving to {pose}")
             reached = self.tool_pose()

@@ -4,6 +4,9 @@ against the controller emulator: what the fake ``XArmAPI`` of ``tests/real`` can
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -165,3 +168,29 @@ def test_addresses_the_sdk_cannot_open_over_tcp_are_refused_clearly(address):
     other string is opened as a serial port. The driver says so before trying anything."""
     with pytest.raises(ConfigError, match=r"IPv4 address.*serial port"):
         XArmArm(address, BOX, LIMITS, HOME, connect_timeout_s=0.5)
+
+
+def test_ctrl_c_while_the_sdk_waits_for_a_reply_stops_the_arm(emulator, arm):
+    """Audit defect 4: the SDK's reply reader swallows KeyboardInterrupt in a bare ``except``.
+    Here Ctrl-C arrives exactly while the SDK waits for a reply during a move; the arm must
+    stop at once and the interrupt must reach the caller."""
+    start = arm.tool_pose()
+    moving = []
+
+    def interrupt_during_a_motion_poll(register: int) -> None:
+        if register == 13 and emulator.controller.state == 1 and not moving:  # GET_STATE while moving
+            moving.append(True)
+            # a real Ctrl-C, half-way through the 0.2 s the reply takes: the SDK is blocked in its reader
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    emulator.reply_delay_s = 0.2  # the interrupt lands while the SDK waits in its reader
+    emulator.request_hook = interrupt_during_a_motion_poll
+    target = ToolPose(start.x_m + 0.25, start.y_m, start.z_m, 0.0)
+    with pytest.raises(KeyboardInterrupt):
+        arm.move_to(target, 0.1)
+    emulator.request_hook = None
+    emulator.reply_delay_s = 0.0
+    assert moving, "the interrupt was never sent"
+    assert emulator.controller.state == 4
+    stopped_x_mm = emulator.controller.tcp_pose()[0]
+    assert stopped_x_mm < 1000.0 * target.x_m - 50.0, "the arm must stop well short of the target"
