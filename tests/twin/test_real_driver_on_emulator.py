@@ -38,6 +38,7 @@ def arm(emulator):
     made.close()
 
 
+@pytest.mark.slow
 def test_driver_connects_moves_and_reads_back_the_pose(emulator, arm):
     assert emulator.controller.kin.tcp_offset[:3] == pytest.approx([0.0, 0.0, 172.0])
     target = ToolPose(0.40, -0.10, 0.12, math.radians(30))
@@ -89,6 +90,7 @@ def test_recover_names_an_emergency_stop_that_is_still_pressed(emulator, arm):
     arm.move_to(ToolPose(0.35, 0.0, 0.15, 0.0), 0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("model", "width_mm"), [("bio_g2", 60.0), ("bio", None)])
 def test_bio_gripper_driver_on_the_emulator(emulator_factory, model, width_mm):
     emu = emulator_factory(gripper_model=model, object_width_mm=None if width_mm is None else 90.0)
@@ -144,6 +146,7 @@ def test_reachability_rejects_an_ik_answer_that_does_not_reach_the_pose(emulator
         arm.close()
 
 
+@pytest.mark.slow
 def test_bio_g2_keeps_the_configured_force_and_the_controllers_speed(emulator):
     """Audit defect 8: the SDK's open/close write force 50 and speed 2000 unless told otherwise,
     overwriting the configured force, and "speed 0 keeps the controller's setting" was false."""

@@ -169,6 +169,7 @@ def test_ik_no_solution_styles(emulator_factory, sdk_factory):
     assert code == 0 and api.get_err_warn_code() == (0, [0, 14])
 
 
+@pytest.mark.slow
 def test_report_stream_going_silent_is_seen_by_the_sdk(emulator, sdk_factory):
     api = sdk_factory(emulator)
     events: list[dict] = []
