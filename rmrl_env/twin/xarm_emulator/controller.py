@@ -28,15 +28,6 @@ from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics, matrix_to_
 from rmrl_env.twin.xarm_emulator.motion import JointTrajectory, MotionSink, RecordingSink, Trapezoid, sample_times
 
 MOVING, IDLE, PAUSED, STOPPED, NOT_ENABLED = 1, 2, 3, 4, 5
-#: Controller error codes the emulator injects, and what they stand for.
-INJECTABLE_ERRORS = {
-    1: "emergency stop pressed",
-    22: "self-collision",
-    24: "speed limit",
-    31: "collision current",
-    35: "safety boundary",
-    40: "no IK",
-}
 #: Feedback results (the SDK's ``FeedbackCode``).
 FEEDBACK_SUCCESS, FEEDBACK_FAILURE, FEEDBACK_DISCARD = 0, 1, 2
 MOTION_FINISH = 2
@@ -104,7 +95,6 @@ class Controller:
         self.faults: list[ScheduledFault] = []
         self._last_tick_s = self.clock()
         self._paused_at_s = self._last_tick_s
-        self._last_q = self.q.copy()
         self.sink.set_joints(self.q.copy(), self._last_tick_s)
         self.last_target_pose = self.kin.forward(self.q)
 
@@ -154,6 +144,7 @@ class Controller:
             self.warn_code = int(code)
 
     def clean_error(self) -> None:
+        """Clear the latched error unless the e-stop is still pressed; the arm stays stopped."""
         with self.lock:
             if not self.estop_pressed:
                 self.error_code = 0
@@ -164,10 +155,12 @@ class Controller:
             self.estop_pressed = False
 
     def clean_warn(self) -> None:
+        """Clear the latched warning."""
         with self.lock:
             self.warn_code = 0
 
     def motion_enable(self, enable: bool) -> list[tuple[FeedbackSend, int]]:
+        """Motors on (a stopped arm stays stopped) or off (motions abort, state 5)."""
         with self.lock:
             self.motors_enabled = bool(enable)
             if not enable:
