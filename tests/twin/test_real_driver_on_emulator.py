@@ -197,3 +197,19 @@ def test_ctrl_c_while_the_sdk_waits_for_a_reply_stops_the_arm(emulator, arm):
     assert emulator.controller.state == 4
     stopped_x_mm = emulator.controller.tcp_pose()[0]
     assert stopped_x_mm < 1000.0 * target.x_m - 50.0, "the arm must stop well short of the target"
+
+
+def test_gripper_works_again_after_an_end_effector_communication_error(emulator):
+    """The audit's gap "the gripper is never re-enabled after C19/C28": the SDK's open/close
+    re-enable a gripper that reports itself disabled, so after recover() it works again."""
+    arm = make_arm(emulator)
+    try:
+        gripper = BioGripper(arm, model="bio_g2", timeout_s=5.0)
+        emulator.latch_error(19)
+        assert not emulator.controller.gripper.enabled
+        arm.recover()
+        gripper.close()
+        assert emulator.controller.gripper.enabled
+        assert gripper.opening_m() == pytest.approx(0.071, abs=0.001)
+    finally:
+        arm.close()

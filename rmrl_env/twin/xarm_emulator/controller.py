@@ -130,11 +130,17 @@ class Controller:
         return [(cb, result) for cb in done]
 
     def latch_error(self, code: int) -> list[tuple[FeedbackSend, int]]:
-        """Latch controller error ``code``: the arm stops where it is (state 4)."""
+        """Latch controller error ``code``: the arm stops where it is (state 4).
+
+        C19 / C28 (end-effector communication) also leave the gripper disabled, as after a
+        power cycle of the tool (an assumption: the SDK itself forgets the gripper's enable).
+        """
         with self.lock:
             self.error_code = int(code)
             if code == 1:
                 self.estop_pressed = True
+            if code in (19, 28):
+                self.gripper.enabled = False
             self.state = STOPPED
             return self._abort_motions(FEEDBACK_FAILURE)
 
