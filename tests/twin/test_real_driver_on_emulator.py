@@ -178,7 +178,7 @@ def test_ctrl_c_while_the_sdk_waits_for_a_reply_stops_the_arm(emulator, arm):
     Here Ctrl-C arrives exactly while the SDK waits for a reply during a move; the arm must
     stop at once and the interrupt must reach the caller."""
     start = arm.tool_pose()
-    moving = []
+    moving: list[bool] = []
 
     def interrupt_during_a_motion_poll(register: int) -> None:
         if register == 13 and emulator.controller.state == 1 and not moving:  # GET_STATE while moving
