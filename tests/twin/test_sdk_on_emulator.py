@@ -274,3 +274,11 @@ def test_emulator_refuses_to_start_beside_an_sdk_unix_socket(monkeypatch, tmp_pa
     with pytest.raises(RuntimeError, match="xarmcontroller_uds_502 exists"):
         emu.start()
     assert not emu.running
+
+
+def test_move_home_goes_to_the_zero_joint_pose(emulator, sdk_factory):
+    api = sdk_factory(emulator)
+    make_ready(api)
+    assert api.move_gohome(speed=60, mvacc=600, wait=True) == 0
+    assert api.get_servo_angle()[1][:6] == pytest.approx([0.0] * 6, abs=1e-3)
+    assert api.get_position()[1][:3] == pytest.approx([207.0, 0.0, 112.0], abs=0.01)  # the xArm 6's zero pose

@@ -96,6 +96,7 @@ class Handlers:
             19: lambda s, r: self._do(lambda: self.ctl.set_mode(r.payload[0])),
             21: self._move_line,
             23: self._move_joint,
+            25: self._move_home,
             35: lambda s, r: self._do(lambda: self.ctl.kin.set_tcp_offset(read_f32(r.payload, 6))),
             36: self._set_load,
             37: lambda s, r: self._do(lambda: setattr(self.ctl, "collision_sensitivity", int(r.payload[0]))),
@@ -241,12 +242,23 @@ class Handlers:
         return Reply(data)
 
     def _move_joint(self, session: Session, request: Request) -> Reply:
+        """MOVE_JOINT: 7 joint angles (rad), speed (rad/s), acceleration (rad/s²), time[, only-check]."""
         nums = read_f32(request.payload, 10)
         only_check = request.payload[40] if len(request.payload) > 40 else 0
+        return self._joint_motion(session, request, np.array(nums[:6]), nums[7], nums[8], only_check)
+
+    def _move_home(self, session: Session, request: Request) -> Reply:
+        """MOVE_HOME: to all joints at zero; speed (rad/s), acceleration (rad/s²), time[, only-check]."""
+        nums = read_f32(request.payload, 3)
+        only_check = request.payload[12] if len(request.payload) > 12 else 0
+        return self._joint_motion(session, request, np.zeros(6), nums[0], nums[1], only_check)
+
+    def _joint_motion(
+        self, session: Session, request: Request, target: np.ndarray, speed_rad_s: float, acc_rad_s2: float, only_check: int
+    ) -> Reply:
         data = bytes(3) if only_check else b""
         if self._refuse_motion():
             return Reply(data)
-        target = np.array(nums[:6])
         ok = self.ctl.kin.within_limits(target)
         if only_check:
             return Reply(bytes([0, 0, 0 if ok else 1]))
@@ -254,7 +266,6 @@ class Handlers:
             self._call_feedback(self.ctl.latch_error(23))
             return Reply(data)
         with self.ctl.lock:
-            speed_rad_s, acc_rad_s2 = nums[7], nums[8]
             traj = self.ctl.plan_joint(target, speed_rad_s, acc_rad_s2)
             self.ctl.enqueue(traj, self.ctl.kin.forward(target), session.feedback_for(request))
         return Reply(data)
