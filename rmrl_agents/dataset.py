@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import RecordStore
+from rmrl_agents.storage import RecordStore, recovery_hint
 
 
 class RoleModelDataset(RecordStore):
@@ -44,6 +44,7 @@ class RoleModelDataset(RecordStore):
         super().__init__(path, self.KIND, arrays=arrays, attrs=all_attrs, **kwargs)
         if action_nvec is not None:
             self.check_compatible(action_nvec=action_nvec)
+        self._check_labels()
         self._labelled_trials = {rec.get("trial") for rec in self.records}
 
     @classmethod
@@ -92,6 +93,21 @@ class RoleModelDataset(RecordStore):
         return i
 
     # -- checks ----------------------------------------------------------------------------------
+    def _check_labels(self) -> None:
+        """Every stored label must index the dataset's grid (a label out of range would crash in torch)."""
+        nvec = self.action_nvec
+        if not nvec:
+            raise DatasetError(f"{self.path}/meta.json does not record the action grid (attrs.action_nvec); {recovery_hint(self.path)}")
+        for line, rec in enumerate(self.records, start=1):
+            label = rec.get("label")
+            ok = isinstance(label, list) and len(label) == len(nvec)
+            ok = ok and all(isinstance(x, int) and 0 <= x < n for x, n in zip(label, nvec, strict=True))
+            if not ok:
+                raise DatasetError(
+                    f"{self.path}/index.jsonl: line {line} has the label {label!r}, outside the action grid {nvec}; "
+                    f"{recovery_hint(self.path)}"
+                )
+
     def check_compatible(
         self, action_nvec: Sequence[int] | None = None, image_shapes: Iterable[Sequence[int]] | None = None
     ) -> None:
