@@ -18,7 +18,12 @@ from types import ModuleType
 
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 
-COMMAND_MODULES: list[str] = ["rmrl_agents.commands.train", "rmrl_agents.commands.evaluate", "rmrl_agents.commands.bench"]
+COMMAND_MODULES: list[str] = [
+    "rmrl_agents.commands.train",
+    "rmrl_agents.commands.evaluate",
+    "rmrl_agents.commands.bench",
+    "rmrl_agents.commands.repair",
+]
 ENTRY_POINT_GROUP = "rmrl.commands"
 
 

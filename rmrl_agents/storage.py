@@ -88,6 +88,34 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     _fsync_dir(path.parent)
 
 
+def acquire_lock(lock_path: Path, busy: str) -> TextIO:
+    """Take an exclusive, non-blocking ``flock`` on ``lock_path`` and write our pid into it.
+
+    :param busy: the error message if another process holds it; ``{pid}`` is replaced by that
+        process's id (as it wrote it).
+    :return: the open lock file (closing it releases the lock).
+    :raises DatasetError: the lock is held, or the directory is not writable.
+    """
+    try:
+        fh = open(lock_path, "a+")  # noqa: SIM115 (held, and locked, by the caller)
+    except OSError as err:
+        raise DatasetError(
+            f"cannot write in {lock_path.parent} ({err.strerror}); fix its permissions or use another directory"
+        ) from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise DatasetError(busy.format(pid=holder)) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
 def recovery_hint(path: Path) -> str:
     """The sentence every corruption error ends with: how to see and keep what is intact."""
     return f"run `rmrl repair {path}` to see what is intact (and `--apply` to keep it; the original is kept)"
@@ -99,7 +127,8 @@ def record_crc(rec: Mapping[str, Any]) -> int:
     return zlib.crc32(json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
 
 
-def _crcs(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+def record_crcs(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A record's stored checksums ({} if it has none)."""
     crcs = rec.get("crc32")
     return crcs if isinstance(crcs, Mapping) else {}
 
@@ -174,16 +203,11 @@ class RecordStore:
 
     # -- creation / validation ------------------------------------------------------------------
     def _lock(self) -> None:
-        lock_fh = open(self.path / _LOCK, "a+")  # noqa: SIM115 (held, and locked, for the store's lifetime)
-        try:
-            fcntl.flock(lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_fh.close()
-            raise DatasetError(
-                f"{self.path} is open for writing elsewhere (another process, or another model object in this "
-                "one: call its close_storage()); stop that run or use another directory"
-            ) from None
-        self._lock_fh = lock_fh
+        self._lock_fh = acquire_lock(
+            self.path / _LOCK,
+            f"{self.path} is open for writing elsewhere (process {{pid}}, or another model object in this one: "
+            "call its close_storage()); stop that run or use another directory",
+        )
 
     def _create(self, arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]], attrs: Mapping[str, Any]) -> None:
         spec: dict[str, dict[str, Any]] = {
@@ -289,11 +313,11 @@ class RecordStore:
             if verify and n:
                 with open(path, "rb") as fh:
                     for line, rec in enumerate(self.records, start=1):
-                        if _crcs(rec).get(name) != zlib.crc32(fh.read(rb)):
+                        if record_crcs(rec).get(name) != zlib.crc32(fh.read(rb)):
                             raise self._corrupt(path, f"record {rec['i']} (index.jsonl line {line}) fails its CRC check")
         if verify and self.meta.get("schema_version", 1) >= 2:
             for line, rec in enumerate(self.records, start=1):
-                if _crcs(rec).get("record") != record_crc(rec):
+                if record_crcs(rec).get("record") != record_crc(rec):
                     raise self._corrupt(
                         self.path / _INDEX, f"line {line}: record {rec['i']}'s fields fail their CRC check (edited or damaged)"
                     )
@@ -392,7 +416,7 @@ class TrialLog(RecordStore):
     ground truth of ``info["privileged"]``: ``true_pose``, ``true_e_trans_mm``, ...; None on the
     real cell; never read by a learner), ``t_start`` /
     ``time`` (UTC ISO start / end of the trial), ``duration_s`` (wall time of the env step,
-    including the automatic reset for the next trial), ``info`` (other small JSON-able info
+    not including the automatic reset for the next trial), ``info`` (other small JSON-able info
     entries, e.g. a config hash), ``reset_info`` (the info of the reset that began the trial).
     """
 
