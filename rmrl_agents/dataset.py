@@ -97,12 +97,13 @@ class RoleModelDataset(RecordStore):
         """Every stored label must index the dataset's grid (a label out of range would crash in torch)."""
         nvec = self.action_nvec
         if not nvec:
-            raise DatasetError(f"{self.path}/meta.json does not record the action grid (attrs.action_nvec); {recovery_hint(self.path)}")
+            raise DatasetError(
+                f"{self.path}/meta.json does not record the action grid (attrs.action_nvec); {recovery_hint(self.path)}"
+            )
         for line, rec in enumerate(self.records, start=1):
             label = rec.get("label")
-            ok = isinstance(label, list) and len(label) == len(nvec)
-            ok = ok and all(isinstance(x, int) and 0 <= x < n for x, n in zip(label, nvec, strict=True))
-            if not ok:
+            fits = isinstance(label, list) and len(label) == len(nvec)
+            if not (fits and all(isinstance(x, int) and 0 <= x < n for x, n in zip(label or [], nvec, strict=True))):
                 raise DatasetError(
                     f"{self.path}/index.jsonl: line {line} has the label {label!r}, outside the action grid {nvec}; "
                     f"{recovery_hint(self.path)}"

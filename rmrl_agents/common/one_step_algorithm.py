@@ -11,9 +11,13 @@ of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import sys
 import tempfile
 import time
+import zipfile
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -32,12 +36,30 @@ from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
+from rmrl_agents.common.env_signature import check_signature, env_signature
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
 from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
 from rmrl_agents.common.vec_env import SceneVecEnv, registered_id, request_scene
+from rmrl_agents.errors import IncompatibleEnvError
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
 from rmrl_agents.storage import TrialLog
+
+
+def saved_attributes(path: Path) -> dict[str, Any]:
+    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env signature, ...).
+
+    :raises ValueError: not a model zip.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = json.loads(zf.read("data"))
+    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a saved rmrl/SB3 model ({err})") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a saved rmrl/SB3 model (its data is not an object)")
+    return data
+
 
 SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
 SceneOption = Literal["new", "same"]
@@ -102,6 +124,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         self.max_grad_norm = max_grad_norm
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.env_id = registered_id(self.env)
+        #: what the env's actions and images mean (grid by value, image size, config hash, make kwargs)
+        self.env_signature = env_signature(self.env) if self.env is not None else None
+        self._data_dir_asked = True  # False after load() without data_dir: see learn()
         self.algorithm_name = type(self).__name__
         # state that checkpoints carry (see sync_with_log)
         self._log_position: int | None = None  # trials of the log these weights have seen
@@ -145,7 +170,47 @@ class OneStepAlgorithm(BaseAlgorithm):
         return ["policy", "policy.optimizer"], []
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_trial_log"]
+        return [*super()._excluded_save_params(), "_trial_log", "_data_dir_asked"]
+
+    @classmethod
+    def load(
+        cls: type[SelfOneStep],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfOneStep:
+        """SB3's ``load``, checking that ``env`` is the env the model was trained on, by value.
+
+        The saved model's grid, image size and spaces must match ``env``'s (a mismatch raises
+        :class:`IncompatibleEnvError` naming both); another env config hash only warns. The loaded
+        model keeps its ``data_dir`` for reading, but ``learn()`` appends to that run's folder only
+        when asked: with ``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``
+        (continuing the run); a fresh ``learn()`` logs to a new directory.
+        """
+        if env is not None and isinstance(path, (str, Path)):
+            check_signature(
+                saved_attributes(Path(path)).get("env_signature"),
+                env_signature(env),
+                f"the model {path}",
+                "pass an env made with the same settings (or none: rmrl eval rebuilds it from the model file)",
+            )
+        try:
+            model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        except ValueError as err:
+            found = re.match(r"(\w+) spaces do not match: (.*) != (.*)", str(err), re.S)
+            if not found:
+                raise
+            kind, trained, given = found.groups()
+            raise IncompatibleEnvError(
+                f"the model {path} was trained on the {kind.lower()} space {trained}, this env gives {given}; "
+                "pass an env made with the same settings"
+            ) from None
+        model._data_dir_asked = "data_dir" in kwargs
+        return model
 
     @property
     def logger(self) -> Logger:
@@ -181,7 +246,8 @@ class OneStepAlgorithm(BaseAlgorithm):
         if self._trial_log is None:
             shape = self._env_image_shape() if self.env is not None else None
             nvec = [int(n) for n in self.action_space.nvec]
-            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec)
+            sig = env_signature(self.env) if self.env is not None else None
+            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec, sig)
         return self._trial_log
 
     @property
@@ -295,6 +361,9 @@ class OneStepAlgorithm(BaseAlgorithm):
 
         :param log_interval: dump the logger every this many trials (0: never).
         """
+        if reset_num_timesteps and not self._data_dir_asked:  # a loaded model starting afresh: its own folder
+            self.close_storage()
+            self.data_dir, self._log_position, self._log_start, self._data_dir_asked = None, None, None, True
         env_reset = reset_num_timesteps or self._last_obs is None
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name or type(self).__name__, progress_bar
@@ -325,14 +394,31 @@ class OneStepAlgorithm(BaseAlgorithm):
         reset_infos = getattr(self.env.unwrapped, "reset_infos", None)
         reset_info = dict(reset_infos[0]) if reset_infos else {}
         t0 = time.time()
-        new_obs, rewards, dones, infos = self.env.step(actions)
-        duration = time.time() - t0
-        self.num_timesteps += 1
+        finished: list[Trial] = []
+
+        def record(reward: float, info: dict[str, Any]) -> None:
+            self.num_timesteps += 1
+            finished.append(self._record_trial(obs, actions[0], reward, info, reset_info, t0, time.time() - t0))
+
+        # the trial goes to disk as soon as the env's step returns, before the automatic reset
+        # (which stages the next plate, and is what fails most on a real cell)
+        venv = self.env.unwrapped if isinstance(self.env.unwrapped, SceneVecEnv) else None
+        if venv is not None:
+            venv.episode_end_hook = lambda _i, reward, info: record(reward, info)
+        try:
+            new_obs, rewards, dones, infos = self.env.step(actions)
+        except BaseException:
+            if finished:  # the reset failed: learn from the finished trial, reset at the next learn()
+                self._finish_trial(finished[0], option)
+                self._last_obs = None
+            raise
+        finally:
+            if venv is not None:
+                venv.episode_end_hook = None
+        if not finished:
+            record(float(rewards[0]), infos[0])
         self._episode_num += int(dones[0])
-        trial = self._record_trial(obs, actions[0], float(rewards[0]), infos[0], reset_info, t0, duration)
-        self._process_trial(trial)
-        self._log_position = trial.index + 1
-        self._scene_counter += 1 if option is None else int(option == "new")
+        self._finish_trial(finished[0], option)
         self._update_info_buffer(infos, dones)
         assert isinstance(new_obs, dict)
         self._last_obs = new_obs
@@ -341,6 +427,12 @@ class OneStepAlgorithm(BaseAlgorithm):
         keep_going = callback.on_step()
         callback.on_rollout_end()
         return keep_going
+
+    def _finish_trial(self, trial: Trial, option: SceneOption | None) -> None:
+        """What follows a recorded trial: the agent learns from it, the bookkeeping moves on."""
+        self._process_trial(trial)
+        self._log_position = trial.index + 1
+        self._scene_counter += 1 if option is None else int(option == "new")
 
     def _record_trial(
         self,

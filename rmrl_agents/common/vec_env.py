@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
@@ -16,7 +18,13 @@ class SceneVecEnv(DummyVecEnv):
     with :meth:`set_options` before ``step`` reach that reset (then are cleared), so an agent
     can ask for ``{"scene": "same"}`` for the next trial without paying an extra reset — on the
     real robot a reset moves the plate.
+
+    ``episode_end_hook(i, reward, info)``, if set, is called when env ``i``'s episode ends and
+    before its automatic reset (the step most likely to fail on a real cell: staging, plate not
+    found), so that the finished trial can be recorded first.
     """
+
+    episode_end_hook: Callable[[int, float, dict[str, Any]], None] | None = None
 
     def step_wait(self) -> VecEnvStepReturn:
         for i, env in enumerate(self.envs):
@@ -27,6 +35,8 @@ class SceneVecEnv(DummyVecEnv):
             self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
             if self.buf_dones[i]:
                 self.buf_infos[i]["terminal_observation"] = obs
+                if self.episode_end_hook is not None:
+                    self.episode_end_hook(i, float(reward), self.buf_infos[i])
                 options = self._options[i]
                 obs, self.reset_infos[i] = env.reset(options=options) if options else env.reset()
             self._save_obs(i, obs)
