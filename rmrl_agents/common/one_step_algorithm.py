@@ -288,6 +288,20 @@ class OneStepAlgorithm(BaseAlgorithm):
             print(f"{type(self).__name__}: caught up with {n} logged trial(s) the checkpoint had not seen")
         return n
 
+    def restart_from_log(self) -> int:
+        """Rebuild a new model's state by replaying the whole trial log (its checkpoint was lost).
+
+        Every logged trial is processed as it was live (updates, scenes, labels — idempotent);
+        then the random streams are reseeded past the replayed trials, as loading a checkpoint
+        does, so the run does not repeat its first scenes. Returns the number of trials replayed.
+        """
+        self._log_start = self._log_position = 0
+        n = self.sync_with_log()
+        seed = None if self.seed is None else self.seed + self.num_timesteps
+        self.set_random_seed(seed)
+        self._rng = np.random.default_rng(seed)
+        return n
+
     # -- updates ------------------------------------------------------------------------------------------
     def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
         """Policy input from stored arrays: images (B, *env layout) uint8, poses (B, 3) [m, m, rad]."""
