@@ -219,13 +219,15 @@ class RMRL(OneStepAlgorithm):
         images, poses = log.get("image", trials), log.poses()[trials]
         data = self.dataset
         for j, t in enumerate(trials):
-            if not data.contains_trial(t):  # idempotent when a scene is relabelled after a crash
+            trial_time = log.records[t].get("time")
+            if not data.contains_trial(t, trial_time):  # idempotent when a scene is relabelled after a crash
                 data.add(
                     images[j],
                     poses[j],
                     label,
                     scene=scene_id,
                     trial=t,
+                    trial_time=trial_time,
                     reward=rewards[j],
                     role_model_trial=role_model,
                     role_model_reward=rewards[k],

@@ -232,7 +232,10 @@ class RecordStore:
         try:
             meta = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise DatasetError(f"{path} is unreadable or not JSON ({err}); the store is corrupt") from err
+            raise DatasetError(
+                f"{path} is unreadable or not JSON ({err}); the store is corrupt: restore meta.json from a backup, "
+                "or copy that of a store written with the same settings (rmrl repair cannot rebuild it)"
+            ) from err
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             found = meta.get("format") if isinstance(meta, dict) else meta
             raise DatasetError(f"{self.path} is not an rmrl record store (meta.json format is {found!r})")
