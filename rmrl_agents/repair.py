@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
+from rmrl_agents.files import fsync_dir
 from rmrl_agents.storage import (
     _INDEX,
     _LOCK,
     _META,
     READABLE_VERSIONS,
     RecordStore,
-    _fsync_dir,
     acquire_lock,
     parse_record_line,
     record_crc,
@@ -154,6 +154,6 @@ def apply_repair(path: str | Path) -> tuple[RepairReport, Path]:
         shutil.copy2(backup / _META, path / _META)
     finally:
         guard.close()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     RecordStore(path, kind, writable=False).close()  # the result opens cleanly
     return report, backup

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from rmrl_agents.algorithms import algorithm_class
 from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env, positive_int, print_table
+from rmrl_agents.common.env_signature import saved_attributes
 from rmrl_agents.common.evaluation import evaluate_policy
-from rmrl_agents.common.one_step_algorithm import saved_attributes
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.storage import write_json_atomic
 

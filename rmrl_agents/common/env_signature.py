@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import warnings
+import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -110,3 +113,42 @@ def check_signature(
         warnings.warn(f"{what} was made on another env config ({'; '.join(config)})", stacklevel=3)
     if errors:
         raise IncompatibleEnvError(f"{what} was made on {'; '.join(errors)}; {fix}")
+
+
+def saved_attributes(path: Path) -> dict[str, Any]:
+    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env signature, ...).
+
+    :raises ValueError: not a model zip.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = json.loads(zf.read("data"))
+    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a saved rmrl/SB3 model ({err})") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a saved rmrl/SB3 model (its data is not an object)")
+    return data
+
+
+def check_model_env(path: Path, env: gym.Env | VecEnv) -> None:
+    """Raise :class:`IncompatibleEnvError` if the model saved at ``path`` was trained on another grid
+    or image size than ``env`` has (a different config hash only warns)."""
+    check_signature(
+        saved_attributes(path).get("env_signature"),
+        env_signature(env),
+        f"the model {path}",
+        "pass an env made with the same settings (or none: rmrl eval rebuilds it from the model file)",
+    )
+
+
+def explain_space_mismatch(err: ValueError, path: object) -> ValueError:
+    """SB3's "Observation spaces do not match: A != B" as "the model was trained on A, this env gives B";
+    any other error unchanged."""
+    found = re.match(r"(\w+) spaces do not match: (.*) != (.*)", str(err), re.S)
+    if not found:
+        return err
+    kind, trained, given = found.groups()
+    return IncompatibleEnvError(
+        f"the model {path} was trained on the {kind.lower()} space {trained}, this env gives {given}; "
+        "pass an env made with the same settings"
+    )

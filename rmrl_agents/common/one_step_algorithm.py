@@ -12,12 +12,9 @@ of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
 from __future__ import annotations
 
 import io
-import json
-import re
 import sys
 import tempfile
 import time
-import zipfile
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -36,30 +33,13 @@ from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
-from rmrl_agents.common.env_signature import check_signature, env_signature
+from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
 from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
-from rmrl_agents.common.vec_env import SceneVecEnv, registered_id, request_scene
-from rmrl_agents.errors import IncompatibleEnvError
+from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
 from rmrl_agents.storage import TrialLog
-
-
-def saved_attributes(path: Path) -> dict[str, Any]:
-    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env signature, ...).
-
-    :raises ValueError: not a model zip.
-    """
-    try:
-        with zipfile.ZipFile(path) as zf:
-            data = json.loads(zf.read("data"))
-    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a saved rmrl/SB3 model ({err})") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a saved rmrl/SB3 model (its data is not an object)")
-    return data
-
 
 SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
 SceneOption = Literal["new", "same"]
@@ -183,32 +163,16 @@ class OneStepAlgorithm(BaseAlgorithm):
         force_reset: bool = True,
         **kwargs: Any,
     ) -> SelfOneStep:
-        """SB3's ``load``, checking that ``env`` is the env the model was trained on, by value.
-
-        The saved model's grid, image size and spaces must match ``env``'s (a mismatch raises
-        :class:`IncompatibleEnvError` naming both); another env config hash only warns. The loaded
-        model keeps its ``data_dir`` for reading, but ``learn()`` appends to that run's folder only
-        when asked: with ``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``
-        (continuing the run); a fresh ``learn()`` logs to a new directory.
-        """
+        """SB3's ``load``; ``env`` must have the model's grid (by value), image size and spaces
+        (:class:`IncompatibleEnvError` naming both otherwise). ``learn()`` appends to the run's
+        ``data_dir`` only if asked (``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``);
+        a fresh ``learn()`` logs to a new directory."""
         if env is not None and isinstance(path, (str, Path)):
-            check_signature(
-                saved_attributes(Path(path)).get("env_signature"),
-                env_signature(env),
-                f"the model {path}",
-                "pass an env made with the same settings (or none: rmrl eval rebuilds it from the model file)",
-            )
+            check_model_env(Path(path), env)
         try:
             model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
         except ValueError as err:
-            found = re.match(r"(\w+) spaces do not match: (.*) != (.*)", str(err), re.S)
-            if not found:
-                raise
-            kind, trained, given = found.groups()
-            raise IncompatibleEnvError(
-                f"the model {path} was trained on the {kind.lower()} space {trained}, this env gives {given}; "
-                "pass an env made with the same settings"
-            ) from None
+            raise explain_space_mismatch(err, path) from None
         model._data_dir_asked = "data_dir" in kwargs
         return model
 
@@ -416,19 +380,14 @@ class OneStepAlgorithm(BaseAlgorithm):
 
         # the trial goes to disk as soon as the env's step returns, before the automatic reset
         # (which stages the next plate, and is what fails most on a real cell)
-        venv = self.env.unwrapped if isinstance(self.env.unwrapped, SceneVecEnv) else None
-        if venv is not None:
-            venv.episode_end_hook = lambda _i, reward, info: record(reward, info)
         try:
-            new_obs, rewards, dones, infos = self.env.step(actions)
+            with before_auto_reset(self.env, lambda _i, reward, info: record(reward, info)):
+                new_obs, rewards, dones, infos = self.env.step(actions)
         except BaseException:
             if finished:  # the reset failed: learn from the finished trial, reset at the next learn()
                 self._finish_trial(finished[0], option)
                 self._last_obs = None
             raise
-        finally:
-            if venv is not None:
-                venv.episode_end_hook = None
         if not finished:
             record(float(rewards[0]), infos[0])
         self._episode_num += int(dones[0])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,20 @@ class SceneVecEnv(DummyVecEnv):
             self._save_obs(i, obs)
         self._reset_options()
         return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), [dict(x) for x in self.buf_infos]
+
+
+@contextlib.contextmanager
+def before_auto_reset(venv: VecEnv, hook: Callable[[int, float, dict[str, Any]], None]) -> Iterator[None]:
+    """Within the block, a :class:`SceneVecEnv` calls ``hook(i, reward, info)`` when an episode
+    ends, before its automatic reset (another VecEnv: nothing is called)."""
+    scene_venv = venv.unwrapped if isinstance(venv.unwrapped, SceneVecEnv) else None
+    if scene_venv is not None:
+        scene_venv.episode_end_hook = hook
+    try:
+        yield
+    finally:
+        if scene_venv is not None:
+            scene_venv.episode_end_hook = None
 
 
 def request_scene(venv: VecEnv, scene: str, warn: bool = True) -> bool:
