@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         attrs = saved_attributes(path)
         cls = algorithm_class(str(attrs.get("algorithm_name")))
     except ValueError as err:
-        raise UsageError(f"{path} was not saved by an rmrl agent: {err}") from None
+        raise UsageError(f"{path} is not a readable rmrl model ({err}); give another model file or checkpoint") from None
     env_id, env_kwargs = _env_of(args, path, attrs)
     env = make_env(env_id, env_kwargs)
     try:

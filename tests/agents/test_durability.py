@@ -243,6 +243,10 @@ def test_eval_rebuilds_the_env_from_the_model_file_and_explains_mismatches(tmp_p
     assert "was made on images of [24, 24, 3], this env gives [32, 32, 3]" in capsys.readouterr().err
     with zipfile.ZipFile(alone) as zf:
         assert json.loads(zf.read("data"))["env_signature"]["env_kwargs"] == {"image_size": [24, 24]}
+    alone.write_bytes(alone.read_bytes()[:3000])  # a checkpoint cut by a full disk
+    assert main(["eval", "--model", str(alone), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable rmrl model" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
