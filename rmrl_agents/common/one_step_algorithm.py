@@ -11,6 +11,7 @@ of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 import time
@@ -32,10 +33,11 @@ from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
+from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
 from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
-from rmrl_agents.common.vec_env import SceneVecEnv, registered_id, request_scene
+from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
 from rmrl_agents.storage import TrialLog
 
@@ -104,6 +106,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         self.max_grad_norm = max_grad_norm
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.env_id = registered_id(self.env)
+        #: what the env's actions and images mean (grid by value, image size, config hash, make kwargs)
+        self.env_signature = env_signature(self.env) if self.env is not None else None
+        self._data_dir_asked = True  # False after load() without data_dir: see learn()
         self.algorithm_name = type(self).__name__
         # state that checkpoints carry (see sync_with_log)
         self._log_position: int | None = None  # trials of the log these weights have seen
@@ -147,7 +152,31 @@ class OneStepAlgorithm(BaseAlgorithm):
         return ["policy", "policy.optimizer"], []
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_trial_log"]
+        return [*super()._excluded_save_params(), "_trial_log", "_data_dir_asked"]
+
+    @classmethod
+    def load(
+        cls: type[SelfOneStep],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfOneStep:
+        """SB3's ``load``; ``env`` must have the model's grid (by value), image size and spaces
+        (:class:`IncompatibleEnvError` naming both otherwise). ``learn()`` appends to the run's
+        ``data_dir`` only if asked (``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``);
+        a fresh ``learn()`` logs to a new directory."""
+        if env is not None and isinstance(path, (str, Path)):
+            check_model_env(Path(path), env)
+        try:
+            model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        except ValueError as err:
+            raise explain_space_mismatch(err, path) from None
+        model._data_dir_asked = "data_dir" in kwargs
+        return model
 
     @property
     def logger(self) -> Logger:
@@ -183,7 +212,8 @@ class OneStepAlgorithm(BaseAlgorithm):
         if self._trial_log is None:
             shape = self._env_image_shape() if self.env is not None else None
             nvec = [int(n) for n in self.action_space.nvec] if isinstance(self.action_space, spaces.MultiDiscrete) else None
-            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec)
+            sig = env_signature(self.env) if self.env is not None else None
+            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec, sig)
         return self._trial_log
 
     @property
@@ -222,6 +252,20 @@ class OneStepAlgorithm(BaseAlgorithm):
             n += 1
         if n and self.verbose >= 1:
             print(f"{type(self).__name__}: caught up with {n} logged trial(s) the checkpoint had not seen")
+        return n
+
+    def restart_from_log(self) -> int:
+        """Rebuild a new model's state by replaying the whole trial log (its checkpoint was lost).
+
+        Every logged trial is processed as it was live (updates, scenes, labels — idempotent);
+        then the random streams are reseeded past the replayed trials, as loading a checkpoint
+        does, so the run does not repeat its first scenes. Returns the number of trials replayed.
+        """
+        self._log_start = self._log_position = 0
+        n = self.sync_with_log()
+        seed = None if self.seed is None else self.seed + self.num_timesteps
+        self.set_random_seed(seed)
+        self._rng = np.random.default_rng(seed)
         return n
 
     # -- updates ------------------------------------------------------------------------------------------
@@ -308,6 +352,9 @@ class OneStepAlgorithm(BaseAlgorithm):
 
         :param log_interval: dump the logger every this many trials (0: never).
         """
+        if reset_num_timesteps and not self._data_dir_asked:  # a loaded model starting afresh: its own folder
+            self.close_storage()
+            self.data_dir, self._log_position, self._log_start, self._data_dir_asked = None, None, None, True
         env_reset = reset_num_timesteps or self._last_obs is None
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name or type(self).__name__, progress_bar
@@ -336,14 +383,26 @@ class OneStepAlgorithm(BaseAlgorithm):
         reset_infos = getattr(self.env.unwrapped, "reset_infos", None)
         reset_info = dict(reset_infos[0]) if reset_infos else {}
         t0 = time.time()
-        new_obs, rewards, dones, infos = self.env.step(actions)
-        duration = time.time() - t0
-        self.num_timesteps += 1
+        finished: list[Trial] = []
+
+        def record(reward: float, info: dict[str, Any]) -> None:
+            self.num_timesteps += 1
+            finished.append(self._record_trial(obs, actions[0], reward, info, reset_info, t0, time.time() - t0))
+
+        # the trial goes to disk as soon as the env's step returns, before the automatic reset
+        # (which stages the next plate, and is what fails most on a real cell)
+        try:
+            with before_auto_reset(self.env, lambda _i, reward, info: record(reward, info)):
+                new_obs, rewards, dones, infos = self.env.step(actions)
+        except BaseException:
+            if finished:  # the reset failed: learn from the finished trial, reset at the next learn()
+                self._finish_trial(finished[0], option)
+                self._last_obs = None
+            raise
+        if not finished:
+            record(float(rewards[0]), infos[0])
         self._episode_num += int(dones[0])
-        trial = self._record_trial(obs, actions[0], float(rewards[0]), infos[0], reset_info, t0, duration)
-        self._process_trial(trial)
-        self._log_position = trial.index + 1
-        self._scene_counter += 1 if option is None else int(option == "new")
+        self._finish_trial(finished[0], option)
         self._update_info_buffer(infos, dones)
         assert isinstance(new_obs, dict)
         self._last_obs = new_obs
@@ -352,6 +411,12 @@ class OneStepAlgorithm(BaseAlgorithm):
         keep_going = callback.on_step()
         callback.on_rollout_end()
         return keep_going
+
+    def _finish_trial(self, trial: Trial, option: SceneOption | None) -> None:
+        """What follows a recorded trial: the agent learns from it, the bookkeeping moves on."""
+        self._process_trial(trial)
+        self._log_position = trial.index + 1
+        self._scene_counter += 1 if option is None else int(option == "new")
 
     def _record_trial(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.logger import Logger
 
+from rmrl_agents.common.env_signature import check_signature
 from rmrl_agents.common.info import PRIVILEGED_KEY, failure_code, privileged
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.storage import TrialLog
@@ -51,26 +52,45 @@ class Trial:
 
 
 def open_trial_log(
-    path: Path, image_shape: tuple[int, ...] | None, env_id: str | None, action_nvec: list[int] | None
+    path: Path,
+    image_shape: tuple[int, ...] | None,
+    env_id: str | None,
+    action_nvec: list[int] | None,
+    signature: Mapping[str, Any] | None = None,
 ) -> TrialLog:
     """Open (or create) the trial log at ``path`` for a model acting on the grid ``action_nvec``
     (None: continuous actions, logged with ``action_type="continuous"``).
 
+    :param signature: the env's :func:`~rmrl_agents.common.env_signature.env_signature`, stored
+        in a new log and compared with an existing one's (grid by value, image size, config hash).
     :raises DatasetError: the directory logs trials of another action grid or action type.
+    :raises IncompatibleEnvError: the directory logs trials of another grid or env config.
     """
     action_type = "grid" if action_nvec is not None else "continuous"
-    attrs = {"env_id": env_id, "action_nvec": action_nvec, "action_type": action_type}
+    attrs = {"env_id": env_id, "action_nvec": action_nvec, "action_type": action_type, "env": signature}
     log = TrialLog(path, image_shape=image_shape, attrs=attrs)
-    logged_type = log.attrs.get("action_type", "grid")
-    if logged_type != action_type:
+    try:
+        logged_type = log.attrs.get("action_type", "grid")
+        if logged_type != action_type:
+            raise DatasetError(
+                f"{path} logs {logged_type} actions, but this model takes {action_type} actions; use another data_dir"
+            )
+        if action_nvec is not None and log.attrs.get("action_nvec") not in (None, action_nvec):
+            raise DatasetError(
+                f"{path} logs trials on the action grid {log.attrs['action_nvec']}, but this model's is {action_nvec}; "
+                "use another data_dir"
+            )
+        if signature is not None:
+            check_signature(
+                log.attrs.get("env"),
+                signature,
+                f"the trial log {path}",
+                "continue it with the same env, or use another data_dir",
+                config_must_match=True,
+            )
+    except ValueError:
         log.close()
-        raise DatasetError(f"{path} logs {logged_type} actions, but this model takes {action_type} actions; use another data_dir")
-    if action_nvec is not None and log.attrs.get("action_nvec") not in (None, action_nvec):
-        log.close()
-        raise DatasetError(
-            f"{path} logs trials on the action grid {log.attrs['action_nvec']}, but this model's is {action_nvec}; "
-            "use another data_dir"
-        )
+        raise
     return log
 
 

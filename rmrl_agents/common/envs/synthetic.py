@@ -31,6 +31,7 @@ from gymnasium import spaces
 from rmrl_env.actions import ActionType, adjustment_space
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, Region
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.make import grid_from
 from rmrl_env.protocols import PlanarPose
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.scenes import parse_reset_options
@@ -61,8 +62,8 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     """One-step synthetic cell-plate env with a known optimal action (see module docstring).
 
     :param image_size: (H, W) of the observation image (default (32, 32)).
-    :param grid: the candidate grid (default: the env's, ±10 mm in 1 mm, ±5° in 0.5°:
-        MultiDiscrete([21, 21, 21])).
+    :param grid: the candidate grid, or a dict of its fields (default: the env's, ±10 mm in 1 mm,
+        ±5° in 0.5°: MultiDiscrete([21, 21, 21])).
     :param reward_length_m: L of the reward (default 0.1 m).
     :param scene_jitter_m, scene_jitter_rad: jitter of a ``{"scene": "same"}`` reset.
     :param success_mm: success if e_trans below this and e_rot below 1° (default 3 mm).
@@ -80,7 +81,7 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     def __init__(
         self,
         image_size: tuple[int, int] = (32, 32),
-        grid: CandidateGrid | None = None,
+        grid: CandidateGrid | dict[str, float] | None = None,
         reward_length_m: float = 0.1,
         scene_jitter_m: float = 0.0005,
         scene_jitter_rad: float = math.radians(0.1),
@@ -89,7 +90,7 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         action_type: ActionType = "grid",
     ) -> None:
         self.image_size = (int(image_size[0]), int(image_size[1]))
-        self.grid = grid if grid is not None else CandidateGrid()
+        self.grid = grid_from(grid) if grid is not None else CandidateGrid()
         self.reset_region = RESET_REGION
         self.actions = adjustment_space(action_type, self.grid)
         self.action_space = self.actions.space()
