@@ -53,7 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train REINFORCE, RL + replay buffer or RM-RL on a cell-plate env. Every trial is "
         "logged to --out as it happens; rerunning the same command continues from the last checkpoint.",
     )
-    p.add_argument("--agent", required=True, choices=sorted(ALGORITHMS), help="reinforce | replay (RL + replay buffer) | rmrl")
+    p.add_argument(
+        "--agent",
+        required=True,
+        choices=sorted(ALGORITHMS),
+        help="reinforce | replay (RL + replay buffer) | rmrl | rl100 (continuous env)",
+    )
     p.add_argument("--env", default="CellPlatePlace-sim-v0", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("--steps", type=positive_int, required=True, help="total trials of the run (a resumed run counts those done)")
     p.add_argument("--out", required=True, help="output directory (created; reused to resume)")
