@@ -60,6 +60,15 @@ class ControllerError(HardwareError):
         self.warn_code = warn_code
 
 
+class ControllerCollisionError(CollisionError, ControllerError):
+    """The xArm controller stopped a motion with a collision code (C22 self-collision predicted,
+    C31 collision detected by abnormal motor current; see ``rmrl_env.real.safety.COLLISION_ERROR_CODES``).
+
+    A :class:`CollisionError`, so the routine's collision path (let go, recover, go home,
+    re-localise) runs as in the sim, and a :class:`ControllerError` carrying the codes.
+    """
+
+
 class WorkspaceViolation(UnreachableError, SafetyError):
     """A commanded pose lies outside the configured workspace box.
 

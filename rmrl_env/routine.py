@@ -143,8 +143,14 @@ class PickAndPlace:
         try:
             return self._execute(waypoints)
         except CollisionError as err:
-            # The arm stopped itself: let go, back off to home, and see where the plate is.
+            # The arm stopped itself: let go, clear the stop, back off to home, see where the plate is.
+            logger.warning("collision during the trial: %s", err)
             gripper.open()
+            # A real arm latches the collision and refuses motions until it is recovered; the
+            # sim's arm has nothing to recover (``recover`` is optional in the Arm protocol).
+            recover = getattr(arm, "recover", None)
+            if recover is not None:
+                recover()
             arm.go_home()
             return self._relocalise(Failure.COLLISION, str(err))
 

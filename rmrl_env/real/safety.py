@@ -151,6 +151,10 @@ CONTROLLER_ERRORS: dict[int, tuple[str, str]] = {
     ),
 }
 
+#: Controller error codes that mean a collision (the SDK's table: C22 "self-collision error",
+#: C31 "collision caused abnormal current"); they become :class:`ControllerCollisionError`.
+COLLISION_ERROR_CODES: frozenset[int] = frozenset({22, 31})
+
 #: Controller warning codes: code → (meaning, what to do).
 CONTROLLER_WARNINGS: dict[int, tuple[str, str]] = {
     11: ("the controller's command buffer is full", "wait for motions to finish; this driver sends one motion at a time"),

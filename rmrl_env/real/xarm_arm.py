@@ -23,9 +23,17 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rmrl_env.errors import ConfigError, ControllerError, HardwareError, SafetyError, UnreachableError
+from rmrl_env.errors import (
+    ConfigError,
+    ControllerCollisionError,
+    ControllerError,
+    HardwareError,
+    SafetyError,
+    UnreachableError,
+)
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.safety import (
+    COLLISION_ERROR_CODES,
     SpeedLimits,
     WorkspaceBox,
     explain_api_code,
@@ -205,15 +213,21 @@ class XArmArm:
         if code in (1, 2, 9, -2, -9):
             err, warn = self._controller_codes()
             if err:
-                raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_error(err)}", err, warn)
+                raise self._error_for(f"{what} failed on the xArm at {self.ip}", err, warn)
             if warn:
                 raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_warning(warn)}", 0, warn)
         raise HardwareError(f"{what} failed on the xArm at {self.ip}: {explain_api_code(int(code))}")
 
+    @staticmethod
+    def _error_for(context: str, err: int, warn: int) -> ControllerError:
+        """The exception for controller error ``err``: a collision code gives ControllerCollisionError."""
+        kind = ControllerCollisionError if err in COLLISION_ERROR_CODES else ControllerError
+        return kind(f"{context}: {explain_controller_error(err)}", err, warn)
+
     def _raise_if_controller_error(self, what: str) -> None:
         err, warn = self._controller_codes()
         if err:
-            raise ControllerError(f"{what}: the xArm at {self.ip} reports {explain_controller_error(err)}", err, warn)
+            raise self._error_for(f"{what}: the xArm at {self.ip} reports", err, warn)
         if warn:
             logger.warning("%s: xArm %s", what, explain_controller_warning(warn))
 
