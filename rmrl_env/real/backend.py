@@ -172,7 +172,8 @@ def make_real_backend(
     r = cfg.robot
     arm = XArmArm(
         r.ip, cfg.workspace, cfg.speeds, layout.home, home_speed_m_s=min(layout.motion.approach_speed_m_s, cfg.speeds.max_speed_m_s),
-        tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s, connect_timeout_s=r.connect_timeout_s, port=r.port,
+        max_joint_speed_deg_s=cfg.safety.max_joint_speed_deg_s, home_joints_deg=cfg.cell.home_joints_deg,
+        arrival_tolerance_m=r.arrival_tolerance_m, tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s, connect_timeout_s=r.connect_timeout_s, port=r.port,
         api_factory=api_factory,
     )  # fmt: skip
     camera = None
@@ -198,7 +199,8 @@ def make_real_backend(
         stager = RobotStager(
             routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, attempts=cfg.reset.attempts, log_path=reset_log
         )
-        arm.go_home()
+        if r.home_on_connect:  # otherwise the first reset is the first motion
+            arm.go_home()
     except BaseException:
         if camera is not None:
             camera.stop()

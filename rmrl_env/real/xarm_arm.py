@@ -13,14 +13,10 @@ untouched) and further motions are refused until :meth:`XArmArm.recover` is call
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import logging
 import math
-import signal
-import socket
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rmrl_env.errors import (
@@ -32,6 +28,7 @@ from rmrl_env.errors import (
     UnreachableError,
 )
 from rmrl_env.protocols import ToolPose
+from rmrl_env.real.joint_moves import plan_joint_move
 from rmrl_env.real.safety import (
     COLLISION_ERROR_CODES,
     SpeedLimits,
@@ -41,6 +38,7 @@ from rmrl_env.real.safety import (
     explain_controller_warning,
     stop_on_failure,
 )
+from rmrl_env.real.xarm_connect import REPORT_PORT, check_controller_address, check_tcp_reachable, ctrl_c_stops, import_xarm_api
 
 logger = logging.getLogger(__name__)
 
@@ -49,56 +47,6 @@ TOP_DOWN_ROLL_DEG = 180.0
 TOP_DOWN_PITCH_DEG = 0.0
 #: A reached pose may differ from the commanded one by at most this much (m).
 ARRIVAL_TOLERANCE_M = 0.002
-#: The controller streams its state on this TCP port (the SDK's "rich" report, fixed).
-REPORT_PORT = 30002
-
-
-def import_xarm_api() -> Callable[..., Any]:
-    """Import ``xarm.wrapper.XArmAPI`` or raise an error that says how to install it."""
-    try:
-        from xarm.wrapper import XArmAPI
-    except ImportError as err:
-        raise HardwareError(
-            f"the xArm driver needs the `xarm-python-sdk` package ({err}): `pip install rmrl[real]` "
-            "(or `pip install xarm-python-sdk`)"
-        ) from err
-    return XArmAPI
-
-
-def check_controller_address(ip: str) -> None:
-    """Raise a ConfigError unless ``ip`` is a dotted IPv4 address or ``'localhost'``.
-
-    Those are the only addresses the xArm SDK opens over TCP; it opens any other string (a host
-    name, an IPv6 address, a short form such as ``127.1``) as a serial port.
-    """
-    if ip == "localhost":
-        return
-    try:
-        ipaddress.IPv4Address(ip)
-    except ValueError:
-        raise ConfigError(
-            f"robot.ip = {ip!r} is not an IPv4 address: the xArm SDK connects over TCP only to a dotted IPv4 "
-            "address (or 'localhost') and opens anything else as a serial port. Use the controller's IPv4 "
-            "address (shown in UFactory Studio and on the control box label, e.g. 192.168.1.200)"
-        ) from None
-
-
-def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> None:
-    """Open and close a TCP connection to ``host:port`` or raise a HardwareError naming the address.
-
-    The SDK's own connect can block for a long time on an unreachable address; this check
-    bounds the wait by ``timeout_s`` seconds.
-    """
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
-    except OSError as err:
-        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
-        raise HardwareError(
-            f"the xArm controller at {host} (port {port}) is unreachable ({reason} after at most {timeout_s:g} s). "
-            f"Check that the controller is on, the Ethernet cable, that this computer is on the robot's subnet "
-            f"(`ping {host}`), and robot.ip in the config"
-        ) from err
 
 
 def _deg(rad: float) -> float:
@@ -113,7 +61,15 @@ class XArmArm:
         workspace: the box every commanded TCP position must lie in.
         speeds: speed and acceleration limits (the acceleration is used for every motion).
         home: the parking pose out of the camera's view.
-        home_speed_m_s: speed of :meth:`go_home`, m/s.
+        home_speed_m_s: the highest tool speed of :meth:`go_home`, m/s.
+        max_joint_speed_deg_s: the highest joint speed of joint-space moves (:meth:`go_home`,
+            ``move_to(..., linear=False)``), deg/s; they are slowed further so that the tool
+            stays within the speed they are given (see :mod:`rmrl_env.real.joint_moves`).
+        home_joints_deg: joint angles J1-J6 of the home pose, degrees; ``None``: the controller's
+            inverse kinematics of ``home``. When given, their forward kinematics must land on
+            ``home`` (checked at connect).
+        arrival_tolerance_m: a reached TCP position may differ from the commanded one by at most
+            this, metres.
         tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
         motion_timeout_s: the longest a single motion may take, seconds.
         connect_timeout_s: time-out of the reachability check and of the wait for the first
@@ -130,6 +86,9 @@ class XArmArm:
         speeds: SpeedLimits,
         home: ToolPose,
         home_speed_m_s: float = 0.1,
+        max_joint_speed_deg_s: float = 30.0,
+        home_joints_deg: Sequence[float] | None = None,
+        arrival_tolerance_m: float = ARRIVAL_TOLERANCE_M,
         tcp_offset_m: Sequence[float] = (0.0, 0.0, 0.0),
         motion_timeout_s: float = 30.0,
         connect_timeout_s: float = 5.0,
@@ -143,6 +102,13 @@ class XArmArm:
         self.home_speed_m_s = speeds.check_speed(home_speed_m_s)
         self.tcp_offset_m = tuple(float(v) for v in tcp_offset_m)
         self.motion_timeout_s = float(motion_timeout_s)
+        if not (math.isfinite(max_joint_speed_deg_s) and 0 < max_joint_speed_deg_s <= 180.0):
+            raise ConfigError(f"safety.max_joint_speed_deg_s must be in (0, 180] deg/s, got {max_joint_speed_deg_s!r}")
+        self.max_joint_speed_deg_s = float(max_joint_speed_deg_s)
+        if home_joints_deg is not None and len(home_joints_deg) != 6:
+            raise ConfigError(f"cell.home_joints_deg must have 6 joint angles (J1-J6, degrees), got {list(home_joints_deg)}")
+        self.home_joints_deg = None if home_joints_deg is None else [float(v) for v in home_joints_deg]
+        self.arrival_tolerance_m = float(arrival_tolerance_m)
         self._stopped = False
         workspace.check(home, "the home pose")
         check_controller_address(ip)
@@ -160,6 +126,7 @@ class XArmArm:
             offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
             self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
             self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+            self._check_home_joints()
         except BaseException:
             self.close()  # leave no SDK connection (and its threads) behind
             raise
@@ -285,16 +252,19 @@ class XArmArm:
         """Workspace box and inverse kinematics of every pose, before any of them is sent."""
         for pose in poses:
             self.workspace.check(pose)
-            result = self.api.get_inverse_kinematics(self._sdk_pose(pose), input_is_radian=False, return_is_radian=False)
-            code, angles = result
-            if code != 0 or not angles:
-                raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
-            self._check_ik_reaches(pose, list(angles))
-            limit = self.api.is_joint_limit(list(angles), is_radian=False)
-            if limit[0] == 0 and limit[1]:
-                raise UnreachableError(
-                    f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose
-                )
+            self._solve_ik(pose)
+
+    def _solve_ik(self, pose: ToolPose) -> list[float]:
+        """Joint angles (6, degrees) of ``pose``, checked to land on it and within the joint limits."""
+        code, angles = self.api.get_inverse_kinematics(self._sdk_pose(pose), input_is_radian=False, return_is_radian=False)
+        if code != 0 or not angles:
+            raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
+        angles = [float(a) for a in list(angles)[:6]]
+        self._check_ik_reaches(pose, angles)
+        limit = self.api.is_joint_limit(angles, is_radian=False)
+        if limit[0] == 0 and limit[1]:
+            raise UnreachableError(f"{pose} needs joint angles {[round(a, 1) for a in angles]}° beyond the joint limits", pose)
+        return angles
 
     def _check_ik_reaches(self, pose: ToolPose, angles_deg: list[float]) -> None:
         """Raise UnreachableError unless the controller's FK of an IK answer lands on ``pose``.
@@ -312,77 +282,108 @@ class XArmArm:
             )
         target = self._sdk_pose(pose)
         miss_mm = math.dist([float(v) for v in reached[:3]], target[:3])
-        if miss_mm > 1000.0 * ARRIVAL_TOLERANCE_M:
+        if miss_mm > 1000.0 * self.arrival_tolerance_m:
             raise UnreachableError(
                 f"the xArm's inverse-kinematics answer for {pose} lands {miss_mm:.1f} mm away from it: the controller "
                 "has no solution for this pose (check the target poses and the calibration)",
                 pose,
             )
 
-    @contextlib.contextmanager
-    def _ctrl_c_stops_the_arm(self) -> Iterator[None]:
-        """During a blocking SDK call, make Ctrl-C stop the arm from a thread of its own.
-
-        The SDK's reply reader catches everything, KeyboardInterrupt included, in a bare
-        ``except``: a Ctrl-C that arrives while the calling thread waits for a reply is lost and
-        the motion runs on. While this context is active (in the main thread), SIGINT starts a
-        thread that sends the stop and raises KeyboardInterrupt as usual; if the SDK swallows it,
-        the call returns once the arm has stopped and the interrupt is raised on leaving.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        interrupted = threading.Event()
-
-        def on_sigint(_signum: int, _frame: object) -> None:
-            if not interrupted.is_set():
-                interrupted.set()
-                threading.Thread(target=self.stop, name="xarm-ctrl-c-stop", daemon=True).start()
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if interrupted.is_set():
-            raise KeyboardInterrupt(f"Ctrl-C during a motion of the xArm at {self.ip} (the arm was stopped)")
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise SafetyError(
+                f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again"
+            )
 
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
+
+        ``linear=False`` makes a joint-space move whose joint speed is at most the configured
+        limit and whose tool speed is at most ``speed_m_s``.
 
         Raises:
             WorkspaceViolation / SafetyError: refused before sending (box, speed, stopped arm).
             ControllerError / HardwareError: the controller reported a problem.
         """
-        if self._stopped:
-            raise SafetyError(
-                f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again"
-            )
+        self._refuse_if_stopped()
         self.workspace.check(pose)
         speed = self.speeds.check_speed(speed_m_s)
+        if not linear:
+            self._run_motion(self._joint_motion(self._solve_ik(pose), speed, f"{pose}"), pose)
+            return
         x, y, z, roll, pitch, yaw = self._sdk_pose(pose)
-        kwargs: dict[str, Any] = {} if linear else {"motion_type": 2}
+
+        def linear_move() -> Any:
+            return self.api.set_position(
+                x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw,
+                speed=1000.0 * speed, mvacc=1000.0 * self.speeds.max_acceleration_m_s2,
+                is_radian=False, wait=True, timeout=self.motion_timeout_s,
+            )  # fmt: skip
+
+        self._run_motion(linear_move, pose)
+
+    def _joints_deg(self) -> list[float]:
+        angles = self._check(self.api.get_servo_angle(is_radian=False), "get_servo_angle")
+        return [float(a) for a in list(angles)[:6]]
+
+    def _forward_mm(self, angles_deg: list[float]) -> list[float]:
+        result = self.api.get_forward_kinematics(angles_deg, input_is_radian=False, return_is_radian=False)
+        return [float(v) for v in self._check(result, "get_forward_kinematics")]
+
+    def _joint_motion(self, target_deg: list[float], speed_m_s: float, what: str) -> Callable[[], Any]:
+        """A joint-space move to ``target_deg`` within the joint-speed limit and ``speed_m_s`` at
+        the tool, its sampled path checked against the workspace box before it is returned."""
+        plan = plan_joint_move(
+            self._joints_deg(), target_deg, self._forward_mm, max_joint_speed_deg_s=self.max_joint_speed_deg_s,
+            max_tool_speed_m_s=speed_m_s, max_tool_acc_m_s2=self.speeds.max_acceleration_m_s2,
+        )  # fmt: skip
+        for x_mm, y_mm, z_mm in plan.path_mm:
+            self.workspace.check(ToolPose(x_mm / 1000.0, y_mm / 1000.0, z_mm / 1000.0, 0.0), f"the joint-space path to {what}")
+        logger.debug("joint move to %s at %.1f deg/s (tool peak %.3f m/s)", what, plan.speed_deg_s, plan.peak_tool_speed_m_s)
+
+        def joint_move() -> Any:
+            return self.api.set_servo_angle(
+                angle=target_deg, speed=plan.speed_deg_s, mvacc=plan.acc_deg_s2,
+                is_radian=False, wait=True, timeout=self.motion_timeout_s,
+            )  # fmt: skip
+
+        return joint_move
+
+    def _run_motion(self, send: Callable[[], Any], pose: ToolPose) -> None:
+        """Send a motion, stop the arm if anything goes wrong, and check that it arrived at ``pose``."""
         with stop_on_failure(self.stop, f"motion to {pose}"):
-            with self._ctrl_c_stops_the_arm():
-                result = self.api.set_position(
-                    x=x, y=y, z=z, roll=roll, pitch=pitch, yaw=yaw,
-                    speed=1000.0 * speed, mvacc=1000.0 * self.speeds.max_acceleration_m_s2,
-                    is_radian=False, wait=True, timeout=self.motion_timeout_s, **kwargs,
-                )  # fmt: skip
+            with ctrl_c_stops(self.stop, f"a motion of the xArm at {self.ip}"):
+                result = send()
             self._check(result, f"moving to {pose}")
             self._raise_if_controller_error(f"after moving to {pose}")
             reached = self.tool_pose()
             miss = math.dist((reached.x_m, reached.y_m, reached.z_m), (pose.x_m, pose.y_m, pose.z_m))
-            if miss > ARRIVAL_TOLERANCE_M:
+            if miss > self.arrival_tolerance_m:
                 raise HardwareError(
                     f"the xArm stopped {miss * 1000:.1f} mm from the commanded pose {pose} (at {reached}): "
                     "something blocked it or the motion timed out"
                 )
 
+    def _check_home_joints(self) -> None:
+        """Raise a ConfigError unless the configured home joints' forward kinematics land on the home pose."""
+        if self.home_joints_deg is None:
+            return
+        at = self._forward_mm(self.home_joints_deg)
+        miss_mm = math.dist(at[:3], self._sdk_pose(self.home)[:3])
+        if miss_mm > 1000.0 * self.arrival_tolerance_m:
+            raise ConfigError(
+                f"cell.home_joints_deg = {self.home_joints_deg} puts the TCP at {[round(v, 1) for v in at[:3]]} mm, "
+                f"{miss_mm:.1f} mm from cell.home: make them agree (read the joints at the home pose in UFactory "
+                "Studio) or remove home_joints_deg"
+            )
+
     def go_home(self) -> None:
-        """Free-space move to the home pose."""
-        self.move_to(self.home, self.home_speed_m_s, linear=False)
+        """Joint-space move to the home pose (to ``home_joints_deg`` when configured)."""
+        if self.home_joints_deg is None:
+            self.move_to(self.home, self.home_speed_m_s, linear=False)
+            return
+        self._refuse_if_stopped()
+        self._run_motion(self._joint_motion(self.home_joints_deg, self.home_speed_m_s, "the home joints"), self.home)
 
     def tool_pose(self) -> ToolPose:
         """The current TCP pose (m, rad)."""

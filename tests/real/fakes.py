@@ -1,7 +1,13 @@
 """A fake ``XArmAPI``: records calls, moves instantly, can inject error codes and dropped links.
 
 Units follow the SDK: millimetres and degrees. Only the calls the real driver uses exist, with
-the SDK's signatures and return conventions (``code`` or ``(code, value)``).
+the SDK's signatures and return conventions (``code`` or ``(code, value)``), including the
+controller's status in the codes of ``clean_error`` / ``clean_warn`` (1: an error is latched,
+2: a warning is latched), which the SDK passes on unmapped.
+
+Kinematics: a stand-in where the "joint angles" are the TCP pose scaled,
+``[x/10, y/10, z/10, roll, pitch, yaw]`` (mm → "degrees"), so IK, FK and joint moves agree
+and a joint-space path is a straight line at the tool.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ class FakeXArmAPI:
         on_move: called with the new ``[x, y, z, roll, pitch, yaw]`` after each motion.
         on_close: decides whether a gripper close catches something (default: never).
         on_open: called after the gripper opened.
-        interrupt_on_move: raise KeyboardInterrupt inside the next ``set_position``.
+        interrupt_on_move: raise KeyboardInterrupt inside the next motion call.
     """
 
     def __init__(self, port: str = "127.0.0.1", is_radian: bool = False, **kwargs: Any) -> None:
@@ -68,19 +74,24 @@ class FakeXArmAPI:
         self.calls.append(("get_err_warn_code", (), {}))
         return (0 if self.connected else -1), [self.error_code, self.warn_code]
 
+    def _status_code(self) -> int:
+        """The code the SDK passes on from a reply's status: 1 error latched, 2 warning latched."""
+        return 1 if self.error_code else 2 if self.warn_code else 0
+
     def clean_error(self) -> int:
         code = self._call("clean_error", (), {})
-        if code is None:
-            if self.error_code in (1, 2, 3):  # an emergency stop cannot be cleared by software
-                return 1
+        if code is not None:
+            return code
+        if self.error_code not in (1, 2, 3):  # an emergency stop cannot be cleared by software
             self.error_code = 0
-        return code or 0
+        return self._status_code()
 
     def clean_warn(self) -> int:
         code = self._call("clean_warn", (), {})
-        if code is None:
-            self.warn_code = 0
-        return code or 0
+        if code is not None:
+            return code
+        self.warn_code = 0
+        return self._status_code()
 
     def motion_enable(self, enable: bool = True, servo_id: int | None = None) -> int:
         code = self._call("motion_enable", (), {"enable": enable})
@@ -129,6 +140,9 @@ class FakeXArmAPI:
         **kwargs: Any,
     ) -> int:
         code = self._call("set_position", (x, y, z, roll, pitch, yaw), {"speed": speed, "mvacc": mvacc, "wait": wait, **kwargs})
+        return self._move(code, [x, y, z, roll, pitch, yaw])
+
+    def _move(self, code: int | None, pose: list[float]) -> int:
         if code is not None:
             return code
         if self.interrupt_on_move:
@@ -138,10 +152,29 @@ class FakeXArmAPI:
             return 1
         if not self._ready():
             return 9
-        self.position = [float(x), float(y), float(z), float(roll), float(pitch), float(yaw)]
+        self.position = [float(v) for v in pose]
         if self.on_move is not None:
             self.on_move(list(self.position))
         return 0
+
+    @staticmethod
+    def forward(angles: list[float]) -> list[float]:
+        """The stand-in kinematics: "joint angles" → TCP pose (mm, degrees)."""
+        return [10.0 * angles[0], 10.0 * angles[1], 10.0 * angles[2], *(float(a) for a in angles[3:6])]
+
+    def get_servo_angle(self, servo_id=None, is_radian=None, is_real=False) -> tuple[int, list[float]]:
+        code = self._call("get_servo_angle", (), {})
+        p = self.position
+        return code or 0, [p[0] / 10.0, p[1] / 10.0, p[2] / 10.0, *p[3:6], 0.0]
+
+    def get_forward_kinematics(self, angles, input_is_radian=None, return_is_radian=None) -> tuple[int, list[float]]:
+        code = self._call("get_forward_kinematics", (list(angles),), {})
+        return (code, []) if code is not None else (0, self.forward(list(angles)))
+
+    def set_servo_angle(self, servo_id=None, angle=None, speed=None, mvacc=None, mvtime=None, relative=False,
+                        is_radian=None, wait=False, timeout=None, radius=None, **kwargs: Any) -> int:  # fmt: skip
+        code = self._call("set_servo_angle", (list(angle),), {"speed": speed, "mvacc": mvacc, "wait": wait, **kwargs})
+        return self._move(code, self.forward(list(angle)))
 
     def get_inverse_kinematics(self, pose, input_is_radian=None, return_is_radian=None, **kwargs: Any) -> tuple[int, list[float]]:
         code = self._call("get_inverse_kinematics", (list(pose),), {})
@@ -149,7 +182,7 @@ class FakeXArmAPI:
             return code, []
         if math.hypot(pose[0], pose[1]) > self.reach_mm or pose[2] < -50:
             return 1, []
-        return 0, [math.degrees(math.atan2(pose[1], pose[0])), 10.0, -20.0, 0.0, 10.0, float(pose[5])]
+        return 0, [pose[0] / 10.0, pose[1] / 10.0, pose[2] / 10.0, *(float(v) for v in pose[3:6])]
 
     def is_joint_limit(self, joint, is_radian=None) -> tuple[int, bool]:
         code = self._call("is_joint_limit", (list(joint),), {})

@@ -133,6 +133,9 @@ def test_real_env_end_to_end_on_the_twin(tmp_path, listening_port, twin):
         assert moves and all(c[1][3] == 180.0 and c[1][4] == 0.0 for c in moves)
         assert all(c[2]["speed"] <= 400.0 + 1e-9 for c in moves)
         assert all(0.0 <= c[1][2] <= 400.0 for c in moves)
+        joint_moves = [c for c in api.calls if c[0] == "set_servo_angle"]
+        assert joint_moves and all(0.0 < c[2]["speed"] <= 30.0 for c in joint_moves)
+        assert all(0.0 <= api.forward(c[1][0])[2] <= 400.0 for c in joint_moves)
         log = [json.loads(line) for line in (tmp_path / "resets.jsonl").read_text().splitlines()]
         assert len(log) == 2 and log[0]["attempts"][0]["failure"] is None
     finally:
@@ -161,6 +164,29 @@ def test_plate_out_of_view_is_retried_then_reported_without_moving(tmp_path, lis
         with pytest.raises(PlateNotFoundError, match="Nothing was moved"):
             env.reset(options={"initial_pose": [0.42, -0.18, 0.0]})
         assert len([c for c in made[0].calls if c[0] == "set_position"]) == n_moves
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("home_on_connect", [False, True])
+def test_the_arm_moves_at_make_only_when_the_config_asks_for_it(tmp_path, listening_port, twin, home_on_connect):
+    """Audit defect 3: building the env moved the arm with no prompt. Now nothing moves until the
+    first reset unless ``robot.home_on_connect`` is set."""
+    from .sim_twin import camera_to_base_json
+
+    cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
+    if home_on_connect:
+        cfg.write_text(cfg.read_text().replace('ip = "127.0.0.1"', 'ip = "127.0.0.1"\nhome_on_connect = true'))
+    factory, made = fake_factory()
+    env = make_real_env(
+        "place", config=cfg, robot_port=listening_port, localiser="classical", api_factory=factory,
+        camera_device=twin.device.device,
+    )  # fmt: skip
+    try:
+        motions = [c for c in made[0].calls if c[0] in ("set_position", "set_servo_angle")]
+        assert len(motions) == int(home_on_connect)
+        if home_on_connect:
+            assert motions[0][0] == "set_servo_angle" and 0.0 < motions[0][2]["speed"] <= 30.0
     finally:
         env.close()
 

@@ -46,7 +46,10 @@ def test_move_converts_to_mm_and_degrees_top_down_with_config_speeds(listening_p
     pose = arm.tool_pose()
     assert (pose.x_m, pose.y_m, pose.z_m, pose.yaw_rad) == pytest.approx((0.4, -0.1, 0.05, math.radians(30)))
     arm.go_home()
-    assert [c for c in api.calls if c[0] == "set_position"][-1][2]["motion_type"] == 2  # free-space move
+    # a free-space move is a joint-space move at the configured joint speed (30 deg/s by default) or slower
+    _name, (angles,), kwargs = [c for c in api.calls if c[0] == "set_servo_angle"][-1]
+    assert api.forward(angles)[:3] == pytest.approx([200.0, 0.0, 300.0])
+    assert 0.0 < kwargs["speed"] <= 30.0 and kwargs["wait"] is True
 
 
 def test_pose_outside_workspace_is_refused_before_sending(listening_port):

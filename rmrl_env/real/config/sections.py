@@ -116,8 +116,11 @@ class RobotConfig(Section):
         default=ARRIVAL_TOLERANCE_M,
         gt=0.0,
         le=0.02,
-        description="A reached TCP position may differ from the commanded one by at most this, metres "
-        "(the driver uses its own constant of the same value for now).",
+        description="A reached TCP position may differ from the commanded one by at most this, metres.",
+    )
+    home_on_connect: StrictBool = Field(
+        default=False,
+        description="Move the arm home while the env is built (gym.make). Default: no motion until the first reset.",
     )
 
 
@@ -242,8 +245,8 @@ class SafetyConfig(Section):
         default=30.0,
         gt=0.0,
         le=180.0,
-        description="Limit of every joint's speed in joint-space moves, deg/s (30°/s moves a tool 0.7 m from "
-        "joint 1 at 0.37 m/s; not applied yet).",
+        description="Limit of every joint's speed in joint-space moves (home, pre-grasp), deg/s; they are slowed "
+        "further so the tool stays within the move's TCP speed (30°/s moves a tool 0.7 m from joint 1 at 0.37 m/s).",
     )
     workspace: WorkspaceConfig
 
@@ -291,7 +294,7 @@ class CellConfig(Section):
         default=None,
         examples=[[0.0, -30.0, -40.0, 0.0, 70.0, 0.0]],
         description="Joint angles J1-J6 of the home pose, degrees, for a joint-space move home; unset: the home pose "
-        "above by inverse kinematics (not applied yet).",
+        "above by inverse kinematics. Their forward kinematics must land on the home pose (checked at connect).",
     )
     receptacles: Annotated[dict[str, ReceptacleConfig], AfterValidator(_has_box)] = Field(
         description="The receptacles by name; `box` is required, `shelf` for CellPlateShelf."

@@ -1,0 +1,95 @@
+"""Connecting to an xArm controller: the SDK import, the address check, the reachability probe,
+and a Ctrl-C that stops the arm from a thread of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rmrl_env.errors import ConfigError, HardwareError
+
+#: The controller streams its state on this TCP port (the SDK's "rich" report, fixed).
+REPORT_PORT = 30002
+
+
+def import_xarm_api() -> Callable[..., Any]:
+    """Import ``xarm.wrapper.XArmAPI`` or raise an error that says how to install it."""
+    try:
+        from xarm.wrapper import XArmAPI
+    except ImportError as err:
+        raise HardwareError(
+            f"the xArm driver needs the `xarm-python-sdk` package ({err}): `pip install rmrl[real]` "
+            "(or `pip install xarm-python-sdk`)"
+        ) from err
+    return XArmAPI
+
+
+def check_controller_address(ip: str) -> None:
+    """Raise a ConfigError unless ``ip`` is a dotted IPv4 address or ``'localhost'``.
+
+    Those are the only addresses the xArm SDK opens over TCP; it opens any other string (a host
+    name, an IPv6 address, a short form such as ``127.1``) as a serial port.
+    """
+    if ip == "localhost":
+        return
+    try:
+        ipaddress.IPv4Address(ip)
+    except ValueError:
+        raise ConfigError(
+            f"robot.ip = {ip!r} is not an IPv4 address: the xArm SDK connects over TCP only to a dotted IPv4 "
+            "address (or 'localhost') and opens anything else as a serial port. Use the controller's IPv4 "
+            "address (shown in UFactory Studio and on the control box label, e.g. 192.168.1.200)"
+        ) from None
+
+
+def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> None:
+    """Open and close a TCP connection to ``host:port`` or raise a HardwareError naming the address.
+
+    The SDK's own connect can block for a long time on an unreachable address; this check
+    bounds the wait by ``timeout_s`` seconds.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as err:
+        reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise HardwareError(
+            f"the xArm controller at {host} (port {port}) is unreachable ({reason} after at most {timeout_s:g} s). "
+            f"Check that the controller is on, the Ethernet cable, that this computer is on the robot's subnet "
+            f"(`ping {host}`), and robot.ip in the config"
+        ) from err
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(stop: Callable[[], None], what: str) -> Iterator[None]:
+    """During a blocking SDK call, make Ctrl-C call ``stop`` from a thread of its own.
+
+    The SDK's reply reader catches everything, KeyboardInterrupt included, in a bare
+    ``except``: a Ctrl-C that arrives while the calling thread waits for a reply is lost and
+    the motion runs on. While this context is active (in the main thread), SIGINT starts a
+    thread that calls ``stop`` and raises KeyboardInterrupt as usual; if the SDK swallows it,
+    the call returns once the arm has stopped and the interrupt is raised on leaving.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = threading.Event()
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if not interrupted.is_set():
+            interrupted.set()
+            threading.Thread(target=stop, name="xarm-ctrl-c-stop", daemon=True).start()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        raise KeyboardInterrupt(f"Ctrl-C during {what} (the arm was stopped)")
