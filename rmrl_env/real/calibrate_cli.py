@@ -41,7 +41,7 @@ from rmrl_env.perception.calibration import (
     load_calibration,
     update_calibration,
 )
-from rmrl_env.protocols import CameraIntrinsics
+from rmrl_env.protocols import CameraIntrinsics, PlateDetection, wrap_half_turn
 
 if TYPE_CHECKING:
     from rmrl_env.real.realsense import RealSenseCamera
@@ -175,11 +175,17 @@ def cmd_intrinsics(args: argparse.Namespace) -> int:
     worst = np.argsort(result.per_view_rms_px)[::-1][:3]
     print("worst views (RMS px): " + ", ".join(f"#{k}: {result.per_view_rms_px[k]:.3f}" for k in worst))
     path = _output_path(args)
-    update_calibration(
-        path, intrinsics=i, intrinsics_rms_px=result.rms_px,
-        notes={"intrinsics_board": vars(spec), "intrinsics_views": result.views_used},
-    )  # fmt: skip
+    existing = load_calibration(path) if path.is_file() else None
+    notes = dict(existing.notes) if existing else {}
+    notes.update(intrinsics_board=vars(spec), intrinsics_views=result.views_used)
+    update_calibration(path, intrinsics=i, intrinsics_rms_px=result.rms_px, notes=notes)
     print(f"wrote the intrinsics to {path}")
+    if existing is not None and existing.camera_to_base is not None:
+        print(
+            f"warning: the camera_to_base in {path} was computed with the previous intrinsics and is now stale: "
+            "run `rmrl calibrate hand-eye` (or `rmrl calibrate extrinsics`) again, then `rmrl calibrate target`",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -234,22 +240,41 @@ def cmd_target(args: argparse.Namespace) -> int:
             poses.append(localiser.localise(camera.capture()))
     finally:
         camera.stop()
-    xs = np.array([[d.pose.x_m, d.pose.y_m, d.pose.yaw_rad, d.top_z_m] for d in poses])
-    mean = xs.mean(axis=0)
-    spread_mm = 1000.0 * float(np.max(np.linalg.norm(xs[:, :2] - mean[:2], axis=1)))
+    target, spread_mm, yaw_spread_deg = average_target(poses)
     targets = dict(cal.targets)
-    targets[args.receptacle] = {
-        "x_m": float(mean[0]),
-        "y_m": float(mean[1]),
-        "yaw_rad": float(mean[2]),
-        "top_z_m": float(mean[3]),
-    }
+    targets[args.receptacle] = target
     update_calibration(cfg.calibration_file, targets=targets)
     print(
-        f"target {args.receptacle}: x {mean[0]:.4f} m, y {mean[1]:.4f} m, yaw {math.degrees(mean[2]):.2f} deg, top {mean[3]:.4f} m "
-        f"(spread over {args.samples} captures: {spread_mm:.2f} mm); written to {cfg.calibration_file}"
+        f"target {args.receptacle}: x {target['x_m']:.4f} m, y {target['y_m']:.4f} m, "
+        f"yaw {math.degrees(target['yaw_rad']):.2f} deg, top {target['top_z_m']:.4f} m (spread over {args.samples} "
+        f"captures: {spread_mm:.2f} mm, {yaw_spread_deg:.2f} deg); written to {cfg.calibration_file}"
     )
     return 0
+
+
+def average_target(detections: Sequence[PlateDetection]) -> tuple[dict[str, float], float, float]:
+    """The mean plate pose of several detections, and their spread.
+
+    A plate's yaw is defined modulo 180° (it looks the same turned half a turn), and the
+    detections wrap it to [-90°, 90°): near ±90° the plain mean of e.g. 89.5° and -89.5° would
+    be 0°. The yaws are averaged on the circle instead: the mean direction of the doubled
+    angles, halved.
+
+    Returns:
+        ``({"x_m", "y_m", "yaw_rad", "top_z_m"}, spread_mm, yaw_spread_deg)``: the largest
+        distance of a detection from the mean position (mm) and the largest yaw difference from
+        the mean yaw (degrees, modulo 180°).
+    """
+    if not detections:
+        raise ConfigError("no detections to average: the plate was not found in any capture")
+    xyz = np.array([[d.pose.x_m, d.pose.y_m, d.top_z_m] for d in detections])
+    yaws = np.array([d.pose.yaw_rad for d in detections])
+    mean = xyz.mean(axis=0)
+    yaw = wrap_half_turn(0.5 * math.atan2(float(np.sin(2 * yaws).mean()), float(np.cos(2 * yaws).mean())))
+    spread_mm = 1000.0 * float(np.max(np.linalg.norm(xyz[:, :2] - mean[:2], axis=1)))
+    yaw_spread_deg = max(abs(math.degrees(wrap_half_turn(float(y) - yaw))) for y in yaws)
+    target = {"x_m": float(mean[0]), "y_m": float(mean[1]), "yaw_rad": yaw, "top_z_m": float(mean[2])}
+    return target, spread_mm, yaw_spread_deg
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
