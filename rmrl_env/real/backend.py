@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from rmrl_env.perception.calibration import Calibration, load_calibration
 from rmrl_env.protocols import CameraIntrinsics, Localiser, PlanarPose, PlateDetection, RigidTransform
 from rmrl_env.real.config import RealCellConfig
 from rmrl_env.routine import Drivers, PickAndPlace
+
+if TYPE_CHECKING:
+    from rmrl_env.real.xarm_arm import XArmArm
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +126,19 @@ def build_localiser(cfg: RealCellConfig, camera_to_base: RigidTransform) -> Loca
     )  # fmt: skip
 
 
+def connect_arm(cfg: RealCellConfig, api_factory: Callable[..., Any] | None = None) -> XArmArm:
+    """Connect the config's xArm (no motion): address, workspace, speeds, home, TCP, time-outs."""
+    from rmrl_env.real.xarm_arm import XArmArm
+
+    r, layout = cfg.robot, cfg.layout
+    return XArmArm(
+        r.ip, cfg.workspace, cfg.speeds, layout.home, home_speed_m_s=min(layout.motion.approach_speed_m_s, cfg.speeds.max_speed_m_s),
+        max_joint_speed_deg_s=cfg.safety.max_joint_speed_deg_s, home_joints_deg=cfg.cell.home_joints_deg,
+        arrival_tolerance_m=r.arrival_tolerance_m, tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s,
+        connect_timeout_s=r.connect_timeout_s, port=r.port, api_factory=api_factory,
+    )  # fmt: skip
+
+
 def make_real_backend(
     cfg: RealCellConfig,
     *,
@@ -167,15 +183,9 @@ def make_real_backend(
     from rmrl_env.real.bio_gripper import BioGripper
     from rmrl_env.real.realsense import RealSenseCamera
     from rmrl_env.real.stager import RobotStager
-    from rmrl_env.real.xarm_arm import XArmArm
 
     r = cfg.robot
-    arm = XArmArm(
-        r.ip, cfg.workspace, cfg.speeds, layout.home, home_speed_m_s=min(layout.motion.approach_speed_m_s, cfg.speeds.max_speed_m_s),
-        max_joint_speed_deg_s=cfg.safety.max_joint_speed_deg_s, home_joints_deg=cfg.cell.home_joints_deg,
-        arrival_tolerance_m=r.arrival_tolerance_m, tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s, connect_timeout_s=r.connect_timeout_s, port=r.port,
-        api_factory=api_factory,
-    )  # fmt: skip
+    arm = connect_arm(cfg, api_factory)
     camera = None
     try:
         g = cfg.gripper
@@ -221,4 +231,4 @@ def make_real_backend(
     )
 
 
-__all__ = ["build_localiser", "make_real_backend", "nominal_target", "targets_from"]
+__all__ = ["build_localiser", "connect_arm", "make_real_backend", "nominal_target", "targets_from"]

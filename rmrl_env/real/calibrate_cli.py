@@ -7,6 +7,8 @@ Subcommands::
     rmrl calibrate intrinsics  --config real_cell.toml IMAGES...        ChArUco → intrinsics + distortion
     rmrl calibrate extrinsics  --config real_cell.toml --board-pose X,Y,Z,YAW [--image PATH]
                                                                          grid board on the table → camera_to_base
+    rmrl calibrate hand-eye    --config real_cell.toml --capture DIR     board on the gripper, N poses → camera_to_base
+                                                                         (recommended; :mod:`rmrl_env.real.hand_eye_cli`)
     rmrl calibrate target      --config real_cell.toml --receptacle box  plate seated by hand → measured target
 
 The results go into the calibration file the config names (``calibration_file``), or into
@@ -361,6 +363,10 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     tgt.add_argument("--receptacle", default="box", help="box or shelf")
     tgt.add_argument("--samples", type=int, default=5, help="captures averaged")
     tgt.set_defaults(handler=cmd_target)
+
+    from rmrl_env.real.hand_eye_cli import add_parser as add_hand_eye_parser
+
+    add_hand_eye_parser(sub, grid_args, out_args)
 
 
 def _board_defaults(args: argparse.Namespace) -> None:

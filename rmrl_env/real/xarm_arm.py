@@ -387,6 +387,9 @@ class XArmArm:
 
     def tool_pose(self) -> ToolPose:
         """The current TCP pose (m, rad)."""
-        pos = self._check(self.api.get_position(is_radian=False), "get_position")
-        x, y, z, _roll, _pitch, yaw = (float(v) for v in pos)
+        x, y, z, _roll, _pitch, yaw = self.tcp_pose_mm_deg()
         return ToolPose(x / 1000.0, y / 1000.0, z / 1000.0, math.radians(yaw))
+
+    def tcp_pose_mm_deg(self) -> list[float]:
+        """The controller's full TCP pose ``[x, y, z (mm), roll, pitch, yaw (deg)]`` (any tilt)."""
+        return [float(v) for v in self._check(self.api.get_position(is_radian=False), "get_position")][:6]
