@@ -176,7 +176,8 @@ def test_the_arm_moves_at_make_only_when_the_config_asks_for_it(tmp_path, listen
 
     cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
     if home_on_connect:
-        cfg.write_text(cfg.read_text().replace('ip = "127.0.0.1"', 'ip = "127.0.0.1"\nhome_on_connect = true'))
+        cfg.write_text(cfg.read_text().replace("home_on_connect = false", "home_on_connect = true"))
+        assert "home_on_connect = true" in cfg.read_text()
     factory, made = fake_factory()
     env = make_real_env(
         "place", config=cfg, robot_port=listening_port, localiser="classical", api_factory=factory,
