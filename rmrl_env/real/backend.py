@@ -201,6 +201,7 @@ def make_real_backend(
             c.frame_timeout_s,
             c.reconnect_attempts,
             warmup_frames=c.warmup_frames,
+            reenumeration_timeout_s=c.reenumeration_timeout_s,
             device=camera_device,
         )
         localiser = localiser_instance or build_localiser(cfg, camera_to_base)

@@ -122,7 +122,7 @@ def _open_camera(config_path: str, intrinsics: CameraIntrinsics | None = None, u
     c = load_config(config_path).camera
     return RealSenseCamera(
         c.serial, c.width, c.height, c.fps, intrinsics, undistort, c.frame_timeout_s, c.reconnect_attempts,
-        warmup_frames=c.warmup_frames,
+        warmup_frames=c.warmup_frames, reenumeration_timeout_s=c.reenumeration_timeout_s,
     )  # fmt: skip
 
 

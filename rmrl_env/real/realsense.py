@@ -8,7 +8,16 @@ pinhole localisation math applies.
 
 A frame that does not arrive within ``frame_timeout_s`` is retried after restarting the
 pipeline (``reconnect_attempts`` times), then a :class:`~rmrl_env.errors.HardwareError` says what
-to check. ``pyrealsense2`` is imported only when a camera is opened.
+to check. A restart of a USB camera resets it (``hardware_reset()``, what librealsense's
+maintainers advise for "Frame didn't arrive") and waits, at most ``reenumeration_timeout_s``,
+for it to leave and re-appear on the USB bus (re-enumeration takes seconds); after each
+(re)start ``warmup_frames`` frames are dropped while auto-exposure settles.
+
+Lens models: the D400 colour stream reports "inverse Brown-Conrady" coefficients. Rather than
+trusting the name, :func:`intrinsics_from_rs` fits OpenCV's forward Brown-Conrady model to
+librealsense's own projection of points over the image, so calibration, undistortion and
+projection agree with how librealsense (and ``rs.align``) maps 3-D points to colour pixels.
+``pyrealsense2`` is imported only when a camera is opened.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cv2
@@ -41,19 +51,80 @@ def import_pyrealsense2() -> Any:
     return rs
 
 
-def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
-    """Convert ``pyrealsense2.intrinsics`` to :class:`CameraIntrinsics` (pixels)."""
-    c = [float(v) for v in list(rs_intr.coeffs)[:5]] + [0.0] * 5
-    coeffs = (c[0], c[1], c[2], c[3], c[4])
-    return CameraIntrinsics(
-        int(rs_intr.width),
-        int(rs_intr.height),
-        float(rs_intr.fx),
-        float(rs_intr.fy),
-        float(rs_intr.ppx),
-        float(rs_intr.ppy),
-        coeffs,
+def _brown_conrady(x: np.ndarray, y: np.ndarray, c: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's (forward) Brown-Conrady polynomial ``(k1, k2, p1, p2, k3)`` on normalised points."""
+    k1, k2, p1, p2, k3 = c
+    r2 = x * x + y * y
+    f = 1.0 + k1 * r2 + k2 * r2 * r2 + k3 * r2 * r2 * r2
+    return x * f + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * f + 2 * p2 * x * y + p1 * (r2 + 2 * y * y)
+
+
+def fit_brown_conrady(
+    undistorted: np.ndarray, distorted: np.ndarray, fx: float, fy: float
+) -> tuple[tuple[float, float, float, float, float], float]:
+    """OpenCV forward Brown-Conrady coefficients mapping ``undistorted`` to ``distorted`` points.
+
+    ``d - u = u (k1 r² + k2 r⁴ + k3 r⁶) + tangential terms`` is linear in the coefficients,
+    so this is a linear least-squares fit.
+
+    Args:
+        undistorted, distorted: ``(N, 2)`` normalised image points (x / z, y / z).
+        fx, fy: focal lengths, pixels (for the fit's error in pixels).
+
+    Returns:
+        ``((k1, k2, p1, p2, k3), worst_px)``: the coefficients and the fit's largest error, pixels.
+    """
+    ux, uy = undistorted[:, 0], undistorted[:, 1]
+    dx, dy = distorted[:, 0], distorted[:, 1]
+    r2 = ux * ux + uy * uy
+    a = np.vstack(
+        [
+            np.column_stack([ux * r2, ux * r2**2, 2 * ux * uy, r2 + 2 * ux * ux, ux * r2**3]),
+            np.column_stack([uy * r2, uy * r2**2, r2 + 2 * uy * uy, 2 * ux * uy, uy * r2**3]),
+        ]
     )
+    fitted = np.linalg.lstsq(a, np.concatenate([dx - ux, dy - uy]), rcond=None)[0]
+    k = (float(fitted[0]), float(fitted[1]), float(fitted[2]), float(fitted[3]), float(fitted[4]))
+    px, py = _brown_conrady(ux, uy, k)
+    return k, float(np.max(np.hypot((px - dx) * fx, (py - dy) * fy)))
+
+
+def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
+    """Convert ``pyrealsense2.intrinsics`` to :class:`CameraIntrinsics` (pixels, OpenCV's lens model).
+
+    The coefficients are re-derived from librealsense's own projection
+    (``rs2_project_point_to_pixel``, what ``rs.align`` maps depth into the colour image with):
+    points over the image are projected with the stream's model and OpenCV's forward
+    Brown-Conrady model is fitted to them. For librealsense's "inverse" Brown-Conrady (the
+    D400 colour stream) the installed librealsense projects exactly like the forward model, so
+    the fit returns the reported coefficients; a "modified" Brown-Conrady gets truly converted.
+    Fisheye models are refused.
+    """
+    rs = import_pyrealsense2()
+    model = str(getattr(rs_intr.model, "name", rs_intr.model)).split(".")[-1]
+    w, h, fx, fy = int(rs_intr.width), int(rs_intr.height), float(rs_intr.fx), float(rs_intr.fy)
+    cx, cy = float(rs_intr.ppx), float(rs_intr.ppy)
+    reported = [float(v) for v in list(rs_intr.coeffs)[:5]]
+    if model == "none" or not any(reported):
+        coeffs: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    elif model in ("brown_conrady", "inverse_brown_conrady", "modified_brown_conrady"):
+        u, v = np.meshgrid(np.linspace(0, w - 1, 17), np.linspace(0, h - 1, 13))
+        undistorted = np.column_stack([((u - cx) / fx).ravel(), ((v - cy) / fy).ravel()])
+        pixels = np.array([rs.rs2_project_point_to_pixel(rs_intr, [float(x), float(y), 1.0]) for x, y in undistorted])
+        distorted = np.column_stack([(pixels[:, 0] - cx) / fx, (pixels[:, 1] - cy) / fy])
+        coeffs, worst_px = fit_brown_conrady(undistorted, distorted, fx, fy)
+        if worst_px > 0.05:
+            logger.warning("the RealSense %s lens model is matched by OpenCV's to %.2f px only", model, worst_px)
+    else:
+        raise HardwareError(
+            f"the RealSense stream reports the lens model {model!r}; the cell supports the Brown-Conrady models "
+            "(D400 cameras) only"
+        )
+    return CameraIntrinsics(w, h, fx, fy, cx, cy, coeffs)
+
+
+class ReenumerationError(HardwareError):
+    """The camera did not re-appear on the USB bus after a hardware reset."""
 
 
 class RealSenseCamera:
@@ -68,8 +139,12 @@ class RealSenseCamera:
         frame_timeout_s: how long one wait for frames lasts, seconds.
         reconnect_attempts: pipeline restarts after a time-out before a HardwareError.
         device: an already opened ``pyrealsense2`` device to stream from instead of looking
-            one up by serial (tests pass a ``software_device`` here).
+            one up by serial; it is never reset (tests pass a ``software_device`` here).
         warmup_frames: frames dropped after (re)start while auto-exposure settles.
+        reenumeration_timeout_s: after a ``hardware_reset()``, how long to wait for the camera
+            to re-appear on the USB bus before a HardwareError, seconds.
+        find_device: looks up the connected device with a serial (``""``: any) or returns
+            ``None``; default: ``rs.context().query_devices()``.
         fresh_frames: frames dropped at each capture after emptying the queue, so the frame
             returned was exposed after :meth:`capture` was called (not before a motion ended).
     """
@@ -85,8 +160,10 @@ class RealSenseCamera:
         frame_timeout_s: float = 1.0,
         reconnect_attempts: int = 2,
         device: Any | None = None,
-        warmup_frames: int = 5,
+        warmup_frames: int = 30,
         fresh_frames: int = 2,
+        reenumeration_timeout_s: float = 10.0,
+        find_device: Callable[[str], Any | None] | None = None,
     ) -> None:
         self._rs = import_pyrealsense2()
         self.serial = serial
@@ -95,7 +172,9 @@ class RealSenseCamera:
         self.reconnect_attempts = int(reconnect_attempts)
         self.warmup_frames = int(warmup_frames)
         self.fresh_frames = int(fresh_frames)
+        self.reenumeration_timeout_s = float(reenumeration_timeout_s)
         self._device = device
+        self._find_device = find_device if find_device is not None else self._query_device
         self._pipeline: Any | None = None
         self._align: Any | None = None
         self.depth_scale_m: float = 0.001
@@ -112,12 +191,7 @@ class RealSenseCamera:
         rs = self._rs
         pipeline = rs.pipeline()
         config = rs.config()
-        if self._device is not None:
-            pipeline.set_device(self._device)
-        else:
-            self._check_connected()
-            if self.serial:
-                config.enable_device(self.serial)
+        pipeline.set_device(self._device if self._device is not None else self._connected_device())
         config.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16, self.fps)
         config.enable_stream(rs.stream.color, self.width, self.height, rs.format.rgb8, self.fps)
         try:
@@ -145,17 +219,27 @@ class RealSenseCamera:
                 "check the USB 3 cable and port"
             ) from err
 
-    def _check_connected(self) -> None:
-        """Fail fast, listing what is connected, when the wanted camera is not there."""
+    def _query_device(self, serial: str) -> Any | None:
+        """The connected RealSense device with ``serial`` (``""``: the first one), or None."""
         rs = self._rs
-        serials = [d.get_info(rs.camera_info.serial_number) for d in rs.context().query_devices()]
-        if not serials or (self.serial and self.serial not in serials):
+        for dev in rs.context().query_devices():
+            if not serial or dev.get_info(rs.camera_info.serial_number) == serial:
+                return dev
+        return None
+
+    def _connected_device(self) -> Any:
+        """The wanted camera; fail fast, listing what is connected, when it is not there."""
+        dev = self._find_device(self.serial)
+        if dev is None:
+            rs = self._rs
+            serials = [d.get_info(rs.camera_info.serial_number) for d in rs.context().query_devices()]
             found = f"connected: {serials}" if serials else "no RealSense camera is connected"
             raise HardwareError(
                 f"could not start the RealSense camera with serial {self.serial or '(any)'!r}: {found}. Check the USB 3 "
                 "cable, that no other program uses the camera (realsense-viewer), and camera.serial in the config "
                 "(`rs-enumerate-devices` lists serials); on Linux the udev rules of librealsense must be installed"
             )
+        return dev
 
     def _configure_intrinsics(self) -> None:
         base = self._calibrated or self.device_intrinsics
@@ -178,9 +262,44 @@ class RealSenseCamera:
     close = stop
 
     def _restart(self) -> None:
+        """Stop, reset a USB camera and wait for it to re-enumerate, start again (with warm-up)."""
         self.stop()
-        time.sleep(0.1)
+        if self._device is None:
+            self._reset_and_wait()
+        else:
+            time.sleep(0.1)
         self.start()
+
+    def _hardware_reset(self, device: Any) -> None:
+        try:
+            device.hardware_reset()
+        except RuntimeError as err:
+            logger.warning("hardware_reset() of the RealSense camera failed (%s); waiting for it anyway", err)
+
+    def _reset_and_wait(self) -> None:
+        """``hardware_reset()`` the camera, wait for it to leave the USB bus and come back.
+
+        Raises:
+            HardwareError: it is not back within ``reenumeration_timeout_s``.
+        """
+        which = self.serial or "(any serial)"
+        device = self._find_device(self.serial)
+        start = time.monotonic()
+        if device is not None:
+            logger.warning("resetting the RealSense camera %s (USB re-enumeration takes a few seconds)", which)
+            self._hardware_reset(device)
+            while self._find_device(self.serial) is not None and time.monotonic() - start < min(
+                3.0, self.reenumeration_timeout_s
+            ):
+                time.sleep(0.1)
+        while self._find_device(self.serial) is None:
+            if time.monotonic() - start > self.reenumeration_timeout_s:
+                raise ReenumerationError(
+                    f"the RealSense camera {which} did not come back on the USB bus within "
+                    f"{self.reenumeration_timeout_s:g} s after a hardware reset: unplug and replug it, use a USB 3 port "
+                    "without a hub, check the cable (`rs-enumerate-devices` lists connected cameras)"
+                )
+            time.sleep(0.25)
 
     # -- Camera protocol ----------------------------------------------------------------------
     @property
@@ -217,6 +336,8 @@ class RealSenseCamera:
                 if attempt < self.reconnect_attempts:
                     try:
                         self._restart()
+                    except ReenumerationError:
+                        raise  # the camera is gone: no further attempt can help
                     except HardwareError as restart_err:
                         errors.append(str(restart_err))
         raise HardwareError(

@@ -16,11 +16,11 @@ import pyrealsense2 as rs
 from rmrl_env.protocols import CameraIntrinsics
 
 
-def _rs_intrinsics(intr: CameraIntrinsics) -> rs.intrinsics:
+def _rs_intrinsics(intr: CameraIntrinsics, model: rs.distortion = rs.distortion.brown_conrady) -> rs.intrinsics:
     out = rs.intrinsics()
     out.width, out.height = intr.width, intr.height
     out.fx, out.fy, out.ppx, out.ppy = intr.fx, intr.fy, intr.cx, intr.cy
-    out.model = rs.distortion.brown_conrady
+    out.model = model
     out.coeffs = list(intr.distortion)
     return out
 
@@ -33,12 +33,20 @@ class SoftwareD435:
             extrinsics).
         depth_units_m: metres per Z16 step (the D435 default is 0.001).
         fps: frames pushed per second by the background thread.
+        model: the lens model the streams report with ``intrinsics.distortion`` (a D400's colour
+            stream reports ``inverse_brown_conrady``).
     """
 
     def __init__(
-        self, intrinsics: CameraIntrinsics, depth_units_m: float = 0.001, fps: int = 30, serial: str = "000000000001"
+        self,
+        intrinsics: CameraIntrinsics,
+        depth_units_m: float = 0.001,
+        fps: int = 30,
+        serial: str = "000000000001",
+        model: rs.distortion = rs.distortion.brown_conrady,
     ) -> None:
         self.intrinsics = intrinsics
+        self.model = model
         self.depth_units_m = depth_units_m
         self.fps = fps
         w, h = intrinsics.width, intrinsics.height
@@ -70,7 +78,7 @@ class SoftwareD435:
         s = rs.video_stream()
         s.type, s.index, s.uid = kind, 0, uid
         s.width, s.height, s.fps, s.bpp, s.fmt = self.intrinsics.width, self.intrinsics.height, self.fps, bpp, fmt
-        s.intrinsics = _rs_intrinsics(self.intrinsics)
+        s.intrinsics = _rs_intrinsics(self.intrinsics, self.model)
         return s
 
     def set_frame(self, color: np.ndarray, depth_m: np.ndarray) -> None:

@@ -166,6 +166,13 @@ class CameraConfig(Section):
         le=300,
         description="Frames dropped after a (re)start while auto-exposure settles (librealsense's examples drop 30).",
     )
+    reenumeration_timeout_s: Number = Field(
+        default=10.0,
+        ge=1.0,
+        le=60.0,
+        description="After a frame time-out the camera is reset (hardware_reset); how long to wait for it to "
+        "re-appear on the USB bus, seconds.",
+    )
 
 
 def _check_device(value: str) -> str:
