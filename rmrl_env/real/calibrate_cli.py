@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -114,15 +114,18 @@ def _read_images(patterns: Sequence[str]) -> list[np.ndarray]:
     return images
 
 
-def _open_camera(config_path: str, intrinsics: CameraIntrinsics | None = None, undistort: bool = False) -> RealSenseCamera:
-    """The config's RealSense camera, with the calibrated ``intrinsics`` if given."""
+def _open_camera(
+    config_path: str, intrinsics: CameraIntrinsics | None = None, undistort: bool = False, device: Any | None = None
+) -> RealSenseCamera:
+    """The config's RealSense camera, with the calibrated ``intrinsics`` if given (``device``: an
+    opened pyrealsense2 device instead of the config's serial)."""
     from rmrl_env.real.config import load_config
     from rmrl_env.real.realsense import RealSenseCamera
 
     c = load_config(config_path).camera
     return RealSenseCamera(
         c.serial, c.width, c.height, c.fps, intrinsics, undistort, c.frame_timeout_s, c.reconnect_attempts,
-        warmup_frames=c.warmup_frames, reenumeration_timeout_s=c.reenumeration_timeout_s,
+        warmup_frames=c.warmup_frames, reenumeration_timeout_s=c.reenumeration_timeout_s, device=device,
     )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -58,17 +59,28 @@ def read_views(directory: Path) -> tuple[list[np.ndarray], list[list[float]]]:
     return images, [pose for _, pose in pairs]
 
 
-def record_views(config: str, directory: Path, count: int, prompt: Callable[[str], str] = input) -> int:
-    """Record up to ``count`` views (TCP pose + colour image) into ``directory``; return how many."""
+def record_views(
+    config: str,
+    directory: Path,
+    count: int,
+    prompt: Callable[[str], str] = input,
+    api_factory: Callable[..., Any] | None = None,
+    camera_device: Any | None = None,
+) -> int:
+    """Record up to ``count`` views (TCP pose + colour image) into ``directory``; return how many.
+
+    ``prompt`` asks the operator (answer "q" to stop early); ``api_factory`` and
+    ``camera_device`` replace the SDK and the USB camera (tests).
+    """
     from rmrl_env.real.backend import connect_arm
     from rmrl_env.real.config import load_config
 
     cfg = load_config(config)
     directory.mkdir(parents=True, exist_ok=True)
-    arm = connect_arm(cfg)
+    arm = connect_arm(cfg, api_factory)
     views: list[dict[str, object]] = []
     try:
-        camera = _open_camera(config)
+        camera = _open_camera(config, device=camera_device)
         try:
             for k in range(count):
                 answer = prompt(
