@@ -17,9 +17,12 @@ from rmrl_env.protocols import PlanarPose, ToolPose
 PLATE_LENGTH_M = 0.12776
 PLATE_WIDTH_M = 0.08548
 PLATE_HEIGHT_M = 0.01435
-#: Height above the resting surface at which the jaws grip every plate (m): the taught grasp
-#: height of a lab, at the skirt every SLAS plate has near its base, whatever its total height.
-GRASP_HEIGHT_M = PLATE_HEIGHT_M / 2.0
+#: Height of the TCP (the middle of the 12 mm tall pads) above the resting surface when the jaws
+#: grip a plate (m): a taught height, the same for every plate type, low on the plate's side
+#: where every SLAS plate has its skirt. 10 mm keeps the pads 4 mm clear of the surface, more
+#: than an uncalibrated arm's height error (up to about 2.5 mm over drawn arms), and still grips
+#: 10 mm of a standard plate's 14.35 mm side.
+GRASP_HEIGHT_M = 0.010
 
 
 @dataclass(frozen=True)

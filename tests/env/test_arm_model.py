@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import rmrl_env  # noqa: F401
+from rmrl_env.cell import GRASP_HEIGHT_M
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.sim.assets import arm_path
 from rmrl_env.sim.error_sources import ErrorSources
@@ -92,7 +93,7 @@ def _area_errors_mm(kin: ArmKinematics, errors: ErrorSources) -> np.ndarray:
     for x in np.linspace(*region.x_m, 3):
         for y in np.linspace(*region.y_m, 3):
             for yaw in np.linspace(region.yaw_rad[0] + 0.1, region.yaw_rad[1] - 0.1, 3):
-                cmd = ToolPose(float(x), float(y), 0.007175, float(yaw))
+                cmd = ToolPose(float(x), float(y), GRASP_HEIGHT_M, float(yaw))
                 q = kin.solve(cmd, kin.home_q)
                 got, nom = true_arm.grasp_pose(q), kin.forward(q)
                 out.append([(got.x_m - nom.x_m) * 1000, (got.y_m - nom.y_m) * 1000])
@@ -121,7 +122,7 @@ def test_command_for_and_the_taught_place_poses_put_the_true_grasp_where_wanted(
     env = gym.make("CellPlateShelf-sim-v0").unwrapped
     world = env.backend.drivers.arm.world
     true_arm = TrueArm(world)
-    wanted = ToolPose(0.3, -0.3, 0.007175, -1.2)
+    wanted = ToolPose(0.3, -0.3, GRASP_HEIGHT_M, -1.2)
     cmd = command_for(true_arm, kin, wanted, kin.home_q)
     assert true_arm.grasp_pose(kin.solve(cmd, kin.home_q)).as_array() == pytest.approx(wanted.as_array(), abs=2e-6)
     assert math.dist(cmd.as_array()[:2], wanted.as_array()[:2]) > 2e-4  # the default arm is off there
@@ -142,7 +143,7 @@ def test_the_oracle_adjustment_puts_the_true_grasp_on_the_true_plate():
     truth = PlanarPose.from_array(privileged(info)["true_pose"])
     adj = oracle_adjustment(env, est, truth)
     arm = u.backend.drivers.arm
-    pick = ToolPose(est.x_m + adj[0], est.y_m + adj[1], 0.007175, est.yaw_rad + adj[2])
+    pick = ToolPose(est.x_m + adj[0], est.y_m + adj[1], GRASP_HEIGHT_M, est.yaw_rad + adj[2])
     got = TrueArm(arm.world).grasp_pose(arm.kin.solve(pick, arm.q_home))
     assert [got.x_m, got.y_m] == pytest.approx([truth.x_m, truth.y_m], abs=1e-5)
     # and the nearest grid action seats the plate on the shelf (1.5 mm clearance)
