@@ -23,7 +23,7 @@ import numpy as np
 import torch as th
 
 from rmrl_agents import RMRL
-from rmrl_agents.testing import SyntheticPlateEnv
+from rmrl_agents.common.envs import SyntheticPlateEnv
 
 
 def _time(fn: Callable[[], object], repeats: int, warmup: int = 3) -> tuple[float, float, float]:

@@ -24,41 +24,26 @@ import argparse
 import csv
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-AGENTS = {
-    "reinforce": ("rmrl_agents.reinforce", "REINFORCE"),
-    "replay": ("rmrl_agents.replay_reinforce", "ReplayREINFORCE"),
-    "rmrl": ("rmrl_agents.rmrl", "RMRL"),
-}
+from rmrl_agents.algorithms import ALGORITHMS
+from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
+
 METRICS = ("reward", "e_trans_mm", "e_rot_deg", "success")
 
 
-def fixed_poses(region: Any, n: int, seed: int) -> list[list[float]]:
-    """``n`` initial poses ``[x_m, y_m, yaw_rad]`` drawn uniformly in the region, reproducibly."""
-    rng = np.random.default_rng(seed)
-    return [
-        [float(rng.uniform(*region.x_m)), float(rng.uniform(*region.y_m)), float(rng.uniform(*region.yaw_rad))] for _ in range(n)
-    ]
-
-
-def load_policy(spec: str, env: Any) -> Callable[[dict], np.ndarray]:
-    """A deterministic policy: observation → grid action."""
+def load_policy(spec: str, env: Any) -> PolicyLike:
+    """A policy for :func:`evaluate`: ``"zero"`` (None: the zero adjustment) or ``ALGO:PATH``, a saved model."""
     if spec == "zero":
-        zero = env.unwrapped.grid.zero_action()
-        return lambda obs: zero
+        return None
     algo, _, path = spec.partition(":")
-    if algo not in AGENTS or not path:
-        raise SystemExit(f"--policy must be 'zero' or ALGO:PATH with ALGO in {sorted(AGENTS)}, got {spec!r}")
-    import importlib
-
-    module, cls = AGENTS[algo]
-    model = getattr(importlib.import_module(module), cls).load(path, env=None)
-    return lambda obs: np.asarray(model.predict(obs, deterministic=True)[0])
+    if algo not in ALGORITHMS or not path:
+        raise SystemExit(f"--policy must be 'zero' or ALGO:PATH with ALGO in {sorted(ALGORITHMS)}, got {spec!r}")
+    return ALGORITHMS[algo].load(path, env=None)
 
 
 def make_env(backend: str, task: str, config: str | None, overrides: dict[str, Any]) -> Any:
@@ -71,23 +56,21 @@ def make_env(backend: str, task: str, config: str | None, overrides: dict[str, A
     return make_real_env(task, config=config, **overrides)
 
 
-def evaluate(
-    env: Any, policy: Callable[[dict], np.ndarray], poses: Sequence[Sequence[float]], seed: int
-) -> list[dict[str, float]]:
-    """One deterministic trial per initial pose; returns the per-trial metrics."""
+def evaluate(env: Any, policy: PolicyLike, poses: np.ndarray | Sequence[Sequence[float]], seed: int) -> list[dict[str, Any]]:
+    """One deterministic trial per initial pose (pose k resets with seed ``seed + k``); the per-trial rows."""
+    result = evaluate_policy(policy, env, poses=poses, seed=seed)
     rows = []
-    for k, pose in enumerate(poses):
-        obs, _ = env.reset(seed=seed + k, options={"initial_pose": list(pose)})
-        _, reward, _, _, info = env.step(policy(obs))
+    for k, episode in enumerate(result.episodes):
+        x_m, y_m, yaw_rad = episode.initial_pose or (math.nan, math.nan, math.nan)
         rows.append({
-            "trial": k, "x_m": pose[0], "y_m": pose[1], "yaw_deg": math.degrees(pose[2]),
-            "reward": float(reward), "e_trans_mm": float(info["e_trans_mm"]), "e_rot_deg": float(info["e_rot_deg"]),
-            "success": float(bool(info["success"])), "failure": info.get("failure") or "",
+            "trial": k, "x_m": x_m, "y_m": y_m, "yaw_deg": math.degrees(yaw_rad),
+            "reward": episode.reward, "e_trans_mm": episode.e_trans_mm, "e_rot_deg": episode.e_rot_deg,
+            "success": float(episode.success), "failure": episode.failure or "",
         })  # fmt: skip
     return rows
 
 
-def summarise(rows: Sequence[dict[str, float]]) -> dict[str, tuple[float, float]]:
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     out = {}
     for m in METRICS:
         vals = np.array([r[m] for r in rows], dtype=float)
@@ -96,7 +79,7 @@ def summarise(rows: Sequence[dict[str, float]]) -> dict[str, tuple[float, float]
     return out
 
 
-def markdown_table(results: dict[tuple[str, str], list[dict[str, float]]], policy: str) -> str:
+def markdown_table(results: dict[tuple[str, str], list[dict[str, Any]]], policy: str) -> str:
     lines = [
         f"Sim-to-real evaluation, policy `{policy}` (mean ± std over the fixed initial poses)",
         "",
@@ -127,23 +110,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--backend real needs --config")
 
     overrides = {"robot_ip": args.robot_ip} if args.robot_ip else {}
-    if args.config:
-        from rmrl_env.real.config import load_config
-
-        region = load_config(args.config).reset.region
-    else:
-        from rmrl_env.sim.world import DEFAULT_RESET_REGION as region  # type: ignore[assignment]
-    poses = fixed_poses(region, args.poses, args.seed)
-
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for backend in args.backend:
-        for task in args.task:
-            env = make_env(backend, task, args.config, overrides)
-            try:
-                results[(backend, task)] = evaluate(env, load_policy(args.policy, env), poses, args.seed)
-            finally:
-                env.close()
-            print(f"{backend}/{task}: done {len(poses)} trials", file=sys.stderr)
+    pairs = [(backend, task) for backend in args.backend for task in args.task]
+    # the poses come from the reset region of the most constrained cell: the real one if asked for
+    first = next((pair for pair in pairs if pair[0] == "real"), pairs[0])
+    poses: np.ndarray | None = None
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for backend, task in [first, *(pair for pair in pairs if pair != first)]:
+        env = make_env(backend, task, args.config, overrides)
+        try:
+            if poses is None:
+                poses = fixed_poses(reset_region(env), args.poses, args.seed)
+            results[(backend, task)] = evaluate(env, load_policy(args.policy, env), poses, args.seed)
+        finally:
+            env.close()
+        print(f"{backend}/{task}: done {len(results[(backend, task)])} trials", file=sys.stderr)
+    results = {pair: results[pair] for pair in pairs}
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

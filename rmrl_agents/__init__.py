@@ -5,9 +5,13 @@
     model.learn(200, progress_bar=True)
     len(model.dataset)          # role-model labels so far (persisted under data_dir)
 
-Importing the package registers the synthetic test env ``rmrl_agents/SyntheticPlate-v0``.
+Importing the package registers no env. A fast synthetic env for tests and quick checks lives
+in :mod:`rmrl_agents.common.envs`; ``register_synthetic_env()`` registers it as
+``rmrl_agents/SyntheticPlate-v0``.
 """
 
+from rmrl_agents.algorithms import ALGORITHMS, algorithm_class
+from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses
 from rmrl_agents.dataset import RoleModelDataset
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.policies import MultiInputPolicy, RoleModelPolicy
@@ -15,13 +19,8 @@ from rmrl_agents.reinforce import REINFORCE
 from rmrl_agents.replay_reinforce import ReplayREINFORCE
 from rmrl_agents.rmrl import RMRL, select_role_model
 from rmrl_agents.storage import TrialLog
-from rmrl_agents.testing import register as _register_synthetic_env
-
-_register_synthetic_env()
 
 __version__ = "0.1.0"
-
-ALGORITHMS = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL}
 
 __all__ = [
     "ALGORITHMS",
@@ -34,5 +33,8 @@ __all__ = [
     "RoleModelDataset",
     "RoleModelPolicy",
     "TrialLog",
+    "algorithm_class",
+    "evaluate_policy",
+    "fixed_poses",
     "select_role_model",
 ]

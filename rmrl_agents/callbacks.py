@@ -13,7 +13,7 @@ class CheckpointCallback(BaseCallback):
 
     The file is written under a temporary name and renamed, so a kill during saving leaves the
     previous checkpoint intact. Together with the trial log (which the model catches up on
-    after loading, see ``OneStepPolicyGradient.sync_with_log``) a crash loses at most the trial
+    after loading, see ``OneStepAlgorithm.sync_with_log``) a crash loses at most the trial
     in flight.
 
     :param path: checkpoint file (``.zip``).

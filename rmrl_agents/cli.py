@@ -23,10 +23,19 @@ ENTRY_POINT_GROUP = "rmrl.commands"
 
 
 def _command_modules() -> list[ModuleType]:
+    """The built-in subcommand modules, then those of the ``rmrl.commands`` entry points.
+
+    An entry point whose module cannot be imported (a stale or broken install of another
+    package) is skipped with a warning on stderr, so that it cannot take the other commands down.
+    """
     modules = [importlib.import_module(name) for name in COMMAND_MODULES]
     seen = {m.__name__ for m in modules}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        module = importlib.import_module(ep.value.split(":")[0])
+        try:
+            module = importlib.import_module(ep.value.split(":")[0])
+        except ImportError as err:
+            print(f"rmrl: warning: skipping the command {ep.name!r} ({ep.value}): {err}", file=sys.stderr)
+            continue
         if module.__name__ not in seen:
             modules.append(module)
             seen.add(module.__name__)

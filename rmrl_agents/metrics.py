@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 
-def steps_to_threshold(rewards: Sequence[float], tau: float, count: int = 10) -> int | None:
+def steps_to_threshold(rewards: Sequence[float] | np.ndarray, tau: float, count: int = 10) -> int | None:
     """T^count_τ: the first (1-based) step at which reward > τ has happened ``count`` times; None if never."""
     hits = np.cumsum(np.asarray(rewards, dtype=np.float64) > tau)
     reached = np.nonzero(hits >= count)[0]

@@ -75,6 +75,16 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
         raise IncompatibleEnvError(f"{_EXPECTED}; 'pose' is {pose!r}, not a Box of shape (3,)")
 
 
+def plate_spaces(observation_space: spaces.Space) -> tuple[spaces.Box, spaces.Box]:
+    """The ``(image, pose)`` Boxes of a cell-plate observation space (checked with :func:`check_spaces`)."""
+    if not isinstance(observation_space, spaces.Dict):
+        raise IncompatibleEnvError(f"{_EXPECTED}; got observation space {observation_space!r} (not a Dict)")
+    image, pose = observation_space.spaces.get(IMAGE_KEY), observation_space.spaces.get(POSE_KEY)
+    if not (isinstance(image, spaces.Box) and isinstance(pose, spaces.Box)):
+        raise IncompatibleEnvError(f"{_EXPECTED}; got observation space {observation_space!r}")
+    return image, pose
+
+
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
@@ -107,6 +117,12 @@ class PlateEncoder(nn.Module):
     ``forward(image, pose)`` takes the image as floats in [0, 1], shape (B, 3, H, W), and the
     pose (B, 3) in m, m, rad; it returns features of shape (B, :attr:`features_dim`).
     """
+
+    # buffers (saved with the weights), registered in __init__
+    pose_mean: th.Tensor
+    pose_scale: th.Tensor
+    image_mean: th.Tensor
+    image_std: th.Tensor
 
     def __init__(
         self,
@@ -157,11 +173,12 @@ class PlateFeaturesExtractor(BaseFeaturesExtractor):
         pose_scale: Sequence[float] | None = None,
         **encoder_kwargs: Any,
     ) -> None:
-        mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
+        image_space, pose_space = plate_spaces(observation_space)
+        mean, scale = pose_normalisation(pose_space, pose_mean, pose_scale)
         encoder = PlateEncoder(mean, scale, **encoder_kwargs)
         super().__init__(observation_space, features_dim=encoder.features_dim)
         self.encoder = encoder
-        self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])
+        self._channels_first = is_image_space_channels_first(image_space)
 
     def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
         image = observations[IMAGE_KEY].float()  # SB3 has already scaled it to [0, 1]
@@ -224,18 +241,22 @@ class RoleModelPolicy(BasePolicy):
         self.freeze_encoder = freeze_encoder
         self.pretrained_encoder = str(pretrained_encoder) if pretrained_encoder is not None else None
         self.action_dims = [int(n) for n in action_space.nvec]
-        self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])
+        image_space, pose_space = plate_spaces(observation_space)
+        self._channels_first = is_image_space_channels_first(image_space)
 
-        mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)
+        mean, scale = pose_normalisation(pose_space, pose_mean, pose_scale)
         self.pose_mean_value, self.pose_scale_value = mean.tolist(), scale.tolist()
         self.encoder = PlateEncoder(
             mean, scale, resnet_depth, resnet_width, norm, self.image_size, self.pose_hidden, pretrained_encoder, freeze_encoder
         )
         joint = self.encoder.features_dim
-        self.heads = nn.ModuleList(_mlp((joint, *self.head_hidden, n)) for n in self.action_dims)
-        for head in self.heads:  # start close to uniform: small last layer
-            nn.init.orthogonal_(head[-1].weight, gain=0.01)
-            nn.init.zeros_(head[-1].bias)
+        heads = [_mlp((joint, *self.head_hidden, n)) for n in self.action_dims]
+        for head in heads:  # start close to uniform: small last layer
+            last = head[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.orthogonal_(last.weight, gain=0.01)
+            nn.init.zeros_(last.bias)
+        self.heads = nn.ModuleList(heads)
         self.action_dist = MultiCategoricalDistribution(self.action_dims)
         trainable = [p for p in self.parameters() if p.requires_grad]
         self.optimizer = self.optimizer_class(trainable, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]

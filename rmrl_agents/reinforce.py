@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from rmrl_agents.common import OneStepPolicyGradient, Trial
+from pathlib import Path
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
+
+from rmrl_agents.common.losses import BaselineKind
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
+from rmrl_agents.common.trial_sync import Trial
+from rmrl_agents.policies import RoleModelPolicy
 
 
-class REINFORCE(OneStepPolicyGradient):
+class REINFORCE(OneStepAlgorithm):
     """REINFORCE on the one-step cell-plate MDP: after each trial, one step on
     ``-(R - b)·log π(a|s)`` for that trial alone (the paper's "Standard RL").
 
     Every trial starts a new scene (the env's default reset). Parameters: see
-    :class:`~rmrl_agents.common.OneStepPolicyGradient` (learning_rate 3e-4, reward_baseline
-    "mean", max_grad_norm 1.0, data_dir ...).
+    :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
 
     Example::
 
@@ -19,6 +27,40 @@ class REINFORCE(OneStepPolicyGradient):
         model.learn(200, progress_bar=True)
         action, _ = model.predict(obs, deterministic=True)
     """
+
+    def __init__(
+        self,
+        policy: str | type[RoleModelPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float | Schedule = 3e-4,
+        reward_baseline: BaselineKind = "mean",
+        baseline_decay: float = 0.9,
+        max_grad_norm: float | None = 1.0,
+        data_dir: str | Path | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            reward_baseline=reward_baseline,
+            baseline_decay=baseline_decay,
+            max_grad_norm=max_grad_norm,
+            data_dir=data_dir,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def _process_trial(self, trial: Trial) -> None:
         self._online_update(trial)

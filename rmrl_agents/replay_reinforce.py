@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch as th
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from rmrl_agents.common import OneStepPolicyGradient, Trial
+from rmrl_agents.common.losses import BaselineKind
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
+from rmrl_agents.common.trial_sync import Trial
+from rmrl_agents.policies import RoleModelPolicy
 
 
-class ReplayREINFORCE(OneStepPolicyGradient):
+class ReplayREINFORCE(OneStepAlgorithm):
     """REINFORCE whose updates use batches of past trials (the paper's "RL + Replay Buffer").
 
     The buffer is the tail of the on-disk trial log (this model's last ``buffer_size`` trials),
@@ -22,20 +28,31 @@ class ReplayREINFORCE(OneStepPolicyGradient):
     :param train_freq: update every this many trials (default 1).
     :param gradient_steps: updates each time (default 1).
     :param include_latest: always put the trial just finished in the batch (default True).
-    Other parameters: see :class:`~rmrl_agents.common.OneStepPolicyGradient`.
+    Other parameters: see :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
     """
 
     def __init__(
         self,
-        policy: Any,
-        env: Any,
+        policy: str | type[RoleModelPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float | Schedule = 3e-4,
         buffer_size: int = 1000,
         batch_size: int = 16,
         learning_starts: int = 1,
         train_freq: int = 1,
         gradient_steps: int = 1,
         include_latest: bool = True,
-        **kwargs: Any,
+        reward_baseline: BaselineKind = "mean",
+        baseline_decay: float = 0.9,
+        max_grad_norm: float | None = 1.0,
+        data_dir: str | Path | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
     ) -> None:
         if min(buffer_size, batch_size, train_freq) < 1 or gradient_steps < 0:
             raise ValueError("buffer_size, batch_size and train_freq must be ≥ 1 and gradient_steps ≥ 0")
@@ -45,31 +62,43 @@ class ReplayREINFORCE(OneStepPolicyGradient):
         self.train_freq = train_freq
         self.gradient_steps = gradient_steps
         self.include_latest = include_latest
-        super().__init__(policy, env, **kwargs)
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            reward_baseline=reward_baseline,
+            baseline_decay=baseline_decay,
+            max_grad_norm=max_grad_norm,
+            data_dir=data_dir,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def buffer_indices(self, upto: int) -> np.ndarray:
         """Trial-log indices in the buffer once trial ``upto - 1`` has happened."""
-        start = max(self._log_start or 0, upto - self.buffer_size)
+        start = max(self.log_start, upto - self.buffer_size)
         return np.arange(start, upto)
 
     def _process_trial(self, trial: Trial) -> None:
         buffer = self.buffer_indices(trial.index + 1)
-        n_seen = trial.index + 1 - (self._log_start or 0)
+        n_seen = trial.index + 1 - self.log_start
         if len(buffer) >= self.learning_starts and n_seen % self.train_freq == 0:
             for _ in range(self.gradient_steps):
                 self._replay_step(buffer, trial.index)
-        self._update_baseline(trial.reward)
+        self.baseline.update(trial.reward)
 
     def _replay_step(self, buffer: np.ndarray, latest: int) -> None:
         n = min(self.batch_size, len(buffer))
         if self.include_latest:
             others = buffer[buffer != latest]
-            picked = self._rng.choice(others, size=min(n - 1, len(others)), replace=False) if n > 1 else []
+            picked = self._rng.choice(others, size=min(n - 1, len(others)), replace=False) if n > 1 else np.array([], np.int64)
             batch = np.sort(np.append(picked, latest).astype(np.int64))
         else:
             batch = np.sort(self._rng.choice(buffer, size=n, replace=False))
         log = self.trial_log
-        images = log.get("image", batch)
-        poses = log.poses()[batch]
-        actions = log.actions()[batch]
-        self.policy_gradient_update(images, poses, actions, log.rewards()[batch])
+        self.policy_gradient_update(log.get("image", batch), log.poses()[batch], log.actions()[batch], log.rewards()[batch])

@@ -87,6 +87,12 @@ class ResNetEncoder(nn.Module):
     :param norm: "frozen_batch" (default; see :class:`FrozenBatchNorm2d`), "batch" or "group".
     """
 
+    # the four stages, built in __init__ (named as in torchvision, so pretrained weights load)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(self, depth: int = 18, base_width: int = 64, in_channels: int = 3, norm: NormKind = "frozen_batch") -> None:
         super().__init__()
         if depth not in RESNET_STAGES:
@@ -116,8 +122,9 @@ class ResNetEncoder(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
         # zero-init the last norm of each residual branch: every block starts as the identity
         for m in self.modules():
-            if isinstance(m, BasicBlock) and getattr(m.bn2, "weight", None) is not None:
-                nn.init.zeros_(m.bn2.weight)
+            weight = getattr(m.bn2, "weight", None) if isinstance(m, BasicBlock) else None
+            if isinstance(weight, th.Tensor):
+                nn.init.zeros_(weight)
 
     def forward(self, x: th.Tensor) -> th.Tensor:
         x = self.maxpool(F.relu(self.bn1(self.conv1(x))))

@@ -15,15 +15,22 @@ Every ``replay_freq`` trials, cross-entropy on a random batch of the whole D (da
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch as th
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from rmrl_agents.common import OneStepPolicyGradient, SceneOption, Trial
-from rmrl_agents.dataset import RoleModelDataset
+from rmrl_agents.common.losses import BaselineKind, multi_head_cross_entropy
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
+from rmrl_agents.common.trial_sync import Trial
+from rmrl_agents.dataset import RoleModelDataset, as_dataset
+from rmrl_agents.errors import DatasetError
+from rmrl_agents.policies import RoleModelPolicy
 
 
-def select_role_model(rewards: Sequence[float]) -> int | None:
+def select_role_model(rewards: Sequence[float] | np.ndarray) -> int | None:
     """Index of the role model among a scene's trials (eq. 2): the highest reward.
 
     Ties go to the earliest trial; NaN rewards (no measurement) never win; None if no trial
@@ -35,7 +42,7 @@ def select_role_model(rewards: Sequence[float]) -> int | None:
     return int(np.argmax(np.where(np.isfinite(r), r, -np.inf)))  # argmax returns the first maximum
 
 
-class RMRL(OneStepPolicyGradient):
+class RMRL(OneStepAlgorithm):
     """Role-Model RL (and, after :meth:`pretrain`, Pretrained RM-RL).
 
     :param scene_size: K, trials per scene under similar initial states (default 5).
@@ -51,13 +58,15 @@ class RMRL(OneStepPolicyGradient):
     :param min_role_model_reward: a scene is labelled only if its best reward exceeds this
         (default 0.0: a scene whose trials all failed with reward 0 teaches nothing).
     :param online_updates: the per-trial policy-gradient update (default True).
-    Other parameters: see :class:`~rmrl_agents.common.OneStepPolicyGradient`.
+    :param data_dir: directory of the trial log (``trials/``) and of D (``role_model/``).
+    Other parameters: see :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
     """
 
     def __init__(
         self,
-        policy: Any,
-        env: Any,
+        policy: str | type[RoleModelPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float | Schedule = 3e-4,
         scene_size: int = 5,
         ce_learning_rate: float | None = None,
         scene_epochs: int = 1,
@@ -66,7 +75,17 @@ class RMRL(OneStepPolicyGradient):
         replay_gradient_steps: int = 1,
         min_role_model_reward: float = 0.0,
         online_updates: bool = True,
-        **kwargs: Any,
+        reward_baseline: BaselineKind = "mean",
+        baseline_decay: float = 0.9,
+        max_grad_norm: float | None = 1.0,
+        data_dir: str | Path | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
     ) -> None:
         if scene_size < 1 or replay_batch_size < 1 or scene_epochs < 0 or replay_freq < 0 or replay_gradient_steps < 0:
             raise ValueError("scene_size and replay_batch_size must be ≥ 1; scene_epochs, replay_freq, replay_gradient_steps ≥ 0")
@@ -82,12 +101,36 @@ class RMRL(OneStepPolicyGradient):
         self._open_scene_id: int | None = None
         self._dataset: RoleModelDataset | None = None
         self.n_scenes_labelled = 0
-        super().__init__(policy, env, **kwargs)
+        self.pretrained_from: str | None = None
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            reward_baseline=reward_baseline,
+            baseline_decay=baseline_decay,
+            max_grad_norm=max_grad_norm,
+            data_dir=data_dir,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def _setup_model(self) -> None:
         super()._setup_model()
         if self.ce_learning_rate is None:
             self.ce_learning_rate = float(self.lr_schedule(1.0))
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_dataset"]
+
+    @property
+    def _ce_lr(self) -> float:
+        """The learning rate of the cross-entropy updates."""
+        return self.ce_learning_rate if self.ce_learning_rate is not None else float(self.lr_schedule(1.0))
 
     # -- the role-model dataset ------------------------------------------------------------------
     @property
@@ -98,7 +141,7 @@ class RMRL(OneStepPolicyGradient):
             self._dataset = RoleModelDataset(
                 self._data_path() / "role_model",
                 image_shape=shape,
-                action_nvec=self.action_space.nvec.tolist(),  # type: ignore[attr-defined]
+                action_nvec=[int(n) for n in self.action_space.nvec],
                 attrs={"env_id": self.env_id},
             )
         return self._dataset
@@ -128,7 +171,7 @@ class RMRL(OneStepPolicyGradient):
         if self.online_updates:
             self._online_update(trial)
         else:
-            self._update_baseline(trial.reward)
+            self.baseline.update(trial.reward)
         if len(self._open_scene) >= self.scene_size:
             self.close_scene()
         if self.replay_freq and self.num_timesteps % self.replay_freq == 0:
@@ -168,7 +211,7 @@ class RMRL(OneStepPolicyGradient):
                 )
         labels = np.repeat(label[None], len(trials), axis=0)
         for _ in range(self.scene_epochs):
-            self.cross_entropy_update(images, poses, labels, self.ce_learning_rate, key="train/scene_ce_loss")  # type: ignore[arg-type]
+            self.cross_entropy_update(images, poses, labels, self._ce_lr, key="train/scene_ce_loss")
         self.n_scenes_labelled += 1
         self.logger.record("rmrl/dataset_size", len(data))
         self.logger.record_mean("rmrl/role_model_reward", float(rewards[k]))
@@ -182,4 +225,75 @@ class RMRL(OneStepPolicyGradient):
         for _ in range(self.replay_gradient_steps):
             n = min(self.replay_batch_size, len(data))
             idx = np.sort(self._rng.choice(len(data), size=n, replace=False))
-            self.cross_entropy_update(*data.batch(idx), learning_rate=self.ce_learning_rate, key="train/replay_ce_loss")  # type: ignore[arg-type]
+            self.cross_entropy_update(*data.batch(idx), learning_rate=self._ce_lr, key="train/replay_ce_loss")
+
+    # -- cross-entropy on role-model labels (eq. 8) and pretraining -------------------------------------
+    def cross_entropy_update(
+        self,
+        images: np.ndarray,
+        poses: np.ndarray,
+        labels: np.ndarray,
+        learning_rate: float,
+        key: str = "train/ce_loss",
+    ) -> float:
+        """One step on ``-mean Σ_i log π(a*[i]|s)`` (eq. 8). Arrays: images (B, *img) uint8, poses
+        (B, 3) [m, m, rad], labels (B, 3) grid indices. Logs the loss and the label accuracy; returns the loss."""
+        obs = self._obs_tensor(images, poses)
+        labels_t = th.as_tensor(labels, dtype=th.long, device=self.device)
+        loss, accuracy = multi_head_cross_entropy(self.policy.logits(obs), self.policy.action_dims, labels_t)
+        self._gradient_step(loss, learning_rate)
+        self.logger.record_mean(key, float(loss.item()))
+        self.logger.record_mean(key.replace("loss", "accuracy"), float(accuracy))
+        return float(loss.item())
+
+    def pretrain(
+        self,
+        dataset_or_path: RoleModelDataset | str | Path,
+        n_epochs: int = 10,
+        batch_size: int = 32,
+        learning_rate: float | None = None,
+    ) -> dict[str, float]:
+        """Cross-entropy pretraining (eq. 8) on role-model labels from an earlier run (Pretrained RM-RL).
+
+        :param dataset_or_path: a :class:`RoleModelDataset`, its directory, or a run's --out dir.
+        :param n_epochs: passes over the dataset (default 10; the paper pretrained on ~200 labels).
+        :param batch_size: labels per gradient step (default 32).
+        :param learning_rate: default: ``ce_learning_rate``.
+        :return: ``{"ce_loss": last epoch's mean loss, "accuracy": fraction of labels the
+            deterministic policy then reproduces on all 3 heads, "n_labels": ..., "gradient_steps": ...}``.
+        :raises DatasetError: the dataset is corrupt, empty, or made for another grid / image size.
+        """
+        data = as_dataset(dataset_or_path)
+        shape = self._policy_image_shape()
+        hwc = (shape[1], shape[2], shape[0])
+        data.check_compatible(action_nvec=[int(n) for n in self.action_space.nvec], image_shapes=[shape, hwc])
+        if len(data) == 0:
+            raise DatasetError(f"{data.path} holds no labels to pretrain on")
+        self._ensure_logger()
+        lr = learning_rate if learning_rate is not None else self._ce_lr
+        n, steps = len(data), 0
+        losses: list[float] = []
+        for _ in range(n_epochs):
+            losses = []
+            order = self._rng.permutation(n)
+            for start in range(0, n, batch_size):
+                batch = data.batch(np.sort(order[start : start + batch_size]))
+                losses.append(self.cross_entropy_update(*batch, learning_rate=lr, key="pretrain/ce_loss"))
+                steps += 1
+        acc = self.label_accuracy(data)
+        self.logger.record("pretrain/final_accuracy", acc)
+        self.logger.record("pretrain/gradient_steps", steps)
+        self.logger.dump(step=self.num_timesteps)
+        self.pretrained_from = str(data.path)
+        return {"ce_loss": float(np.mean(losses)), "accuracy": acc, "n_labels": float(n), "gradient_steps": float(steps)}
+
+    def label_accuracy(self, data: RoleModelDataset, batch_size: int = 64) -> float:
+        """Fraction of D's labels the deterministic policy reproduces on every head."""
+        hits = 0
+        self.policy.set_training_mode(False)
+        for start in range(0, len(data), batch_size):
+            images, poses, labels = data.batch(np.arange(start, min(start + batch_size, len(data))))
+            with th.no_grad():
+                pred = self.policy.get_distribution(self._obs_tensor(images, poses)).mode().cpu().numpy()
+            hits += int(np.all(pred == labels, axis=1).sum())
+        return hits / max(len(data), 1)

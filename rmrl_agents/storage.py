@@ -30,7 +30,7 @@ import os
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class RecordStore:
         self.kind = kind
         self.writable = writable
         self.fsync = fsync
-        self._lock_fh = None
+        self._lock_fh: TextIO | None = None
         meta_path = self.path / _META
         if not meta_path.exists():
             if not writable:
@@ -130,19 +130,19 @@ class RecordStore:
 
     # -- creation / validation ------------------------------------------------------------------
     def _lock(self) -> None:
-        self._lock_fh = open(self.path / _LOCK, "a+")  # noqa: SIM115 (held, and locked, for the store's lifetime)
+        lock_fh = open(self.path / _LOCK, "a+")  # noqa: SIM115 (held, and locked, for the store's lifetime)
         try:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._lock_fh.close()
-            self._lock_fh = None
+            lock_fh.close()
             raise DatasetError(
                 f"{self.path} is open for writing elsewhere (another process, or another model object in this "
                 "one: call its close_storage()); stop that run or use another directory"
             ) from None
+        self._lock_fh = lock_fh
 
     def _create(self, arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]], attrs: Mapping[str, Any]) -> None:
-        spec = {
+        spec: dict[str, dict[str, Any]] = {
             name: {"dtype": np.dtype(dtype).str, "shape": [int(s) for s in shape], "file": f"{name}.bin"}
             for name, (shape, dtype) in arrays.items()
         }
@@ -322,10 +322,12 @@ class TrialLog(RecordStore):
 
     Arrays: ``image`` (the observation image the action was chosen on, env layout, uint8).
     Record fields (units): ``trial`` (index in the log), ``timestep`` (agent step counter after
-    the trial), ``agent``, ``scene`` (scene id), ``scene_option`` ("new"/"same" asked at reset),
+    the trial), ``agent``, ``scene`` (scene id),
     ``pose`` (P^e, [m, m, rad]), ``action`` (grid indices), ``adjustment`` ([m, m, rad] if the
-    env maps it), ``reward``, ``e_trans_mm``, ``e_rot_deg``, ``success``, ``failure``,
-    ``final_pose`` / ``true_pose`` ([m, m, rad] where the env reports them), ``t_start`` /
+    env maps it), ``reward``, ``e_trans_mm``, ``e_rot_deg``, ``success``, ``failure`` (code or
+    None), ``final_pose`` ([m, m, rad] where the env reports it), ``privileged`` (the simulator's
+    ground truth of ``info["privileged"]``: ``true_pose``, ``true_e_trans_mm``, ...; None on the
+    real cell; never read by a learner), ``t_start`` /
     ``time`` (UTC ISO start / end of the trial), ``duration_s`` (wall time of the env step,
     including the automatic reset for the next trial), ``info`` (other small JSON-able info
     entries, e.g. a config hash), ``reset_info`` (the info of the reset that began the trial).

@@ -11,12 +11,14 @@ import math
 from dataclasses import dataclass, field
 
 from rmrl_env.errors import ConfigError
-from rmrl_env.protocols import PlanarPose, ToolPose
+from rmrl_env.protocols import PlanarPose, ToolPose, wrap_half_turn
 
 #: ANSI/SLAS 1-2004 microplate footprint and height (m).
 PLATE_LENGTH_M = 0.12776
 PLATE_WIDTH_M = 0.08548
 PLATE_HEIGHT_M = 0.01435
+#: The plate's diagonal (m): two plate centres this far apart cannot overlap, whatever their yaws.
+PLATE_DIAGONAL_M = math.hypot(PLATE_LENGTH_M, PLATE_WIDTH_M)
 #: Height of the TCP (the middle of the 12 mm tall pads) above the resting surface when the jaws
 #: grip a plate (m): a taught height, the same for every plate type, low on the plate's side
 #: where every SLAS plate has its skirt. 10 mm keeps the pads 4 mm clear of the surface, more
@@ -81,6 +83,14 @@ class Region:
             if not (math.isfinite(low) and math.isfinite(high) and low <= high):
                 raise ConfigError(f"region.{name} must be a finite [low, high] with low <= high, got {(low, high)}")
 
+    def contains_yaw(self, yaw_rad: float, margin_rad: float = 0.0) -> bool:
+        """Whether a plate yaw lies in the yaw range (modulo a half turn: the outline is symmetric)."""
+        low, high = self.yaw_rad
+        if high - low >= math.pi - 2 * margin_rad:
+            return True
+        centre = 0.5 * (low + high)
+        return abs(wrap_half_turn(yaw_rad - centre)) <= 0.5 * (high - low) + margin_rad
+
     def contains(self, pose: PlanarPose, margin_m: float = 0.0) -> bool:
         return (
             self.x_m[0] - margin_m <= pose.x_m <= self.x_m[1] + margin_m
@@ -128,6 +138,20 @@ class CellLayout:
     reset_region: Region
     receptacles: dict[str, Receptacle]
     motion: MotionPlan = field(default_factory=MotionPlan)
+
+    def __post_init__(self) -> None:
+        # A plate anywhere in the reset region must not overlap a receptacle: no two plate centres
+        # closer than a plate's diagonal can be guaranteed apart, whatever their yaws.
+        region = self.reset_region
+        for rec in self.receptacles.values():
+            dx = max(region.x_m[0] - rec.pose.x_m, 0.0, rec.pose.x_m - region.x_m[1])
+            dy = max(region.y_m[0] - rec.pose.y_m, 0.0, rec.pose.y_m - region.y_m[1])
+            if math.hypot(dx, dy) < PLATE_DIAGONAL_M + rec.clearance_m:
+                raise ConfigError(
+                    f"the reset region x {region.x_m} m, y {region.y_m} m comes within {math.hypot(dx, dy) * 1000:.0f} mm "
+                    f"of the {rec.name!r} receptacle at ({rec.pose.x_m:.3f}, {rec.pose.y_m:.3f}) m: a plate staged there "
+                    f"could land on it. Keep the region {PLATE_DIAGONAL_M * 1000:.0f} mm (a plate's diagonal) clear of every receptacle"
+                )
 
     def receptacle(self, name: str) -> Receptacle:
         try:

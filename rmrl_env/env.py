@@ -16,9 +16,11 @@ One-step episodes:
 
 ## Action space
 
-``MultiDiscrete([nx, ny, nψ])``: indices into the candidate grid's Δx, Δy (metres) and Δψ
-(radians) axes (:class:`~rmrl_env.grid.CandidateGrid`; default ±10 mm in 1 mm steps and ±5° in
-0.5° steps, so ``MultiDiscrete([21, 21, 21])``).
+``action_type="grid"`` (default, the paper's): ``MultiDiscrete([nx, ny, nψ])``, indices into the
+candidate grid's Δx, Δy (metres) and Δψ (radians) axes (:class:`~rmrl_env.grid.CandidateGrid`;
+default ±12 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([25, 25, 21])``).
+``action_type="continuous"``: ``Box(-1, 1, (3,), float32)`` scaled to the grid's ranges
+(:class:`~rmrl_env.actions.ContinuousAdjustment`). Either way the arm picks at P^e + Δ.
 
 ## Observation space
 
@@ -66,21 +68,21 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
+from rmrl_env.actions import ActionType, AdjustmentSpace, adjustment_space
 from rmrl_env.backend import Backend
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.routine import Failure
+from rmrl_env.scenes import parse_reset_options
 
 #: Receptacle used by each task.
 TASK_RECEPTACLES = {"place": "box", "shelf": "shelf"}
-RESET_OPTION_KEYS = ("scene", "initial_pose")
 #: Bounds of the observed pose [x_m, y_m, yaw_rad]: the table within the arm's reach (an xArm 6
 #: reaches 0.7 m), the same on every backend. Poses are clipped into them.
 POSE_LOW = np.array([-0.2, -0.8, -math.pi / 2], dtype=np.float32)
 POSE_HIGH = np.array([1.0, 0.8, math.pi / 2], dtype=np.float32)
-SCENES = ("new", "same")
 
 
 def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:
@@ -101,14 +103,16 @@ class CellPlateEnv(gym.Env):
         task: ``"place"`` (into the target box) or ``"shelf"`` (onto the shelf slot).
         image_size: (height, width) of the observation image, pixels; the camera frame is
             resized to it.
-        grid: the candidate grid of adjustments (default ±10 mm / 1 mm, ±5° / 0.5°).
+        grid: the candidate grid of adjustments (default ±12 mm / 1 mm, ±5° / 0.5°).
         reward_length_m: L in ``exp(−(e_trans / L + e_rot))``, metres.
         scene_jitter_m / scene_jitter_rad: half-width of the uniform jitter with which a
             ``{"scene": "same"}`` reset re-places the plate (as a hand or the robot would).
         render_mode: ``"rgb_array"`` returns the last full-resolution camera image.
+        action_type: ``"grid"`` (``MultiDiscrete`` candidate indices) or ``"continuous"``
+            (``Box(-1, 1, (3,))`` scaled to the grid's ranges); see :mod:`rmrl_env.actions`.
 
     Observation: ``{"image": uint8 (H, W, 3), "pose": float32 [x_m, y_m, yaw_rad]}``.
-    Action: ``MultiDiscrete([nx, ny, nψ])`` grid indices (see :class:`CandidateGrid`).
+    Action: grid indices or a continuous adjustment (see the module docstring).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
@@ -124,6 +128,7 @@ class CellPlateEnv(gym.Env):
         scene_jitter_m: float = 0.001,
         scene_jitter_rad: float = math.radians(0.5),
         render_mode: str | None = None,
+        action_type: ActionType = "grid",
     ) -> None:
         if task not in TASK_RECEPTACLES:
             raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
@@ -142,6 +147,8 @@ class CellPlateEnv(gym.Env):
         self.target: PlateDetection = backend.targets[self.receptacle.name]
         self.grid = grid if grid is not None else CandidateGrid()
         self._check_grid_fits(self.grid)
+        self.action_type = action_type
+        self.actions: AdjustmentSpace = adjustment_space(action_type, self.grid)
         intr = backend.drivers.camera.intrinsics
         self.image_size = _check_image_size(image_size, (intr.height, intr.width))
         self.reward_length_m = float(reward_length_m)
@@ -158,7 +165,7 @@ class CellPlateEnv(gym.Env):
                 "pose": spaces.Box(low=POSE_LOW, high=POSE_HIGH, dtype=np.float32),
             }
         )
-        self.action_space = self.grid.space()
+        self.action_space = self.actions.space()
 
         self._backend_seeded = False
         self._scene_pose: PlanarPose | None = None
@@ -171,12 +178,12 @@ class CellPlateEnv(gym.Env):
 
     # -- grid helpers (public API) ------------------------------------------------------------
     def action_to_adjustment(self, action: object) -> np.ndarray:
-        """Grid indices → ``[Δx_m, Δy_m, Δψ_rad]``."""
-        return self.grid.to_adjustment(action)
+        """An action → ``[Δx_m, Δy_m, Δψ_rad]``."""
+        return self.actions.to_adjustment(action)
 
     def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """The nearest grid action to an adjustment in metres and radians."""
-        return self.grid.to_action(dx_m, dy_m, dpsi_rad)
+        """The nearest action to an adjustment in metres and radians."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
 
     def _check_grid_fits(self, grid: CandidateGrid) -> None:
         region = self.backend.layout.reset_region
@@ -219,7 +226,7 @@ class CellPlateEnv(gym.Env):
     def step(self, action: object) -> tuple[dict[str, np.ndarray], SupportsFloat, bool, bool, dict[str, Any]]:
         if self._estimate is None:
             raise ResetNeeded("call reset() before step(): every episode is a single pick-and-place")
-        adjustment = self.grid.to_adjustment(action)
+        adjustment = self.actions.to_adjustment(action)
         estimate = self._estimate
         self._estimate = None
         pick = PlanarPose(
@@ -273,6 +280,7 @@ class CellPlateEnv(gym.Env):
         config = {
             "task": self.task,
             "grid": asdict(self.grid),
+            "action_type": self.action_type,
             "reward_length_m": self.reward_length_m,
             "scene_jitter": [self.scene_jitter_m, self.scene_jitter_rad],
             "image_size": list(self.image_size),
@@ -283,30 +291,10 @@ class CellPlateEnv(gym.Env):
         return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(RESET_OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; valid keys are {list(RESET_OPTION_KEYS)}")
-        scene = options.get("scene", "new")
-        if scene not in SCENES:
-            raise ValueError(f"options['scene'] must be 'new' or 'same', got {scene!r}")
-        if scene == "same" and self._scene_pose is None:
-            scene = "new"  # nothing to repeat yet: the first scene is new
-        if "initial_pose" in options:
-            if scene == "same":
-                raise ValueError("give either options['initial_pose'] or options['scene']='same', not both")
-            try:
-                pose = PlanarPose.from_array(options["initial_pose"])
-            except ValueError as err:
-                raise ValueError(f"options['initial_pose'] must be [x_m, y_m, yaw_rad]: {err}") from None
-            region = self.backend.layout.reset_region
-            if not region.contains(pose, margin_m=0.01):
-                raise ValueError(
-                    f"options['initial_pose'] {pose.as_array().round(4).tolist()} is outside the reset region "
-                    f"x {region.x_m} m, y {region.y_m} m"
-                )
-            return scene, pose
-        return scene, self._sample_new_pose() if scene == "new" else self._scene_pose  # type: ignore[return-value]
+        scene, pose = parse_reset_options(options, self.backend.layout.reset_region)
+        if scene == "same" and self._scene_pose is not None:
+            return scene, self._scene_pose
+        return "new", pose if pose is not None else self._sample_new_pose()  # nothing to repeat yet: a new scene
 
     def _sample_new_pose(self) -> PlanarPose:
         region = self.backend.layout.reset_region
@@ -329,8 +317,8 @@ class CellPlateEnv(gym.Env):
         image = frame.color
         if image.shape[:2] != (h, w):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        pose = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
-        obs = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
+        pose: np.ndarray = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
+        obs: dict[str, np.ndarray] = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
         self._last_frame = frame
         self._last_obs = obs
         return obs

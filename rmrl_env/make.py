@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rmrl_env.real.config import RealCellConfig
 
 #: Keywords that configure the env itself (any backend).
-ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode")
+ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode", "action_type")
 #: Keywords that change one field of the candidate grid: ``grid_<field>``.
 GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 #: Keywords of the sim backend (besides the error-source fields by name).
@@ -49,6 +49,32 @@ def _reject_unknown(kwargs: dict[str, Any], valid: set[str], backend: str) -> No
         raise TypeError(f"unknown keyword argument(s) {unknown} for the {backend} env; valid: {sorted(valid)}")
 
 
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """A boolean keyword: ``True``/``False`` only (the string ``"false"`` would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false (a boolean), got {value!r} ({type(value).__name__})")
+    return value
+
+
+def grid_from(value: Any) -> CandidateGrid:
+    """A :class:`CandidateGrid`, or one built from a dict of its fields (what JSON ``--env-kwargs`` gives)."""
+    if isinstance(value, CandidateGrid):
+        return value
+    if isinstance(value, dict):
+        names = [f.name for f in fields(CandidateGrid)]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ConfigError(f"grid has unknown field(s) {unknown}; its fields are {names}")
+        return CandidateGrid(**{k: _number(f"grid.{k}", v) for k, v in value.items()})
+    raise ConfigError(f"grid must be a CandidateGrid or a dict of its fields, got {type(value).__name__}")
+
+
 def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = None) -> dict[str, Any]:
     """The :class:`CellPlateEnv` keywords among ``gym.make`` keywords.
 
@@ -56,7 +82,9 @@ def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = No
     cannot be combined with a whole ``grid=CandidateGrid(...)``.
     """
     env_kwargs = {k: kwargs[k] for k in ENV_KWARGS if k in kwargs}
-    grid_changes = {GRID_KWARGS[k]: float(kwargs[k]) for k in GRID_KWARGS if k in kwargs}
+    if "grid" in env_kwargs:
+        env_kwargs["grid"] = grid_from(env_kwargs["grid"])
+    grid_changes = {GRID_KWARGS[k]: _number(k, kwargs[k]) for k in GRID_KWARGS if k in kwargs}
     if grid_changes and "grid" in env_kwargs:
         raise ConfigError("give either grid=CandidateGrid(...) or grid_* keyword arguments, not both")
     if "grid" not in env_kwargs and (grid_changes or base_grid is not None):
@@ -68,7 +96,7 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     """Create the simulated env; ``kwargs`` override the defaults.
 
     Env: ``image_size``, ``reward_length_m``, ``scene_jitter_m``, ``scene_jitter_rad``,
-    ``render_mode``, and the candidate grid as ``grid=CandidateGrid(...)`` or
+    ``render_mode``, ``action_type`` (``"grid"`` or ``"continuous"``), and the candidate grid as ``grid=CandidateGrid(...)`` or
     ``grid_max_xy_mm``, ``grid_step_xy_mm``, ``grid_max_yaw_deg``, ``grid_step_yaw_deg``.
     Sim: ``errors=ErrorSources(...)`` (or a dict of its fields) or any of its fields by name
     (e.g. ``tcp_offset_mm=(0, 0, 0)``), ``cell_seed`` (draw a whole cell with
@@ -87,7 +115,7 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     )
     backend = make_sim_backend(
         errors,
-        simulate_free_space=bool(kwargs.get("simulate_free_space", False)),
+        simulate_free_space=flag("simulate_free_space", kwargs.get("simulate_free_space", False)),
         motion=kwargs.get("motion"),
         plate_mix=kwargs.get("plate_mix"),
         position_method=kwargs.get("position_method", "centroid"),

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
+
 #: Methods in the order of the paper's tables (PPO and the zero floor added).
 METHODS = ("REINFORCE", "ReplayREINFORCE", "RMRL", "RMRL-pretrained", "PPO")
 FLOOR = "zero"
@@ -40,6 +42,8 @@ EVAL_POSES_SEED = 2026
 #: Trials per RM-RL scene (RMRL's default ``scene_size``).
 SCENE_SIZE = 5
 SHELF_POSES_SEED = 2027
+#: Reset seed of the first fixed evaluation pose (pose i uses EVAL_RESET_SEED + i).
+EVAL_RESET_SEED = 10_000
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,6 @@ QUICK = BenchConfig(
 )
 
 
-def fixed_poses(n: int, seed: int) -> np.ndarray:
-    """``n`` initial poses [x m, y m, yaw rad] drawn once from the sim's reset region."""
-    from rmrl_env.sim.world import DEFAULT_RESET_REGION as region
-
-    rng = np.random.default_rng(seed)
-    return np.column_stack([rng.uniform(*region.x_m, n), rng.uniform(*region.y_m, n), rng.uniform(*region.yaw_rad, n)])
-
-
 # -- one method ------------------------------------------------------------------------------------
 
 
@@ -148,10 +144,9 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
     """The model of one method, untrained (RMRL-pretrained is pretrained by the caller)."""
     from stable_baselines3 import PPO
 
-    from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE
+    from rmrl_agents.algorithms import algorithm_class
     from rmrl_agents.policies import PlateFeaturesExtractor
 
-    common = {"seed": seed, "learning_rate": cfg.learning_rate, "device": "cpu"}
     if method == "PPO":
         trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
         heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
@@ -168,27 +163,28 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
                 "features_extractor_kwargs": trunk,
                 "net_arch": {"pi": heads, "vf": heads},
             },
-            **common,
+            seed=seed,
+            learning_rate=cfg.learning_rate,
+            device="cpu",
         )
-    classes = {"REINFORCE": REINFORCE, "ReplayREINFORCE": ReplayREINFORCE, "RMRL": RMRL, "RMRL-pretrained": RMRL}
-    return classes[method]("MultiInputPolicy", env, policy_kwargs=dict(cfg.policy_kwargs), data_dir=str(data_dir), **common)
+    cls = algorithm_class(method.removesuffix("-pretrained"))
+    return cls(
+        "MultiInputPolicy",
+        env,
+        policy_kwargs=dict(cfg.policy_kwargs),
+        data_dir=str(data_dir),
+        seed=seed,
+        learning_rate=cfg.learning_rate,
+        device="cpu",
+    )
 
 
-def evaluate(env: Any, poses: np.ndarray, policy: Callable[[dict], np.ndarray] | None) -> dict[str, list[float]]:
+def evaluate(env: Any, poses: np.ndarray, policy: Any) -> dict[str, list[float]]:
     """Place from each fixed pose with a deterministic policy (``None``: zero adjustment).
 
-    Each pose uses its index as the reset seed, so sensor noise is the same for every method.
+    Pose i uses ``EVAL_RESET_SEED + i`` as the reset seed, so sensor noise is the same for every method.
     """
-    out: dict[str, list[float]] = {"reward": [], "e_trans_mm": [], "e_rot_deg": [], "success": []}
-    for i, pose in enumerate(poses):
-        obs, _ = env.reset(seed=10_000 + i, options={"initial_pose": pose.tolist()})
-        action = env.unwrapped.grid.zero_action() if policy is None else policy(obs)
-        _, reward, _, _, info = env.step(action)
-        out["reward"].append(float(reward))
-        out["e_trans_mm"].append(float(info["e_trans_mm"]))
-        out["e_rot_deg"].append(float(info["e_rot_deg"]))
-        out["success"].append(float(bool(info["success"])))
-    return out
+    return evaluate_policy(policy, env, poses=poses, seed=EVAL_RESET_SEED).columns()
 
 
 def _wait_for(path: Path, timeout_s: float) -> None:
@@ -229,9 +225,9 @@ def run_seed(cfg: BenchConfig, seed: int, out: Path, progress: Any = None) -> di
     import rmrl_env  # noqa: F401
 
     torch.set_num_threads(1)
-    place_poses = fixed_poses(cfg.eval_poses, EVAL_POSES_SEED)
-    shelf_poses = fixed_poses(cfg.shelf_trials, SHELF_POSES_SEED)
     place_env, shelf_env = gym.make(PLACE_ID), gym.make(SHELF_ID)
+    place_poses = fixed_poses(reset_region(place_env), cfg.eval_poses, EVAL_POSES_SEED)
+    shelf_poses = fixed_poses(reset_region(shelf_env), cfg.shelf_trials, SHELF_POSES_SEED)
     result: dict[str, Any] = {"seed": seed, "methods": {}}
 
     def tick(method: str) -> Callable[[], None] | None:
@@ -249,15 +245,11 @@ def run_seed(cfg: BenchConfig, seed: int, out: Path, progress: Any = None) -> di
         model.learn(cfg.train_trials, callback=recorder)
         if hasattr(model, "close_storage"):
             model.close_storage()
-
-        def policy(obs: dict, model: Any = model) -> np.ndarray:
-            return np.asarray(model.predict(obs, deterministic=True)[0])
-
         result["methods"][method] = {
             "train_rewards": recorder.rewards,
             "train_e_trans_mm": recorder.e_trans_mm,
-            "place": evaluate(place_env, place_poses, policy),
-            "shelf": evaluate(shelf_env, shelf_poses, policy),
+            "place": evaluate(place_env, place_poses, model),
+            "shelf": evaluate(shelf_env, shelf_poses, model),
             "wall_s": time.perf_counter() - t0,
             **extra,
         }

@@ -12,6 +12,8 @@ import gymnasium as gym
 from rich.console import Console
 from rich.table import Table
 
+from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+
 
 def json_dict(text: str) -> dict[str, Any]:
     """argparse type: a JSON object, e.g. '{"image_size": [64, 64]}'."""
@@ -25,7 +27,13 @@ def json_dict(text: str) -> dict[str, Any]:
 
 
 def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
-    """``gym.make(env_id, **env_kwargs)``, importing ``rmrl_env`` first if the id is unknown."""
+    """``gym.make(env_id, **env_kwargs)``, registering the id first if it is one of the project's.
+
+    ``rmrl_env`` registers the cell-plate ids when imported; the synthetic test env is
+    registered only when its id is asked for.
+    """
+    if env_id == SYNTHETIC_ENV_ID:
+        register_synthetic_env()
     if env_id not in gym.registry:
         with contextlib.suppress(ImportError):
             import rmrl_env  # noqa: F401  (registers the cell-plate env ids)
@@ -33,7 +41,7 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.En
         known = sorted(k for k in gym.registry if "Plate" in k)
         raise gym.error.UnregisteredEnv(
             f"unknown env id {env_id!r}; registered cell-plate envs: {known} "
-            "(install rmrl_env for CellPlate*-v0, or use rmrl_agents/SyntheticPlate-v0)"
+            f"(install rmrl_env for CellPlate*-v0, or use {SYNTHETIC_ENV_ID})"
         )
     return gym.make(env_id, **dict(env_kwargs or {}))
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from tqdm.auto import tqdm
 
+from rmrl_agents.algorithms import algorithm_class
 from rmrl_agents.commands._shared import json_dict, make_env, print_table
+from rmrl_agents.common.evaluation import evaluate_policy
 from rmrl_agents.storage import write_json_atomic
 
 
@@ -39,20 +41,14 @@ def saved_attributes(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rmrl_agents import ALGORITHMS
-
     path = Path(args.model)
     if not path.is_file():
         raise FileNotFoundError(f"no model file {path}")
     try:
         attrs = saved_attributes(path)
+        cls = algorithm_class(str(attrs.get("algorithm_name")))
     except ValueError as err:
-        print(f"rmrl eval: error: {err}")
-        return 2
-    name = attrs.get("algorithm_name")
-    classes = {cls.__name__: cls for cls in ALGORITHMS.values()}
-    if name not in classes:
-        print(f"rmrl eval: error: {path} was not saved by an rmrl agent (algorithm {name!r}; known {sorted(classes)})")
+        print(f"rmrl eval: error: {path} was not saved by an rmrl agent: {err}")
         return 2
     run_file = next((p / "run.json" for p in (path.parent, path.parent.parent) if (p / "run.json").exists()), None)
     run_settings = json.loads(run_file.read_text()) if run_file else {}
@@ -62,40 +58,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     env_kwargs = args.env_kwargs if args.env_kwargs is not None else run_settings.get("env_kwargs", {})
     env = make_env(env_id, env_kwargs)
-    model = classes[name].load(path, env=env)
-    results = []
-    obs, _ = env.reset(seed=args.seed)
-    for _ in tqdm(range(args.episodes), desc="eval", unit="trial", disable=args.no_progress):
-        action, _ = model.predict(obs, deterministic=not args.stochastic)
-        _, reward, _, _, info = env.step(action)
-        results.append(
-            {
-                "reward": float(reward),
-                "e_trans_mm": info.get("e_trans_mm"),
-                "e_rot_deg": info.get("e_rot_deg"),
-                "success": bool(info.get("success", False)),
-                "failure": info.get("failure"),
-                "action": np.asarray(action).tolist(),
-            }
-        )
-        obs, _ = env.reset()
+    model = cls.load(path, env=env)
+    result = evaluate_policy(
+        model, env, args.episodes, seed=args.seed, deterministic=not args.stochastic, progress_bar=not args.no_progress
+    )
     env.close()
-
-    def col(key: str) -> np.ndarray:
-        return np.asarray([np.nan if r[key] is None else float(r[key]) for r in results], dtype=np.float64)
-
+    means = result.means()
     summary = {
         "model": str(path),
         "env": env_id,
-        "episodes": len(results),
-        "mean reward": float(np.mean(col("reward"))),
-        "std reward": float(np.std(col("reward"))),
-        "e_trans mean (mm)": float(np.nanmean(col("e_trans_mm"))) if np.isfinite(col("e_trans_mm")).any() else None,
-        "e_rot mean (°)": float(np.nanmean(col("e_rot_deg"))) if np.isfinite(col("e_rot_deg")).any() else None,
-        "success rate": float(np.mean(col("success"))),
-        "failures": sum(r["failure"] is not None for r in results),
+        "episodes": len(result),
+        "mean reward": means["reward"],
+        "std reward": float(np.std(result.column("reward"))),
+        "e_trans mean (mm)": _or_none(means["e_trans_mm"]),
+        "e_rot mean (°)": _or_none(means["e_rot_deg"]),
+        "success rate": means["success"],
+        "failures": sum(e.failure is not None for e in result.episodes),
     }
-    print_table(f"rmrl eval — {name}", summary, Console())
+    print_table(f"rmrl eval — {cls.__name__}", summary, Console())
     if args.json:
-        write_json_atomic(Path(args.json), {"summary": summary, "trials": results})
+        write_json_atomic(Path(args.json), {"summary": summary, "trials": result.records()})
     return 0
+
+
+def _or_none(value: float) -> float | None:
+    return None if math.isnan(value) else value

@@ -23,12 +23,13 @@ from typing import Any
 from rich.console import Console
 from stable_baselines3.common.logger import configure
 
+from rmrl_agents.algorithms import ALGORITHMS
 from rmrl_agents.callbacks import CheckpointCallback
 from rmrl_agents.commands._shared import json_dict, make_env, print_table
 from rmrl_agents.metrics import summarize_trials
+from rmrl_agents.rmrl import RMRL
 from rmrl_agents.storage import write_json_atomic
 
-AGENTS = ("reinforce", "replay", "rmrl")
 #: run.json keys that must match to resume a run (the step budget may change)
 _RESUME_KEYS = ("agent", "env", "env_kwargs", "agent_kwargs", "policy_kwargs", "seed")
 
@@ -40,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train REINFORCE, RL + replay buffer or RM-RL on a cell-plate env. Every trial is "
         "logged to --out as it happens; rerunning the same command continues from the last checkpoint.",
     )
-    p.add_argument("--agent", required=True, choices=AGENTS, help="reinforce | replay (RL + replay buffer) | rmrl")
+    p.add_argument("--agent", required=True, choices=sorted(ALGORITHMS), help="reinforce | replay (RL + replay buffer) | rmrl")
     p.add_argument("--env", default="CellPlatePlace-sim-v0", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("--steps", type=int, required=True, help="total trials of the run (a resumed run counts those done)")
     p.add_argument("--out", required=True, help="output directory (created; reused to resume)")
@@ -93,9 +94,13 @@ def _check_or_write_run_file(out: Path, settings: dict[str, Any]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rmrl_agents import ALGORITHMS
-
     console = Console(stderr=True, soft_wrap=True, highlight=False)
+    cls = ALGORITHMS[args.agent]
+    if args.pretrain and not issubclass(cls, RMRL):
+        print(
+            f"rmrl train: error: --pretrain trains on role-model labels: it needs --agent rmrl, not {args.agent}", file=sys.stderr
+        )
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = _settings(args)
@@ -109,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     env = make_env(args.env, args.env_kwargs)
-    cls = ALGORITHMS[args.agent]
     ckpt = out / "checkpoints" / "latest.zip"
     data_dir = str(out / "data")
     formats = ["csv"] + (["tensorboard"] if args.tensorboard else []) + (["stdout"] if args.verbose else [])
@@ -135,10 +139,10 @@ def run(args: argparse.Namespace) -> int:
             **args.agent_kwargs,
         )
         model.set_logger(logger)
-        if args.pretrain:
-            stats = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
+        if args.pretrain and isinstance(model, RMRL):
+            pre = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
             console.print(
-                f"pretrained on {int(stats['n_labels'])} labels from {args.pretrain}: label accuracy {stats['accuracy']:.2f}"
+                f"pretrained on {int(pre['n_labels'])} labels from {args.pretrain}: label accuracy {pre['accuracy']:.2f}"
             )
     caught_up = model.sync_with_log()
     if resuming:
@@ -157,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             progress_bar=not args.no_progress,
         )
     model.save(out / "model.zip")
-    stats = summarize_trials(model.trial_log.records[model._log_start or 0 :], tau=args.tau)
+    stats = summarize_trials(model.trial_log.records[model.log_start :], tau=args.tau)
     summary: dict[str, Any] = {
         "agent": args.agent,
         "env": args.env,
@@ -171,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         "success rate": stats["success_rate"],
         "wall time this call (s)": round(time.time() - t0, 1),
     }
-    if hasattr(model, "dataset"):
+    if isinstance(model, RMRL):
         summary["role-model labels"] = len(model.dataset)
     summary["output"] = str(out)
     write_json_atomic(out / "summary.json", summary)

@@ -1,5 +1,6 @@
 """Camera calibration for the real cell (paper §4.1), with OpenCV's ArUco module.
 
+* The printed boards (:mod:`rmrl_env.perception.boards`).
 * Intrinsics from several views of a ChArUco board: camera matrix, Brown-Conrady distortion
   ``(k1, k2, p1, p2, k3)`` and the RMS reprojection error (pixels).
 * Extrinsics from one view of an ArUco / AprilTag grid board lying on the table at a measured
@@ -25,79 +26,12 @@ import cv2
 import numpy as np
 
 from rmrl_env.errors import CalibrationError
+from rmrl_env.perception.boards import CharucoBoardSpec, GridBoardSpec
 from rmrl_env.protocols import CameraIntrinsics, RigidTransform
 
 CALIBRATION_SCHEMA_VERSION = 1
 #: Fields of a measured target in the calibration file (metres, radians).
 TARGET_KEYS = ("x_m", "y_m", "yaw_rad", "top_z_m")
-
-#: Marker dictionaries accepted by name (``cv2.aruco.DICT_*``).
-DICTIONARIES = sorted(n[len("DICT_") :] for n in dir(cv2.aruco) if n.startswith("DICT_") and n == n.upper())
-
-
-def aruco_dictionary(name: str) -> cv2.aruco.Dictionary:
-    """The predefined dictionary ``name`` (e.g. ``"5X5_100"``, ``"APRILTAG_36H11"``; ``DICT_`` optional)."""
-    key = name.upper().removeprefix("DICT_")
-    if key not in DICTIONARIES:
-        raise CalibrationError(f"unknown marker dictionary {name!r}; choose one of {DICTIONARIES}")
-    return cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, "DICT_" + key))
-
-
-@dataclass(frozen=True)
-class CharucoBoardSpec:
-    """A ChArUco board for intrinsics (squares along x and y, sizes in metres)."""
-
-    squares_x: int = 7
-    squares_y: int = 5
-    square_m: float = 0.030
-    marker_m: float = 0.022
-    dictionary: str = "5X5_100"
-
-    def __post_init__(self) -> None:
-        if self.squares_x < 3 or self.squares_y < 3:
-            raise CalibrationError(f"a ChArUco board needs at least 3x3 squares, got {self.squares_x}x{self.squares_y}")
-        if not 0 < self.marker_m < self.square_m:
-            raise CalibrationError(
-                f"the marker size ({self.marker_m} m) must be positive and smaller than the square ({self.square_m} m)"
-            )
-
-    def board(self) -> cv2.aruco.CharucoBoard:
-        return cv2.aruco.CharucoBoard(
-            (self.squares_x, self.squares_y), self.square_m, self.marker_m, aruco_dictionary(self.dictionary)
-        )
-
-
-@dataclass(frozen=True)
-class GridBoardSpec:
-    """An ArUco / AprilTag grid board for extrinsics (markers along x and y, sizes in metres).
-
-    The board frame has its origin at the outer corner of the top-left marker as printed, x
-    along the rows, y along the columns (OpenCV's convention), z out of the printed face.
-    """
-
-    markers_x: int = 4
-    markers_y: int = 3
-    marker_m: float = 0.040
-    separation_m: float = 0.010
-    dictionary: str = "APRILTAG_36H11"
-
-    def __post_init__(self) -> None:
-        if self.markers_x < 1 or self.markers_y < 1 or self.marker_m <= 0 or self.separation_m < 0:
-            raise CalibrationError(f"invalid grid board {self}")
-
-    def board(self) -> cv2.aruco.GridBoard:
-        return cv2.aruco.GridBoard(
-            (self.markers_x, self.markers_y), self.marker_m, self.separation_m, aruco_dictionary(self.dictionary)
-        )
-
-    @property
-    def size_m(self) -> tuple[float, float]:
-        """Printed width and height of the board, metres."""
-        return (
-            self.markers_x * self.marker_m + (self.markers_x - 1) * self.separation_m,
-            self.markers_y * self.marker_m + (self.markers_y - 1) * self.separation_m,
-        )
-
 
 # ---------------------------------------------------------------------------------------------
 # Intrinsics
@@ -358,10 +292,10 @@ class Calibration:
                 raise fail("intrinsics.distortion", f"must hold 5 finite numbers (k1, k2, p1, p2, k3), got {dist.tolist()}")
             if width <= 0 or height <= 0:
                 raise fail("intrinsics.width/height", f"must be positive, got {width}x{height}")
-            coeffs = tuple(float(v) for v in dist[:5])
+            k1, k2, p1, p2, k3 = (float(v) for v in dist[:5])
             cal.intrinsics = CameraIntrinsics(
-                width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), coeffs
-            )  # type: ignore[arg-type]
+                width, height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), (k1, k2, p1, p2, k3)
+            )
             cal.intrinsics_rms_px = _opt_float(d.get("reprojection_error_px"))
         if "camera_to_base" in data:
             d = data["camera_to_base"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +96,11 @@ def _load_calibration(cfg: RealCellConfig, dry_run: bool) -> Calibration | None:
             "calibration_file is not set in the config: the real cell needs a camera calibration (see docs/real_cell.md)"
         )
     if dry_run and not Path(cfg.calibration_file).is_file():
+        logger.warning(
+            "dry_run: the calibration file %s named in the config does not exist; using nominal intrinsics and extrinsics. "
+            "The real cell will refuse to start without it (run `rmrl calibrate intrinsics` and `rmrl calibrate extrinsics`)",
+            cfg.calibration_file,
+        )
         return None
     cal = load_calibration(cfg.calibration_file)
     if not dry_run and cal.camera_to_base is None:
@@ -149,15 +153,15 @@ def make_real_backend(
             (cfg.camera.height - 1) / 2,
         )
         drivers = Drivers(
-            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),  # type: ignore[arg-type]
-            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),  # type: ignore[arg-type]
+            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),
+            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),
         )  # fmt: skip
         return Backend(
             name="real",
             routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
-            stager=_NoHardware("robot stager"),  # type: ignore[arg-type]
+            stager=_NoHardware("robot stager"),
             targets=targets,
-            description={"config": asdict(cfg)},
+            description={"config": cfg.model_dump(mode="json", by_alias=True)},
         )
 
     from rmrl_env.real.bio_gripper import BioGripper
@@ -185,12 +189,15 @@ def make_real_backend(
             c.undistort,
             c.frame_timeout_s,
             c.reconnect_attempts,
+            warmup_frames=c.warmup_frames,
             device=camera_device,
         )
         localiser = localiser_instance or build_localiser(cfg, camera_to_base)
         drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
         routine = PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts)
-        stager = RobotStager(routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, log_path=reset_log)
+        stager = RobotStager(
+            routine, cfg.reset.tolerance_m, cfg.reset.tolerance_rad, attempts=cfg.reset.attempts, log_path=reset_log
+        )
         arm.go_home()
     except BaseException:
         if camera is not None:
@@ -208,7 +215,7 @@ def make_real_backend(
         stager=stager,
         targets=targets,
         close_fn=close,
-        description={"config": asdict(cfg)},
+        description={"config": cfg.model_dump(mode="json", by_alias=True)},
     )
 
 

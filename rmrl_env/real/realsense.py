@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 def import_pyrealsense2() -> Any:
     """Import ``pyrealsense2`` or raise an error that says how to install it."""
     try:
-        import pyrealsense2 as rs  # type: ignore[import-not-found]
+        import pyrealsense2 as rs
     except ImportError as err:
         raise HardwareError(
             f"the RealSense camera needs the `pyrealsense2` package ({err}): `pip install rmrl[real]` "
@@ -43,8 +43,8 @@ def import_pyrealsense2() -> Any:
 
 def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
     """Convert ``pyrealsense2.intrinsics`` to :class:`CameraIntrinsics` (pixels)."""
-    coeffs = tuple(float(c) for c in list(rs_intr.coeffs)[:5])
-    coeffs = coeffs + (0.0,) * (5 - len(coeffs))
+    c = [float(v) for v in list(rs_intr.coeffs)[:5]] + [0.0] * 5
+    coeffs = (c[0], c[1], c[2], c[3], c[4])
     return CameraIntrinsics(
         int(rs_intr.width),
         int(rs_intr.height),
@@ -53,7 +53,7 @@ def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
         float(rs_intr.ppx),
         float(rs_intr.ppy),
         coeffs,
-    )  # type: ignore[arg-type]
+    )
 
 
 class RealSenseCamera:

@@ -185,7 +185,7 @@ API_CODES: dict[int, tuple[str, str]] = {
 def _sdk_fallback(code: int, table_name: str) -> tuple[str, str] | None:
     """Look an unknown code up in the SDK's own English table, if the SDK is installed."""
     try:  # pragma: no cover - depends on the SDK's internals
-        from xarm.core.config import x_code  # type: ignore[import-not-found]
+        from xarm.core.config import x_code
 
         entry = getattr(x_code, table_name).get(code, {}).get("en")
         if entry:

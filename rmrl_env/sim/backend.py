@@ -18,6 +18,7 @@ from rmrl_env.routine import Drivers, PickAndPlace
 from rmrl_env.sim.arm import SimArm
 from rmrl_env.sim.camera import SimCamera, believed_camera_to_base
 from rmrl_env.sim.error_sources import ErrorSources
+from rmrl_env.sim.gl import check_gl_usable, note_gl_context
 from rmrl_env.sim.gripper import SimGripper
 from rmrl_env.sim.hand import SimGroundTruth, SimHand
 from rmrl_env.sim.kinematics import ArmKinematics
@@ -45,6 +46,7 @@ def make_sim_backend(
     (``"box:deep_well"``), as a lab measures each plate type it uses. ``plate_mix``: share of each plate type among staged plates.
     """
     errors = errors or ErrorSources()
+    check_gl_usable()
     world = SimWorld(errors)
     kin = ArmKinematics()
     arm = SimArm(world, kin=kin, simulate_free_space=simulate_free_space)
@@ -55,6 +57,7 @@ def make_sim_backend(
     layout = world.layout(arm.home, taught, motion=motion)
     gripper = SimGripper(world)
     camera = SimCamera(world, errors)
+    note_gl_context()
     localiser = ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors), position_method=position_method)
     drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
     hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m, plate_mix=plate_mix)
@@ -106,6 +109,8 @@ def resolve_error_sources(
             raise ConfigError(f"errors must be an ErrorSources or a dict of its fields, got {type(errors).__name__}")
         errors = ErrorSources().replace(**errors)
     if cell_seed is not None:
+        if isinstance(cell_seed, bool) or not isinstance(cell_seed, (int, np.integer)) or cell_seed < 0:
+            raise ConfigError(f"cell_seed must be a whole number >= 0, got {cell_seed!r}")
         if errors is not None:
             raise ConfigError("give either errors or cell_seed, not both")
         errors = ErrorSources.sample(np.random.default_rng(int(cell_seed)))

@@ -22,17 +22,18 @@ from rmrl_env.errors import ConfigError
 from rmrl_env.protocols import PlanarPose, ToolPose, wrap_half_turn
 from rmrl_env.sim.assets import scene_path
 from rmrl_env.sim.error_sources import ErrorSources
-from rmrl_env.sim.kinematics import ARM_JOINTS, HOME_KEYFRAME
+from rmrl_env.sim.kinematics import ARM_JOINTS, HOME_KEYFRAME, ArmKinematics
 
 CAMERA_NAME = "overhead"
 #: fy of the D435 colour stream at 640 x 480 (pixels); sets the render's vertical field of view.
 D435_COLOR_FY_PX = 615.0
 
-#: Where a person leaves the plate: 35 x 45 cm of the table that the camera sees (every plate
-#: corner of every pose at least 65 px inside the frame) and the arm reaches for pick and place
+#: Where a person leaves the plate: 35 x 42.5 cm of the table that the camera sees (every plate
+#: corner of every pose at least 40 px inside the frame) and the arm reaches for pick and place
 #: at any yaw, and every yaw (a plate looks the same after a half turn, so [-90°, 90°) is every
-#: way round). ``tests/env/test_reset_area.py`` checks both.
-DEFAULT_RESET_REGION = Region(x_m=(0.20, 0.55), y_m=(-0.42, 0.03), yaw_rad=(-math.pi / 2, math.pi / 2))
+#: way round). It keeps a plate's diagonal clear of the box, and with the grid's ±12 mm stays in
+#: the twin's safety box (y >= -0.40 m). ``tests/env/test_cell_sources.py`` checks reach and view.
+DEFAULT_RESET_REGION = Region(x_m=(0.20, 0.55), y_m=(-0.385, 0.04), yaw_rad=(-math.pi / 2, math.pi / 2))
 
 
 class SimWorld:
@@ -207,16 +208,17 @@ class SimWorld:
 
     def layout(
         self,
-        home: ToolPose,
+        home: ToolPose | None = None,
         receptacles: dict[str, Receptacle] | None = None,
         reset_region: Region = DEFAULT_RESET_REGION,
         motion: MotionPlan | None = None,
     ) -> CellLayout:
-        """The cell layout: ``home`` (the FK of the home keyframe), the receptacles as taught
-        (default: the true slots) and the reset region."""
+        """The cell layout: ``home`` (default: the nominal FK of the home keyframe, what the
+        controller reports there), the receptacles as taught (default: the true slots) and the
+        reset region."""
         return CellLayout(
             table_z_m=0.0,
-            home=home,
+            home=home if home is not None else ArmKinematics().home,
             reset_region=reset_region,
             receptacles=receptacles or self.slots(),
             motion=motion or MotionPlan(),

@@ -1,15 +1,27 @@
-"""Shared fixtures of the agents tests: a tiny policy and the synthetic env."""
+"""Shared fixtures and constants of the agents tests: a tiny policy and the synthetic env."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import gymnasium as gym
 import pytest
 import torch
 
-import rmrl_agents  # noqa: F401  (registers rmrl_agents/SyntheticPlate-v0)
-from rmrl_agents.testing import TINY_POLICY_KWARGS
+from rmrl_agents.common.envs import SYNTHETIC_ENV_ID, register_synthetic_env
+
+register_synthetic_env()
+
+#: a small policy for tests: the same architecture with fewer channels
+TINY_POLICY_KWARGS: dict[str, Any] = {
+    "resnet_depth": 10,
+    "resnet_width": 8,
+    "pose_hidden": [64, 64],
+    "head_hidden": [64],
+}
+#: seed of the evaluation scenes (the same scenes for every evaluation of a test)
+EVAL_SEED = 12345
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +43,6 @@ def tiny_policy() -> dict:
 @pytest.fixture
 def make_env():
     def _make(**kwargs) -> gym.Env:
-        return gym.make("rmrl_agents/SyntheticPlate-v0", **kwargs)
+        return gym.make(SYNTHETIC_ENV_ID, **kwargs)
 
     return _make

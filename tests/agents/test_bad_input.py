@@ -9,7 +9,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rmrl_agents import REINFORCE, RMRL, IncompatibleEnvError
-from rmrl_agents.testing import SyntheticPlateEnv
+from rmrl_agents.common.envs import SyntheticPlateEnv
 
 
 class SpacesEnv(SyntheticPlateEnv):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents.bench import paper, report
+from rmrl_agents.common.evaluation import fixed_poses, reset_region
 from rmrl_agents.metrics import ema, steps_to_threshold
 
 
@@ -84,9 +85,18 @@ def test_a_source_run_shorter_than_a_scene_is_refused():
 
 
 def test_fixed_evaluation_poses_are_fixed_and_inside_the_reset_region():
-    a, b = paper.fixed_poses(12, paper.EVAL_POSES_SEED), paper.fixed_poses(12, paper.EVAL_POSES_SEED)
+    pytest.importorskip("rmrl_env")
+    import gymnasium as gym
+
+    env = gym.make(paper.PLACE_ID)
+    region = reset_region(env)
+    env.close()
+    a, b = fixed_poses(region, 12, paper.EVAL_POSES_SEED), fixed_poses(region, 12, paper.EVAL_POSES_SEED)
     assert np.array_equal(a, b) and a.shape == (12, 3)
-    assert a[:, 0].min() >= 0.33 and a[:, 0].max() <= 0.48
+    assert a[:, 0].min() >= region.x_m[0] and a[:, 0].max() <= region.x_m[1]
+    assert a[:, 1].min() >= region.y_m[0] and a[:, 1].max() <= region.y_m[1]
+    assert a[:, 2].min() >= region.yaw_rad[0] and a[:, 2].max() <= region.yaw_rad[1]
+    assert not np.array_equal(a, fixed_poses(region, 12, paper.SHELF_POSES_SEED))
 
 
 def test_quick_pipeline_end_to_end_on_a_tiny_budget(tmp_path):

@@ -16,10 +16,12 @@ import pytest
 
 from rmrl_agents import RoleModelDataset, TrialLog
 from rmrl_agents.cli import build_parser, main
-from rmrl_agents.testing import TINY_POLICY_KWARGS as TINY_POLICY
+from rmrl_agents.common.envs import SYNTHETIC_ENV_ID
+
+from .conftest import TINY_POLICY_KWARGS as TINY_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
-ENV = "rmrl_agents/SyntheticPlate-v0"
+ENV = SYNTHETIC_ENV_ID
 
 
 def _train_args(out: Path, agent: str = "rmrl", steps: int = 12, *extra: str) -> list[str]:
@@ -53,6 +55,18 @@ def test_parser_has_subcommands_as_modules() -> None:
     assert args.func.__module__ == "rmrl_agents.commands.train" and args.env == "CellPlatePlace-sim-v0"
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--agent", "ppo", "--steps", "5", "--out", "x"])
+
+
+def test_a_command_whose_module_is_missing_is_skipped_with_a_warning(monkeypatch, capsys) -> None:
+    from importlib.metadata import EntryPoint
+
+    import rmrl_agents.cli as cli
+
+    broken = EntryPoint(name="broken", value="rmrl_agents.no_such_module", group=cli.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(cli, "entry_points", lambda group: [broken])
+    args = cli.build_parser().parse_args(["train", "--agent", "rmrl", "--steps", "1", "--out", "x"])
+    assert args.func.__module__ == "rmrl_agents.commands.train"
+    assert "skipping the command 'broken' (rmrl_agents.no_such_module)" in capsys.readouterr().err
 
 
 def test_train_writes_everything_and_resumes(tmp_path, capsys) -> None:
@@ -118,6 +132,9 @@ def test_pretrain_flag_and_bad_inputs(tmp_path, capsys) -> None:
     assert main(_train_args(tmp_path / "third", "rmrl", 3, "--pretrain", str(first))) == 2
     assert "corrupt" in capsys.readouterr().err
     assert main(["eval", "--model", str(tmp_path / "none.zip")]) == 2
+    # pretraining is RM-RL's: asking it of another agent is refused before anything is written
+    assert main(_train_args(tmp_path / "fourth", "reinforce", 3, "--pretrain", str(first))) == 2
+    assert "needs --agent rmrl" in capsys.readouterr().err and not (tmp_path / "fourth").exists()
     (tmp_path / "junk.zip").write_text("no zip")
     assert main(["eval", "--model", str(tmp_path / "junk.zip")]) == 2
 

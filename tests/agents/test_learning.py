@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE, RoleModelDataset
-from rmrl_agents.testing import SyntheticPlateEnv, evaluate
+from rmrl_agents.common.envs import SyntheticPlateEnv
+from rmrl_agents.common.evaluation import evaluate_policy
+
+from .conftest import EVAL_SEED
 
 N_TRIALS = 300
 # a uniformly random grid action misses c(P^e) by ~8.7 mm on average (reward ≈ 0.915)
@@ -21,7 +24,7 @@ def test_agent_improves_mean_reward(algo, make_env, tiny_policy, tmp_path) -> No
     assert len(rewards) == N_TRIALS
     first, last = rewards[:75].mean(), rewards[-75:].mean()
     assert last > first + 0.015, f"training reward {first:.4f} -> {last:.4f}"
-    result = evaluate(model, make_env(), n_episodes=100)
+    result = evaluate_policy(model, make_env(), 100, seed=EVAL_SEED).means()
     assert result["e_trans_mm"] < 7.0, result
     assert result["reward"] > 0.93, result
 
@@ -40,10 +43,10 @@ def _optimal_dataset(path, n: int = 200, seed: int = 0) -> RoleModelDataset:
 def test_pretraining_on_role_model_labels(make_env, tiny_policy, tmp_path) -> None:
     _optimal_dataset(tmp_path / "earlier").close()
     fresh = RMRL("MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path / "a")
-    before = evaluate(fresh, make_env(), n_episodes=100)
+    before = evaluate_policy(fresh, make_env(), 100, seed=EVAL_SEED).means()
     model = RMRL("MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path / "b")
     stats = model.pretrain(tmp_path / "earlier", n_epochs=30, learning_rate=3e-3)
-    after = evaluate(model, make_env(), n_episodes=100)
+    after = evaluate_policy(model, make_env(), 100, seed=EVAL_SEED).means()
     assert stats["n_labels"] == 200 and stats["accuracy"] > 0.1
     assert after["e_trans_mm"] < 4.0 < before["e_trans_mm"], (before, after)
     # Pretrained RM-RL then trains as RM-RL

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE
-from rmrl_agents.testing import evaluate
+from rmrl_agents.common.evaluation import evaluate_policy
 
 rmrl_env = pytest.importorskip("rmrl_env")
 
@@ -39,7 +39,7 @@ def test_agent_runs_on_cellplate_place(algo, tiny_policy, tmp_path) -> None:
     loaded = algo.load(tmp_path / "m.zip", env=env)
     obs, _ = env.reset(seed=1)
     np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
-    result = evaluate(loaded, env, n_episodes=1)
+    result = evaluate_policy(loaded, env, n_eval_episodes=1).means()
     assert 0.0 <= result["reward"] <= 1.0
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents import RMRL, select_role_model
-from rmrl_agents.testing import SyntheticPlateEnv
+from rmrl_agents.common.envs import SyntheticPlateEnv
 
 
 class RecordingEnv(SyntheticPlateEnv):

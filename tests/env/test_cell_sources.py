@@ -120,7 +120,7 @@ def test_every_pose_of_the_reset_area_is_reachable_and_seen_with_margin(cell_see
     u = env.unwrapped
     region = u.backend.layout.reset_region
     assert region == DEFAULT_RESET_REGION
-    assert (region.x_m[1] - region.x_m[0], region.y_m[1] - region.y_m[0]) == pytest.approx((0.35, 0.45))
+    assert (region.x_m[1] - region.x_m[0], region.y_m[1] - region.y_m[0]) == pytest.approx((0.35, 0.425))
     assert region.yaw_rad == pytest.approx((-math.pi / 2, math.pi / 2))
     cam = u.backend.drivers.camera
     to_cam = cam.true_camera_to_base().inverse()

@@ -7,11 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from rmrl_env.perception.boards import CharucoBoardSpec, GridBoardSpec
 from rmrl_env.perception.calibration import (
     Calibration,
     CalibrationError,
-    CharucoBoardSpec,
-    GridBoardSpec,
     board_to_base,
     calibrate_extrinsics,
     calibrate_intrinsics,
@@ -113,7 +112,7 @@ def test_calibration_file_round_trip_and_validation(tmp_path):
 def test_calibrate_cli_writes_the_calibration_file(tmp_path, capsys):
     import cv2
 
-    from rmrl_env.perception.calibrate_cli import main
+    from rmrl_env.real.calibrate_cli import main
 
     spec = CharucoBoardSpec(7, 5, 0.030, 0.022, "5X5_100")
     views = tmp_path / "views"
@@ -181,3 +180,28 @@ def test_rmrl_cli_has_the_calibrate_subcommand(tmp_path):
     assert out.stat().st_size > 1000
     # errors are reported by the calibrate command itself, with exit code 2
     assert main(["calibrate", "intrinsics", str(tmp_path / "missing-*.png"), "--output", str(tmp_path / "c.json")]) == 2
+
+
+def test_calibrate_cli_board_defaults_are_the_board_specs():
+    """One source: the command line's board defaults are CharucoBoardSpec's and GridBoardSpec's."""
+    import argparse
+
+    from rmrl_env.real.calibrate_cli import _charuco_spec, _fill, _grid_spec
+
+    parser = argparse.ArgumentParser()
+    _fill(parser)
+    assert _charuco_spec(parser.parse_args(["intrinsics", "x.png"])) == CharucoBoardSpec()
+    assert _grid_spec(parser.parse_args(["extrinsics", "--board-pose", "0,0,0,0"])) == GridBoardSpec()
+    assert GridBoardSpec().size_m == pytest.approx((0.360, 0.285))  # fits an A3 print
+
+
+def test_perception_does_not_import_the_real_backend():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rmrl_env.perception.calibration, rmrl_env.perception.localise, rmrl_env.perception.classical, "
+        "rmrl_env.perception.foundation; print(sorted(m for m in sys.modules if m.startswith('rmrl_env.real')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

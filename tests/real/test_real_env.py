@@ -75,6 +75,18 @@ def test_unreachable_robot_fails_within_15_s_naming_the_address(tmp_path, closed
     assert time.monotonic() - t0 < 15.0
 
 
+def attached_factory(twin):
+    """A fake-SDK factory whose every API object drives the twin's arm; and the list of them."""
+    factory, made = fake_factory()
+
+    def attach(*args, **kwargs):
+        api = factory(*args, **kwargs)
+        twin.attach(api)
+        return api
+
+    return attach, made
+
+
 @pytest.fixture
 def twin():
     from .sim_twin import SimTwin
@@ -89,14 +101,7 @@ def test_real_env_end_to_end_on_the_twin(tmp_path, listening_port, twin):
 
     twin.put(PlanarPose(0.36, -0.22, math.radians(5)))
     cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
-    factory, made = fake_factory()
-    original = factory
-
-    def attach(*args, **kwargs):
-        api = original(*args, **kwargs)
-        twin.attach(api)
-        return api
-
+    attach, made = attached_factory(twin)
     env = make_real_env(
         "place", config=cfg, robot_port=listening_port, localiser="classical", api_factory=attach,
         camera_device=twin.device.device, reset_log=tmp_path / "resets.jsonl",
@@ -182,13 +187,7 @@ def test_sim_to_real_benchmark_runs_the_same_protocol_on_both_backends(tmp_path,
 
     twin.put(PlanarPose(0.40, -0.20, 0.0))
     cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
-    factory, _ = fake_factory()
-
-    def attach(*args, **kwargs):
-        api = factory(*args, **kwargs)
-        twin.attach(api)
-        return api
-
+    attach, _ = attached_factory(twin)
     real = make_real_env(
         "place",
         config=cfg,
@@ -242,13 +241,7 @@ def test_config_localise_attempts_reach_a_trials_relocalisation(tmp_path, listen
     cfg = write_cell(tmp_path, camera_to_base_json(twin), twin.camera.intrinsics)
     cfg.write_text(cfg.read_text().replace("localise_attempts = 3", f"localise_attempts = {attempts}"))
     flaky = _FlakyLocaliser(ClassicalLocaliser(load_calibration(tmp_path / "calibration.json").camera_to_base))
-    factory, _ = fake_factory()
-
-    def attach(*args, **kwargs):
-        api = factory(*args, **kwargs)
-        twin.attach(api)
-        return api
-
+    attach, _ = attached_factory(twin)
     env = make_real_env(
         "place", config=cfg, robot_port=listening_port, api_factory=attach,
         camera_device=twin.device.device, localiser_instance=flaky,
@@ -264,3 +257,11 @@ def test_config_localise_attempts_reach_a_trials_relocalisation(tmp_path, listen
             assert info["failure"] == "plate_not_found" and flaky.calls == attempts
     finally:
         env.close()
+
+
+def test_dry_run_with_a_missing_calibration_file_warns(tmp_path, caplog):
+    cfg = write_cell(tmp_path)  # the example config names calibration.json, which is not written here
+    with caplog.at_level("WARNING", logger="rmrl_env.real.backend"):
+        env = make_real_env("place", config=cfg, dry_run=True)
+    assert env.action_space.nvec.tolist() == [25, 25, 21]
+    assert "does not exist" in caplog.text and "rmrl calibrate extrinsics" in caplog.text

@@ -11,8 +11,11 @@ Subcommands::
 
 The results go into the calibration file the config names (``calibration_file``), or into
 ``--output``. Board sizes on the command line are millimetres; the board pose is metres and
-degrees in the robot base frame. Wire it into the ``rmrl`` CLI with :func:`add_parser` or
-run ``python -m rmrl_env.perception.calibrate_cli``.
+degrees in the robot base frame. Board defaults are those of
+:class:`~rmrl_env.perception.boards.CharucoBoardSpec` and
+:class:`~rmrl_env.perception.boards.GridBoardSpec`. ``rmrl`` finds it through the
+``rmrl.commands`` entry point (:func:`add_parser`); ``python -m rmrl_env.real.calibrate_cli``
+runs it without the ``rmrl`` command.
 """
 
 from __future__ import annotations
@@ -24,20 +27,28 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from rmrl_env.errors import ConfigError, RmrlError
+from rmrl_env.perception.boards import CharucoBoardSpec, GridBoardSpec
 from rmrl_env.perception.calibration import (
-    CharucoBoardSpec,
-    GridBoardSpec,
     board_to_base,
     calibrate_extrinsics,
     calibrate_intrinsics,
     load_calibration,
     update_calibration,
 )
+from rmrl_env.protocols import CameraIntrinsics
+
+if TYPE_CHECKING:
+    from rmrl_env.real.realsense import RealSenseCamera
+
+#: The board defaults, from the board specs (one source for the library and the command line).
+CHARUCO = CharucoBoardSpec()
+GRID = GridBoardSpec()
 
 
 def _squares(text: str) -> tuple[int, int]:
@@ -55,7 +66,8 @@ def _pose(text: str) -> tuple[float, float, float, float]:
         values = ()
     if len(values) != 4:
         raise argparse.ArgumentTypeError(f"expected X_M,Y_M,Z_M,YAW_DEG such as 0.35,-0.05,0.0,20, got {text!r}")
-    return values  # type: ignore[return-value]
+    x, y, z, yaw = values
+    return x, y, z, yaw
 
 
 def _charuco_spec(args: argparse.Namespace) -> CharucoBoardSpec:
@@ -100,18 +112,23 @@ def _read_images(patterns: Sequence[str]) -> list[np.ndarray]:
     return images
 
 
-def _open_camera(config_path: str):
+def _open_camera(config_path: str, intrinsics: CameraIntrinsics | None = None, undistort: bool = False) -> RealSenseCamera:
+    """The config's RealSense camera, with the calibrated ``intrinsics`` if given."""
     from rmrl_env.real.config import load_config
     from rmrl_env.real.realsense import RealSenseCamera
 
-    cfg = load_config(config_path).camera
-    return RealSenseCamera(cfg.serial, cfg.width, cfg.height, cfg.fps, None, False, cfg.frame_timeout_s, cfg.reconnect_attempts)
+    c = load_config(config_path).camera
+    return RealSenseCamera(
+        c.serial, c.width, c.height, c.fps, intrinsics, undistort, c.frame_timeout_s, c.reconnect_attempts,
+        warmup_frames=c.warmup_frames,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 
 
 def cmd_board(args: argparse.Namespace) -> int:
+    board: cv2.aruco.Board
     if args.kind == "charuco":
         spec = _charuco_spec(args)
         size_m = (spec.squares_x * spec.square_m, spec.squares_y * spec.square_m)
@@ -200,7 +217,6 @@ def cmd_extrinsics(args: argparse.Namespace) -> int:
 def cmd_target(args: argparse.Namespace) -> int:
     from rmrl_env.real.backend import build_localiser
     from rmrl_env.real.config import load_config
-    from rmrl_env.real.realsense import RealSenseCamera
 
     cfg = load_config(args.config)
     if args.receptacle not in cfg.layout.receptacles:
@@ -210,10 +226,7 @@ def cmd_target(args: argparse.Namespace) -> int:
     cal = load_calibration(cfg.calibration_file)
     if cal.camera_to_base is None:
         raise ConfigError(f"{cfg.calibration_file} has no camera_to_base: run `rmrl calibrate extrinsics` first")
-    c = cfg.camera
-    camera = RealSenseCamera(
-        c.serial, c.width, c.height, c.fps, cal.intrinsics, c.undistort, c.frame_timeout_s, c.reconnect_attempts
-    )
+    camera = _open_camera(args.config, cal.intrinsics, cfg.camera.undistort)
     localiser = build_localiser(cfg, cal.camera_to_base)
     poses = []
     try:
@@ -252,16 +265,34 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="calibrate_command", required=True)
 
     def charuco_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--squares", type=_squares, default=(7, 5), help="ChArUco squares COLSxROWS (default 7x5)")
-        p.add_argument("--square-mm", type=float, default=30.0, help="measured square size, mm")
-        p.add_argument("--marker-mm", type=float, default=22.0, help="measured marker size, mm")
-        p.add_argument("--dictionary", default="5X5_100", help="marker dictionary (default 5X5_100)")
+        p.add_argument(
+            "--squares",
+            type=_squares,
+            default=(CHARUCO.squares_x, CHARUCO.squares_y),
+            help="ChArUco squares COLSxROWS (default %(default)s)",
+        )
+        p.add_argument(
+            "--square-mm", type=float, default=CHARUCO.square_m * 1000, help="measured square size, mm (default %(default)g)"
+        )
+        p.add_argument(
+            "--marker-mm", type=float, default=CHARUCO.marker_m * 1000, help="measured marker size, mm (default %(default)g)"
+        )
+        p.add_argument("--dictionary", default=CHARUCO.dictionary, help="marker dictionary (default %(default)s)")
 
     def grid_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--markers", type=_squares, default=(5, 4), help="markers COLSxROWS (default 5x4)")
-        p.add_argument("--marker-mm", type=float, default=60.0, help="measured marker size, mm")
-        p.add_argument("--separation-mm", type=float, default=15.0, help="measured gap between markers, mm")
-        p.add_argument("--dictionary", default="APRILTAG_36H11", help="marker dictionary (default APRILTAG_36H11)")
+        p.add_argument(
+            "--markers", type=_squares, default=(GRID.markers_x, GRID.markers_y), help="markers COLSxROWS (default %(default)s)"
+        )
+        p.add_argument(
+            "--marker-mm", type=float, default=GRID.marker_m * 1000, help="measured marker size, mm (default %(default)g)"
+        )
+        p.add_argument(
+            "--separation-mm",
+            type=float,
+            default=GRID.separation_m * 1000,
+            help="measured gap between markers, mm (default %(default)g)",
+        )
+        p.add_argument("--dictionary", default=GRID.dictionary, help="marker dictionary (default %(default)s)")
 
     def out_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help="real-cell TOML; the result goes to its calibration_file")
@@ -271,12 +302,12 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     board.add_argument("--kind", choices=("charuco", "grid"), default="charuco")
     board.add_argument("--out", required=True)
     board.add_argument("--dpi", type=int, default=300)
-    board.add_argument("--squares", type=_squares, default=(7, 5))
-    board.add_argument("--square-mm", type=float, default=30.0)
-    board.add_argument("--markers", type=_squares, default=(5, 4))
-    board.add_argument("--marker-mm", type=float, default=None)
-    board.add_argument("--separation-mm", type=float, default=15.0)
-    board.add_argument("--dictionary", default=None)
+    board.add_argument("--squares", type=_squares, default=(CHARUCO.squares_x, CHARUCO.squares_y))
+    board.add_argument("--square-mm", type=float, default=CHARUCO.square_m * 1000)
+    board.add_argument("--markers", type=_squares, default=(GRID.markers_x, GRID.markers_y))
+    board.add_argument("--marker-mm", type=float, default=None, help="default: the board kind's")
+    board.add_argument("--separation-mm", type=float, default=GRID.separation_m * 1000)
+    board.add_argument("--dictionary", default=None, help="default: the board kind's")
     board.set_defaults(handler=cmd_board)
 
     cap = sub.add_parser("capture", help="save colour frames from the D435 for intrinsics")
@@ -309,10 +340,11 @@ def _fill(parser: argparse.ArgumentParser) -> None:
 
 def _board_defaults(args: argparse.Namespace) -> None:
     if getattr(args, "calibrate_command", None) == "board":
+        spec: CharucoBoardSpec | GridBoardSpec = CHARUCO if args.kind == "charuco" else GRID
         if args.marker_mm is None:
-            args.marker_mm = 22.0 if args.kind == "charuco" else 60.0
+            args.marker_mm = spec.marker_m * 1000
         if args.dictionary is None:
-            args.dictionary = "5X5_100" if args.kind == "charuco" else "APRILTAG_36H11"
+            args.dictionary = spec.dictionary
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,20 @@
+"""What the rmrl agents share: the one-step trial loop, its VecEnv, losses, the trial log, evaluation.
+
+Laid out like Stable-Baselines3's ``common`` package:
+
+* :mod:`~rmrl_agents.common.one_step_algorithm`: :class:`OneStepAlgorithm`, the base class;
+* :mod:`~rmrl_agents.common.vec_env`: :class:`SceneVecEnv`;
+* :mod:`~rmrl_agents.common.losses`: policy-gradient and cross-entropy losses, reward baseline;
+* :mod:`~rmrl_agents.common.trial_sync`: trial-log records and catching up after a crash;
+* :mod:`~rmrl_agents.common.evaluation`: :func:`evaluate_policy`, :func:`fixed_poses`;
+* :mod:`~rmrl_agents.common.info`: reading env ``info`` dicts (:func:`privileged`);
+* :mod:`~rmrl_agents.common.envs`: a synthetic env for tests and quick checks (not registered
+  until :func:`~rmrl_agents.common.envs.register_synthetic_env` is called).
+"""
+
+from rmrl_agents.common.info import privileged
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
+from rmrl_agents.common.trial_sync import Trial
+from rmrl_agents.common.vec_env import SceneVecEnv
+
+__all__ = ["OneStepAlgorithm", "SceneOption", "SceneVecEnv", "Trial", "privileged"]

@@ -1,0 +1,184 @@
+"""The one evaluation loop of the project (like SB3's ``evaluate_policy``), and fixed initial poses.
+
+Used by ``rmrl eval``, the paper benchmark, ``benchmarks/sim_to_real.py`` and the tests::
+
+    result = evaluate_policy(model, env, n_eval_episodes=10, seed=0)     # new scenes
+    poses = fixed_poses(reset_region(env), n=12, seed=2026)
+    result = evaluate_policy(None, env, poses=poses, seed=10_000)         # zero adjustment, fixed poses
+    result.means()["e_trans_mm"], result.columns()["reward"]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+from rmrl_agents.common.info import as_float, failure_code, privileged
+from rmrl_env.cell import Region
+
+Observation = dict[str, np.ndarray]
+
+
+class Predictor(Protocol):
+    """Anything with SB3's ``predict`` (the rmrl agents, SB3 algorithms)."""
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any: ...
+
+
+#: a model with ``predict``, a function observation → grid action, or None (the zero adjustment)
+PolicyLike = Predictor | Callable[[Observation], np.ndarray] | None
+
+METRICS = ("reward", "e_trans_mm", "e_rot_deg", "success", "true_e_trans_mm", "true_e_rot_deg")
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One evaluation trial.
+
+    Attributes:
+        reward: r in [0, 1].
+        e_trans_mm, e_rot_deg: the placement error as the env measured it (NaN: not measured).
+        success: the task succeeded (plate seated).
+        failure: the routine's failure code, or None.
+        action: the grid indices taken.
+        initial_pose: the fixed initial pose asked for, [x m, y m, yaw rad] (None: a new scene).
+        true_e_trans_mm, true_e_rot_deg: the simulator's true error (NaN off the sim).
+    """
+
+    reward: float
+    e_trans_mm: float
+    e_rot_deg: float
+    success: bool
+    failure: str | None
+    action: list[int]
+    initial_pose: list[float] | None = None
+    true_e_trans_mm: float = math.nan
+    true_e_rot_deg: float = math.nan
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """The episodes of one evaluation, in order."""
+
+    episodes: list[Episode]
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    def column(self, name: str) -> np.ndarray:
+        """One metric over the episodes, float64 (N,); NaN where not measured."""
+        return np.array([as_float(getattr(e, name)) for e in self.episodes], dtype=np.float64)
+
+    def columns(self) -> dict[str, list[float]]:
+        """Every metric of :data:`METRICS` as a list over the episodes (success as 0.0 / 1.0)."""
+        return {name: self.column(name).tolist() for name in METRICS}
+
+    def means(self) -> dict[str, float]:
+        """Mean of every metric over the episodes, ignoring NaN (NaN if none was measured)."""
+        out = {}
+        for name in METRICS:
+            values = self.column(name)
+            finite = values[np.isfinite(values)]
+            out[name] = float(finite.mean()) if finite.size else math.nan
+        return out
+
+    def records(self) -> list[dict[str, Any]]:
+        """The episodes as JSON-able dicts (NaN, i.e. not measured, as None)."""
+        return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(e).items()} for e in self.episodes]
+
+
+def _action_fn(policy: PolicyLike, env: gym.Env, deterministic: bool) -> Callable[[Observation], np.ndarray]:
+    if policy is None:
+        grid = getattr(env.unwrapped, "grid", None)
+        if grid is None:
+            raise ValueError(f"the zero-adjustment policy needs an env with a candidate grid; {env.unwrapped} has none")
+        zero = np.asarray(grid.zero_action())
+        return lambda obs: zero
+    predict = getattr(policy, "predict", None)
+    if predict is not None:
+        return lambda obs: np.asarray(predict(obs, deterministic=deterministic)[0])
+    if callable(policy):
+        return lambda obs: np.asarray(policy(obs))
+    raise TypeError(f"policy must have predict(), be a function of the observation, or be None; got {type(policy).__name__}")
+
+
+def evaluate_policy(
+    policy: PolicyLike,
+    env: gym.Env,
+    n_eval_episodes: int | None = None,
+    *,
+    poses: np.ndarray | Sequence[Sequence[float]] | None = None,
+    seed: int = 0,
+    deterministic: bool = True,
+    progress_bar: bool = False,
+) -> EvaluationResult:
+    """Run ``policy`` for one-step episodes of a cell-plate env and collect what each measured.
+
+    Either ``n_eval_episodes`` new scenes (the env is seeded once with ``seed``: the same seed
+    gives the same scenes), or one episode per fixed initial pose of ``poses`` (N, 3) [x m, y m,
+    yaw rad] (episode i resets with seed ``seed + i``, so every policy meets the same sensor
+    noise at each pose).
+
+    :param policy: a model with ``predict``, a function observation → action, or None (the zero
+        adjustment of the env's grid: the floor every method should beat).
+    :param deterministic: passed to ``predict`` (the most likely action).
+    :raises ValueError: neither or both of ``n_eval_episodes`` and ``poses``; a count < 1.
+    """
+    if (n_eval_episodes is None) == (poses is None):
+        raise ValueError("give either n_eval_episodes (new scenes) or poses (fixed initial poses), not both or neither")
+    act = _action_fn(policy, env, deterministic)
+    initial = None if poses is None else np.asarray(poses, dtype=np.float64).reshape(-1, 3)
+    n = len(initial) if initial is not None else int(n_eval_episodes or 0)
+    if n < 1:
+        raise ValueError(f"evaluate at least one episode, got {n}")
+    episodes = []
+    obs: Observation | None = None
+    for i in tqdm(range(n), desc="eval", unit="trial", disable=not progress_bar):
+        if initial is not None:
+            obs, _ = env.reset(seed=seed + i, options={"initial_pose": initial[i].tolist()})
+        elif obs is None:
+            obs, _ = env.reset(seed=seed)
+        assert obs is not None
+        action = act(obs)
+        _, reward, _, _, info = env.step(action)
+        truth = privileged(info)
+        episodes.append(
+            Episode(
+                reward=float(reward),
+                e_trans_mm=as_float(info.get("e_trans_mm")),
+                e_rot_deg=as_float(info.get("e_rot_deg")),
+                success=bool(info.get("success", False)),
+                failure=failure_code(info),
+                action=[int(a) for a in np.asarray(action).reshape(-1)],
+                initial_pose=None if initial is None else initial[i].tolist(),
+                true_e_trans_mm=as_float(truth.get("true_e_trans_mm")),
+                true_e_rot_deg=as_float(truth.get("true_e_rot_deg")),
+            )
+        )
+        if initial is None:
+            obs, _ = env.reset()
+    return EvaluationResult(episodes)
+
+
+def fixed_poses(region: Region, n: int, seed: int) -> np.ndarray:
+    """``n`` initial poses [x m, y m, yaw rad], shape (n, 3), drawn uniformly in ``region``, reproducibly."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.uniform(*region.x_m, n), rng.uniform(*region.y_m, n), rng.uniform(*region.yaw_rad, n)])
+
+
+def reset_region(env: gym.Env) -> Region:
+    """The region an env draws new initial poses from (its backend's layout, or its own attribute)."""
+    inner = env.unwrapped
+    backend = getattr(inner, "backend", None)
+    region = backend.layout.reset_region if backend is not None else getattr(inner, "reset_region", None)
+    if not isinstance(region, Region):
+        raise ValueError(f"{inner} has no reset region (neither backend.layout.reset_region nor reset_region)")
+    return region

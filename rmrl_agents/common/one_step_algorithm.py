@@ -1,0 +1,397 @@
+"""The base class of the rmrl agents: the one-step trial loop in SB3's mould.
+
+Every episode of the cell-plate MDP is one trial: reset → observe (image, P^e) → choose a grid
+action → one ``step`` → reward. :class:`OneStepAlgorithm` runs that loop inside SB3's
+``BaseAlgorithm`` (so ``learn``/``predict``/``save``/``load``, callbacks and the logger behave as
+SB3 users expect), writes every trial to the on-disk trial log as it happens, and leaves to
+subclasses what they do with a trial (:meth:`_process_trial`) and which scene comes next
+(:meth:`_next_scene_option`, :meth:`_on_env_reset`). It offers them the policy-gradient update
+of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import is_wrapped
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe_mean
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.patch_gym import _patch_env
+
+from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
+from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
+from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
+from rmrl_agents.common.vec_env import SceneVecEnv, registered_id, request_scene
+from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
+from rmrl_agents.storage import TrialLog
+
+SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
+SceneOption = Literal["new", "same"]
+
+
+class OneStepAlgorithm(BaseAlgorithm):
+    """Base class of REINFORCE, ReplayREINFORCE and RMRL (not used directly).
+
+    :param policy: "MultiInputPolicy" or a :class:`RoleModelPolicy` subclass.
+    :param env: a cell-plate env (Dict obs "image"+"pose", MultiDiscrete action), its id, or a
+        one-env VecEnv.
+    :param learning_rate: Adam learning rate of the policy-gradient updates (default 3e-4).
+    :param reward_baseline: b in the policy-gradient loss: "mean" (default; running mean of the
+        rewards seen so far) or "none" (b = 0, eq. 6 literally); see :class:`RewardBaseline`.
+    :param baseline_decay: decay of the running-mean baseline (default 0.9).
+    :param max_grad_norm: gradient-norm clip of every update (default 1.0; None: no clip).
+    :param data_dir: directory for the trial log (``trials/``) and what a subclass stores beside
+        it. Default: a new temporary directory (printed at verbose ≥ 1). Reusing a directory
+        appends to it.
+    :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device: as in SB3.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": MultiInputPolicy}
+    policy: RoleModelPolicy
+    action_space: spaces.MultiDiscrete
+
+    def __init__(
+        self,
+        policy: str | type[RoleModelPolicy],
+        env: GymEnv | str | None,
+        learning_rate: float | Schedule = 3e-4,
+        reward_baseline: BaselineKind = "mean",
+        baseline_decay: float = 0.9,
+        max_grad_norm: float | None = 1.0,
+        data_dir: str | Path | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if env is not None:
+            env = maybe_make_env(env, verbose)
+            check_spaces(env.observation_space, env.action_space)
+            if isinstance(env, VecEnv) and env.num_envs != 1:
+                raise ValueError(f"{type(self).__name__} runs one env (trials are sequential); got a VecEnv of {env.num_envs}")
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            support_multi_env=False,
+        )
+        self.baseline = RewardBaseline(reward_baseline, baseline_decay)
+        self.max_grad_norm = max_grad_norm
+        self.data_dir = str(data_dir) if data_dir is not None else None
+        self.env_id = registered_id(self.env)
+        self.algorithm_name = type(self).__name__
+        # state that checkpoints carry (see sync_with_log)
+        self._log_position: int | None = None  # trials of the log these weights have seen
+        self._log_start: int | None = None  # first log trial of this model
+        self._scene_counter = -1  # scene id of the current observation
+        self._encoder_loaded = False
+        self._n_updates = 0
+        self._trial_log: TrialLog | None = None
+        self._warned_vecenv = False
+        if _init_setup_model:
+            self._setup_model()
+
+    # -- SB3 plumbing ------------------------------------------------------------------------------
+    @staticmethod
+    def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
+        if not isinstance(env, VecEnv):
+            gym_env = _patch_env(env)
+            if monitor_wrapper and not is_wrapped(gym_env, Monitor):
+                gym_env = Monitor(gym_env)
+            env = SceneVecEnv([lambda: gym_env])
+        return BaseAlgorithm._wrap_env(env, verbose, monitor_wrapper)
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        # a model loaded to continue a run must not replay the random streams (scenes, action
+        # samples) of its first trials: offset the seed by the trials already done
+        run_seed = None if self.seed is None else self.seed + self.num_timesteps
+        self.set_random_seed(run_seed)
+        kwargs = dict(self.policy_kwargs)
+        if self._encoder_loaded:  # weights come from the checkpoint, not the (maybe absent) file
+            kwargs.pop("pretrained_encoder", None)
+        policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
+        if not isinstance(policy, RoleModelPolicy):
+            raise TypeError(f"{type(self).__name__} needs a RoleModelPolicy, got {type(policy).__name__}")
+        self.policy = policy.to(self.device)
+        self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
+        self._rng = np.random.default_rng(run_seed)
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        # the optimizer state too, so that a resumed run continues exactly (Adam moments)
+        return ["policy", "policy.optimizer"], []
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_trial_log"]
+
+    @property
+    def logger(self) -> Logger:
+        """SB3's logger; configured on first use if ``learn`` has not set one up yet."""
+        self._ensure_logger()
+        return self._logger
+
+    def _ensure_logger(self) -> None:
+        if not hasattr(self, "_logger"):
+            self._logger = configure_logger(self.verbose, self.tensorboard_log, type(self).__name__, True)
+
+    # -- storage ---------------------------------------------------------------------------------------
+    def _data_path(self) -> Path:
+        if self.data_dir is None:
+            self.data_dir = tempfile.mkdtemp(prefix=f"rmrl-{type(self).__name__.lower()}-")
+            if self.verbose >= 1:
+                print(f"{type(self).__name__}: trials are logged under {self.data_dir}")
+        return Path(self.data_dir)
+
+    def _env_image_shape(self) -> tuple[int, ...]:
+        """Image shape as the env gives it (before SB3 transposes it to channel-first)."""
+        if self.env is None:
+            raise RuntimeError("this model has no env; pass env= to load() or set_env() before learning")
+        return image_shape(self.env.unwrapped.observation_space)
+
+    def _policy_image_shape(self) -> tuple[int, ...]:
+        """Image shape as the policy takes it (channel-first after SB3's transpose)."""
+        return image_shape(self.observation_space)
+
+    @property
+    def trial_log(self) -> TrialLog:
+        """The on-disk log of every trial of this model's runs (opened on first use)."""
+        if self._trial_log is None:
+            shape = self._env_image_shape() if self.env is not None else None
+            nvec = [int(n) for n in self.action_space.nvec]
+            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec)
+        return self._trial_log
+
+    @property
+    def log_start(self) -> int:
+        """Index of this model's first trial in the trial log (0 before any sync)."""
+        return self._log_start or 0
+
+    def close_storage(self) -> None:
+        """Release the on-disk stores (their locks); they reopen on next use."""
+        if self._trial_log is not None:
+            self._trial_log.close()
+            self._trial_log = None
+
+    def sync_with_log(self) -> int:
+        """Bring the model up to date with trials on disk that its weights have not seen.
+
+        A checkpoint records how many trials of the log its weights have consumed. After a
+        crash, the log may hold later trials (each is written as soon as it ends): they are
+        processed now exactly as they were live (same updates, same scene bookkeeping,
+        idempotent labelling), so at most the trial in flight is lost. A fresh model starts
+        after whatever the log already holds. Returns the number of trials replayed.
+        """
+        log = self.trial_log
+        self._ensure_logger()
+        if self._log_position is None:  # a fresh model: start after what the directory holds
+            self._log_start = self._log_position = len(log)
+            self._scene_counter = last_scene(log)
+            return 0
+        n = 0
+        for trial in unseen_trials(log, self._log_position):
+            self.num_timesteps += 1
+            self._episode_num += 1
+            self._scene_counter = trial.scene
+            self._process_trial(trial)
+            self._log_position = trial.index + 1
+            n += 1
+        if n and self.verbose >= 1:
+            print(f"{type(self).__name__}: caught up with {n} logged trial(s) the checkpoint had not seen")
+        return n
+
+    # -- updates ------------------------------------------------------------------------------------------
+    def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
+        """Policy input from stored arrays: images (B, *env layout) uint8, poses (B, 3) [m, m, rad]."""
+        obs = {
+            IMAGE_KEY: np.ascontiguousarray(to_policy_layout(images, self._policy_image_shape())),
+            POSE_KEY: np.asarray(poses, dtype=np.float32),
+        }
+        tensors = obs_as_tensor(obs, self.device)
+        assert isinstance(tensors, dict)
+        return tensors
+
+    def _current_lr(self) -> float:
+        return float(self.lr_schedule(self._current_progress_remaining))
+
+    def _gradient_step(self, loss: th.Tensor, learning_rate: float) -> None:
+        self.policy.set_training_mode(True)
+        for group in self.policy.optimizer.param_groups:
+            group["lr"] = learning_rate
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+        self._n_updates += 1
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+
+    def policy_gradient_update(
+        self, images: np.ndarray, poses: np.ndarray, actions: np.ndarray, rewards: np.ndarray | list[float]
+    ) -> float:
+        """One step on ``-mean (R - b)·log π(a|s)`` (eq. 6). Arrays: (B, *img), (B, 3), (B, 3), (B,). Returns the loss."""
+        obs = self._obs_tensor(images, poses)
+        adv = th.as_tensor(self.baseline.advantages(rewards), dtype=th.float32, device=self.device)
+        dist = self.policy.get_distribution(obs)
+        loss = policy_gradient_loss(dist.log_prob(th.as_tensor(actions, device=self.device)), adv)
+        self._gradient_step(loss, self._current_lr())
+        self.logger.record_mean("train/pg_loss", loss.item())
+        entropy = dist.entropy()
+        if entropy is not None:
+            self.logger.record_mean("train/entropy", entropy.mean().item())
+        return float(loss.item())
+
+    def _online_update(self, trial: Trial) -> None:
+        """The per-trial policy-gradient step (REINFORCE, RM-RL), then the baseline update."""
+        self.policy_gradient_update(trial.image[None], trial.pose[None], trial.action[None], np.array([trial.reward]))
+        self.baseline.update(trial.reward)
+
+    # -- hooks of the subclasses ------------------------------------------------------------------------
+    @abstractmethod
+    def _process_trial(self, trial: Trial) -> None:
+        """What the agent learns from one trial (live, or replayed from the log after a crash)."""
+
+    def _next_scene_option(self) -> SceneOption | None:
+        """Reset option for the trial after the current one; None: the env's default (a new scene)."""
+        return None
+
+    def _on_env_reset(self) -> None:
+        """Called when learn() reset the env itself (a new scene begins)."""
+        self._scene_counter += 1
+
+    # -- the trial loop ---------------------------------------------------------------------------------
+    def learn(
+        self: SelfOneStep,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 10,
+        tb_log_name: str | None = None,
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfOneStep:
+        """Run ``total_timesteps`` trials (one trial = one env step = one episode).
+
+        :param log_interval: dump the logger every this many trials (0: never).
+        """
+        env_reset = reset_num_timesteps or self._last_obs is None
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name or type(self).__name__, progress_bar
+        )
+        self.sync_with_log()
+        if env_reset:
+            self._on_env_reset()
+        callback.on_training_start(locals(), globals())
+        while self.num_timesteps < total_timesteps:
+            if not self._run_trial(callback):
+                break
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            if log_interval and self._episode_num % log_interval == 0:
+                self.dump_logs()
+        callback.on_training_end()
+        return self
+
+    def _run_trial(self, callback: BaseCallback) -> bool:
+        assert self.env is not None and isinstance(self._last_obs, dict)
+        callback.on_rollout_start()
+        obs = self._last_obs
+        self.policy.set_training_mode(False)
+        with th.no_grad():
+            actions = self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+        option = self._next_scene_option()
+        if option is not None:
+            self._warned_vecenv |= request_scene(self.env, option, warn=not self._warned_vecenv)
+        reset_infos = getattr(self.env.unwrapped, "reset_infos", None)
+        reset_info = dict(reset_infos[0]) if reset_infos else {}
+        t0 = time.time()
+        new_obs, rewards, dones, infos = self.env.step(actions)
+        duration = time.time() - t0
+        self.num_timesteps += 1
+        self._episode_num += int(dones[0])
+        trial = self._record_trial(obs, actions[0], float(rewards[0]), infos[0], reset_info, t0, duration)
+        self._process_trial(trial)
+        self._log_position = trial.index + 1
+        self._scene_counter += 1 if option is None else int(option == "new")
+        self._update_info_buffer(infos, dones)
+        assert isinstance(new_obs, dict)
+        self._last_obs = new_obs
+        self._last_episode_starts = dones
+        callback.update_locals(locals())
+        keep_going = callback.on_step()
+        callback.on_rollout_end()
+        return keep_going
+
+    def _record_trial(
+        self,
+        obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: float,
+        info: dict[str, Any],
+        reset_info: dict[str, Any],
+        t_start: float,
+        duration_s: float,
+    ) -> Trial:
+        """Append the trial to the log (image in env layout) and record its metrics."""
+        image = to_env_layout(np.asarray(obs[IMAGE_KEY][0]), self._env_image_shape())
+        pose = np.asarray(obs[POSE_KEY][0], dtype=np.float32)
+        action = np.asarray(action, dtype=np.int64)
+        adjustment = info.get("adjustment")
+        if adjustment is None and self.env is not None:
+            try:
+                adjustment = self.env.env_method("action_to_adjustment", action)[0]
+            except AttributeError:
+                adjustment = None
+        record = trial_record(
+            trial=len(self.trial_log),
+            timestep=self.num_timesteps,
+            agent=type(self).__name__,
+            scene=self._scene_counter,
+            pose=pose,
+            action=action,
+            adjustment=adjustment,
+            reward=reward,
+            info=info,
+            reset_info=reset_info,
+            t_start=t_start,
+            duration_s=duration_s,
+        )
+        index = self.trial_log.append({"image": image}, record)
+        log_trial_metrics(self.logger, reward, info)
+        return Trial(index, image, pose, action, reward, self._scene_counter, self.trial_log.records[index])
+
+    def dump_logs(self) -> None:
+        """Write the logger: trial means since the last dump, rollout stats, time."""
+        time_elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
+        fps = (self.num_timesteps - self._num_timesteps_at_start) / time_elapsed
+        self.logger.record("time/episodes", self._episode_num, exclude="tensorboard")
+        if self.ep_info_buffer:
+            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
+        self.logger.record("time/fps", round(fps, 2))
+        self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        self.logger.record("train/learning_rate", self._current_lr())
+        self.logger.dump(step=self.num_timesteps)
+
+
+__all__ = ["OneStepAlgorithm", "SceneOption"]

@@ -1,0 +1,386 @@
+"""One pydantic model per section of the real cell's TOML file; every default is written here, once.
+
+The models hold the file's own units: metres (names ending in ``_m``), degrees (``_deg``),
+seconds (``_s``). :class:`~rmrl_env.real.config.model.RealCellConfig` turns them into the
+metre-and-radian value types the drivers use (``CellLayout``, ``WorkspaceBox``, ...).
+A validator raises ``ValueError("must be ...")`` with the tail of a sentence (the loader puts
+the field's TOML path in front) or :class:`~rmrl_env.errors.ConfigError` with a whole one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, MotionPlan, Receptacle, Region
+from rmrl_env.errors import ConfigError
+from rmrl_env.grid import CandidateGrid
+from rmrl_env.perception.foundation import DEFAULT_DETECTOR, DEFAULT_PROMPT, DEFAULT_SEGMENTER
+from rmrl_env.protocols import PlanarPose, ToolPose
+from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
+
+#: A finite number; TOML integers are accepted, strings and booleans are not.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+
+def _list_of(n: int, unit: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if not isinstance(value, list | tuple) or len(value) != n:
+            raise ValueError(f"must be a list of {n} numbers ({unit}), got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _ordered(strictly: bool) -> AfterValidator:
+    def check(value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if low > high or (strictly and low == high):
+            raise ValueError(f"must be [low, high] with low {'<' if strictly else '<='} high, got {list(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+#: ``[low, high]`` in metres, ``low <= high``.
+IntervalM = Annotated[tuple[Number, Number], _list_of(2, "m"), _ordered(strictly=False)]
+#: ``[low, high]`` in metres, ``low < high`` (a box that has a volume).
+StrictIntervalM = Annotated[tuple[Number, Number], _list_of(2, "m"), _ordered(strictly=True)]
+#: ``[low, high]`` in degrees, ``low <= high``.
+IntervalDeg = Annotated[tuple[Number, Number], _list_of(2, "deg"), _ordered(strictly=False)]
+YawDeg = Annotated[Number, Field(ge=-180.0, le=180.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_ip(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("is empty: set the xArm controller's IPv4 address")
+    if value == "localhost":
+        return value
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(
+            f"= {value!r} is not an IPv4 address: the xArm SDK opens a TCP connection only for an IPv4 address or "
+            "'localhost' (any other text is opened as a serial port)"
+        ) from None
+    return value
+
+
+def _near_flange(value: tuple[float, float, float]) -> tuple[float, float, float]:
+    if any(abs(v) > 0.5 for v in value):
+        raise ValueError(f"= {list(value)} is more than 0.5 m from the flange: give it in metres")
+    return value
+
+
+class RobotConfig(Section):
+    """[robot] The xArm 6 controller."""
+
+    ip: Annotated[StrictStr, AfterValidator(_check_ip)] = Field(
+        description="The controller's IPv4 address (or 'localhost'); host names and IPv6 do not work with the xArm SDK."
+    )
+    port: StrictInt = Field(
+        default=502, ge=1, le=65535, description="TCP port of the reachability check before the SDK connects."
+    )
+    connect_timeout_s: Number = Field(default=5.0, ge=0.1, le=14.0, description="How long the reachability check waits, seconds.")
+    motion_timeout_s: Number = Field(
+        default=30.0, ge=1.0, le=600.0, description="Longest single motion before it counts as failed, s."
+    )
+    tcp_offset_m: Annotated[tuple[Number, Number, Number], _list_of(3, "m"), AfterValidator(_near_flange)] = Field(
+        default=(0.0, 0.0, 0.172),
+        description="Tool centre point (centre between the jaws) from the flange, tool frame [x, y, z], metres. "
+        "Default: UFactory's published TCP of the BIO gripper, 172 mm below the flange; the MuJoCo twin's "
+        "config uses its own (the `tcp` site of assets/xarm6_bio.xml, 150 mm).",
+    )
+    arrival_tolerance_m: Number = Field(
+        default=ARRIVAL_TOLERANCE_M,
+        gt=0.0,
+        le=0.02,
+        description="A reached TCP position may differ from the commanded one by at most this, metres "
+        "(the driver uses its own constant of the same value for now).",
+    )
+
+
+class GripperConfig(Section):
+    """[gripper] The UFactory BIO gripper ("bio") or BIO gripper G2 ("bio_g2")."""
+
+    model: Literal["bio", "bio_g2"] = Field(default="bio", description='"bio" (the original BIO gripper) or "bio_g2".')
+    open_width_m: Number = Field(
+        default=0.13, gt=PLATE_WIDTH_M + 0.005, le=0.2, description="Jaw opening when open, metres (must clear the plate)."
+    )
+    speed: StrictInt = Field(
+        default=0, ge=0, le=4000, description="Gripper speed, SDK units (pulses/s, at most 4000); 0: the SDK's own."
+    )
+    force: StrictInt = Field(default=50, ge=1, le=100, description="Gripping force, percent 1-100 (G2 only).")
+    timeout_s: Number = Field(default=5.0, ge=0.5, le=30.0, description="Longest an open or close may take, seconds.")
+
+
+def _serial_text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be the camera's serial number as a string, got {value!r}")
+    return value.strip()
+
+
+class CameraConfig(Section):
+    """[camera] The overhead RealSense D435."""
+
+    serial: Annotated[str, BeforeValidator(_serial_text)] = Field(
+        default="", description='Serial number (`rs-enumerate-devices` lists it); "" takes the only connected camera.'
+    )
+    width: StrictInt = Field(default=640, ge=160, le=1920, description="Colour and depth stream width, pixels.")
+    height: StrictInt = Field(default=480, ge=120, le=1080, description="Colour and depth stream height, pixels.")
+    fps: StrictInt = Field(default=30, ge=1, le=90, description="Stream rate, frames per second.")
+    frame_timeout_s: Number = Field(default=1.0, ge=0.05, le=30.0, description="How long to wait for one frame, seconds.")
+    reconnect_attempts: StrictInt = Field(
+        default=2, ge=0, le=10, description="Pipeline restarts after a frame time-out before giving up."
+    )
+    undistort: StrictBool = Field(default=True, description="Remove the calibrated lens distortion from colour and depth.")
+    warmup_frames: StrictInt = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="Frames dropped after a (re)start while auto-exposure settles (librealsense's examples drop 30).",
+    )
+
+
+def _check_device(value: str) -> str:
+    if not (value in ("auto", "cpu") or value == "cuda" or (value.startswith("cuda:") and value[5:].isdigit())):
+        raise ValueError(f"must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty: describe the plate, e.g. 'black cell plate'")
+    return value
+
+
+class PerceptionConfig(Section):
+    """[perception] Which localiser finds the plate, and its models."""
+
+    localiser: Literal["foundation", "classical"] = Field(
+        default="foundation", description='"foundation" (Grounding DINO + SAM) or "classical" (no models).'
+    )
+    detector: StrictStr = Field(
+        default=DEFAULT_DETECTOR, description="Grounding DINO: a local directory or a Hugging Face hub id."
+    )
+    detector_revision: StrictStr = Field(
+        default="main",
+        description="Hub revision (branch, tag or commit) of the detector; pin a commit for repeatable runs (not applied yet).",
+    )
+    segmenter: StrictStr = Field(default=DEFAULT_SEGMENTER, description="SAM: a local directory or a Hugging Face hub id.")
+    segmenter_revision: StrictStr = Field(default="main", description="Hub revision of the segmenter (not applied yet).")
+    prompt: Annotated[StrictStr, AfterValidator(_not_blank)] = Field(
+        default=DEFAULT_PROMPT, description="The detector's text prompt."
+    )
+    box_threshold: Number = Field(default=0.3, ge=0.0, le=1.0, description="Detection box score threshold, 0-1.")
+    text_threshold: Number = Field(default=0.25, ge=0.0, le=1.0, description="Detection text score threshold, 0-1.")
+    device: Annotated[StrictStr, AfterValidator(_check_device)] = Field(
+        default="auto", description='"auto" (the GPU when present), "cpu", "cuda" or "cuda:N".'
+    )
+    localise_attempts: StrictInt = Field(default=3, ge=1, le=20, description="Captures tried before a missing plate is reported.")
+    detection_region_x_m: IntervalM | None = Field(
+        default=None,
+        examples=[[0.25, 0.65]],
+        description="Only detections whose centre lies in this x range of the base frame count, metres; unset: anywhere "
+        "(not applied yet).",
+    )
+    detection_region_y_m: IntervalM | None = Field(
+        default=None, examples=[[-0.35, 0.30]], description="The same for y, metres; unset: anywhere (not applied yet)."
+    )
+    plate_size_m: Annotated[tuple[Number, Number], _list_of(2, "m")] = Field(
+        default=(PLATE_LENGTH_M, PLATE_WIDTH_M),
+        description="Expected plate footprint [length, width], metres (SLAS microplate); detections far off it are "
+        "not the plate (not applied yet).",
+    )
+    plate_size_tolerance: Number = Field(
+        default=0.25, gt=0.0, le=1.0, description="Accepted relative deviation from plate_size_m (not applied yet)."
+    )
+
+
+class WorkspaceConfig(Section):
+    """[safety.workspace] The box (robot base frame) every commanded TCP position must lie in."""
+
+    x_m: StrictIntervalM = Field(description="[low, high] along x, metres.")
+    y_m: StrictIntervalM = Field(description="[low, high] along y, metres.")
+    z_m: StrictIntervalM = Field(description="[low, high] along z, metres.")
+
+
+class SafetyConfig(Section):
+    """[safety] Speed limits and the workspace box."""
+
+    max_speed_m_s: Number = Field(
+        default=0.4,
+        gt=0.0,
+        le=1.0,
+        description="No motion may ask for a faster TCP speed, m/s (every [motion] speed must be within it).",
+    )
+    max_acceleration_m_s2: Number = Field(default=1.0, gt=0.0, le=10.0, description="TCP acceleration of every motion, m/s².")
+    max_joint_speed_deg_s: Number = Field(
+        default=30.0,
+        gt=0.0,
+        le=180.0,
+        description="Limit of every joint's speed in joint-space moves, deg/s (30°/s moves a tool 0.7 m from "
+        "joint 1 at 0.37 m/s; not applied yet).",
+    )
+    workspace: WorkspaceConfig
+
+
+class HomeConfig(Section):
+    """[cell.home] The arm's parking pose, out of the camera's view (TCP, top-down)."""
+
+    x_m: Number = Field(description="TCP x, metres.")
+    y_m: Number = Field(description="TCP y, metres.")
+    z_m: Number = Field(description="TCP z, metres.")
+    yaw_deg: YawDeg = Field(default=0.0, description="Tool yaw, degrees.")
+
+    def pose(self) -> ToolPose:
+        return ToolPose(self.x_m, self.y_m, self.z_m, math.radians(self.yaw_deg))
+
+
+class ReceptacleConfig(Section):
+    """[cell.receptacles.NAME] A place the plate is put down (box: CellPlatePlace, shelf: CellPlateShelf)."""
+
+    x_m: Number = Field(description="Slot centre x (the taught place pose), metres.")
+    y_m: Number = Field(description="Slot centre y, metres.")
+    yaw_deg: YawDeg = Field(default=0.0, description="Slot yaw, degrees.")
+    floor_z_m: Annotated[Number, Field(ge=-1.0, le=1.0)] | None = Field(
+        default=None, examples=[0.06], description="Height of the surface the plate rests on, metres; unset: the table height."
+    )
+    clearance_m: Number = Field(default=0.002, ge=0.0, le=0.05, description="Free space between plate and wall per side, metres.")
+
+    def receptacle(self, name: str, table_z_m: float) -> Receptacle:
+        floor = table_z_m if self.floor_z_m is None else self.floor_z_m
+        return Receptacle(name, PlanarPose(self.x_m, self.y_m, math.radians(self.yaw_deg)), floor, self.clearance_m)
+
+
+def _has_box(value: dict[str, ReceptacleConfig]) -> dict[str, ReceptacleConfig]:
+    if "box" not in value:
+        raise ConfigError("cell.receptacles.box is missing: the place task needs the target box pose")
+    return value
+
+
+class CellConfig(Section):
+    """[cell] Where things are: table height, home pose, receptacles (robot base frame)."""
+
+    table_z_m: Number = Field(default=0.0, ge=-1.0, le=1.0, description="Height of the table top, metres.")
+    home: HomeConfig
+    home_joints_deg: Annotated[tuple[Number, Number, Number, Number, Number, Number], _list_of(6, "deg")] | None = Field(
+        default=None,
+        examples=[[0.0, -30.0, -40.0, 0.0, 70.0, 0.0]],
+        description="Joint angles J1-J6 of the home pose, degrees, for a joint-space move home; unset: the home pose "
+        "above by inverse kinematics (not applied yet).",
+    )
+    receptacles: Annotated[dict[str, ReceptacleConfig], AfterValidator(_has_box)] = Field(
+        description="The receptacles by name; `box` is required, `shelf` for CellPlateShelf."
+    )
+
+
+class MotionConfig(Section):
+    """[motion] The pick-and-place routine's heights (m) and speeds (m/s) on the real cell.
+
+    Slower than the sim's free transport (the defaults of ``rmrl_env.cell.MotionPlan``).
+    """
+
+    approach_height_m: Number = Field(
+        default=0.05, ge=0.0, le=2.0, description="Last stretch above a grasp or release, travelled slowly, m."
+    )
+    transit_z_m: Number = Field(
+        default=0.14, ge=0.0, le=2.0, description="TCP height of the transport between pick and place, m."
+    )
+    release_gap_m: Number = Field(
+        default=0.002, ge=0.0, le=2.0, description="Plate bottom above the floor when the jaws open, m."
+    )
+    approach_speed_m_s: Number = Field(default=0.25, gt=0.0, le=2.0, description="Free-space moves, m/s.")
+    descend_speed_m_s: Number = Field(
+        default=0.10, gt=0.0, le=2.0, description="The slow final approach to a grasp or release, m/s."
+    )
+    lift_speed_m_s: Number = Field(
+        default=0.15, gt=0.0, le=2.0, description="Vertical moves to and from the approach height, m/s."
+    )
+    transport_speed_m_s: Number = Field(default=0.40, gt=0.0, le=2.0, description="The horizontal carry at transit height, m/s.")
+
+    def plan(self) -> MotionPlan:
+        return MotionPlan(**self.model_dump())
+
+
+class ResetConfig(Section):
+    """[reset] The autonomous reset: the area of initial plate poses, and when to leave a plate alone."""
+
+    x_m: IntervalM = Field(description="Reset area [low, high] along x, metres.")
+    y_m: IntervalM = Field(description="Reset area [low, high] along y, metres.")
+    yaw_deg: IntervalDeg = Field(default=(0.0, 0.0), description="Initial yaw [low, high], degrees.")
+    tolerance_m: Number = Field(
+        default=0.002, ge=0.0, le=0.02, description="A plate this close to the requested position is not moved, m."
+    )
+    tolerance_deg: Number = Field(default=1.0, ge=0.0, le=10.0, description="... and this close in yaw, degrees.")
+    attempts: StrictInt = Field(default=2, ge=1, le=10, description="Transfers tried per reset (a missed grasp is retried).")
+
+    @property
+    def region(self) -> Region:
+        """The reset area in metres and radians."""
+        return Region(self.x_m, self.y_m, (math.radians(self.yaw_deg[0]), math.radians(self.yaw_deg[1])))
+
+    @property
+    def tolerance_rad(self) -> float:
+        return math.radians(self.tolerance_deg)
+
+
+_GRID = CandidateGrid()
+
+
+class GridConfig(Section):
+    """[grid] The candidate grid of pose adjustments (the action space)."""
+
+    max_xy_mm: Number = Field(default=_GRID.max_xy_mm, ge=0.0, le=100.0, description="Δx and Δy range ±, millimetres.")
+    step_xy_mm: Number = Field(default=_GRID.step_xy_mm, gt=0.0, le=100.0, description="Δx and Δy step, millimetres.")
+    max_yaw_deg: Number = Field(default=_GRID.max_yaw_deg, ge=0.0, le=89.0, description="Δψ range ±, degrees.")
+    step_yaw_deg: Number = Field(default=_GRID.step_yaw_deg, gt=0.0, le=89.0, description="Δψ step, degrees.")
+
+    @model_validator(mode="after")
+    def _whole_steps(self) -> GridConfig:
+        try:
+            self.candidates()
+        except ConfigError as err:
+            raise ValueError(f"is invalid: {err}") from None
+        return self
+
+    def candidates(self) -> CandidateGrid:
+        return CandidateGrid(**self.model_dump())
+
+
+class EnvConfig(Section):
+    """[env] Further CellPlateEnv keywords; an unset one keeps the env's default (the action grid is [grid])."""
+
+    image_size: Annotated[tuple[StrictInt, StrictInt], _list_of(2, "pixels")] | None = Field(
+        default=None, examples=[[120, 160]], description="Observation image [height, width], pixels."
+    )
+    reward_length_m: Number | None = Field(default=None, examples=[0.1], description="Length scale of the reward, metres.")
+    scene_jitter_m: Number | None = Field(
+        default=None, examples=[0.001], description="Jitter of a repeated scene's pose, metres."
+    )
+    scene_jitter_rad: Number | None = Field(
+        default=None, examples=[0.0087], description="Jitter of a repeated scene's yaw, radians."
+    )

@@ -1,0 +1,89 @@
+"""The benchmark's statistics: intervals that cover the truth, paired comparisons that say
+"no detectable difference" when they must, and T^10 that counts runs that never got there."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rmrl_agents.bench.stats import (
+    bootstrap_ci,
+    chance_time_to_event,
+    compare,
+    iqm,
+    paired_difference,
+    probability_of_improvement,
+    time_to_event,
+)
+
+
+def test_the_95_percent_interval_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    covered = [bootstrap_ci(rng.normal(1.0, 0.5, 20), seed=i).covers(1.0) for i in range(200)]
+    assert 0.88 <= np.mean(covered) <= 0.99
+
+
+def test_degenerate_samples():
+    assert math.isnan(bootstrap_ci([]).value)
+    one = bootstrap_ci([0.97])
+    assert one.value == 0.97 and math.isnan(one.low) and one.format() == "0.970"
+    same = bootstrap_ci([1.2, 1.2, 1.2])
+    assert (same.low, same.high) == (1.2, 1.2)
+
+
+def test_iqm_ignores_the_outer_quartiles():
+    assert iqm(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0])) == pytest.approx(3.5)
+
+
+def test_paired_comparison_sees_a_consistent_gain_that_an_unpaired_view_hides():
+    rng = np.random.default_rng(1)
+    per_cell = rng.normal(3.0, 1.5, 20)  # cells differ a lot
+    a, b = per_cell - 0.3 + rng.normal(0, 0.05, 20), per_cell  # a is 0.3 mm better on every cell
+    diff = paired_difference(a, b)
+    assert diff.high < 0 and diff.covers(-0.3)
+    assert "A is better than B" in compare("A", "B", diff, higher_is_better=False, what="e_trans")
+    unpaired_a, unpaired_b = bootstrap_ci(a), bootstrap_ci(b)
+    assert unpaired_a.high > unpaired_b.low  # the intervals overlap: only pairing detects it
+
+
+def test_no_winner_is_named_when_the_interval_covers_zero():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0.98, 0.01, 8), rng.normal(0.98, 0.01, 8)
+    text = compare("RMRL", "REINFORCE", paired_difference(a, b), higher_is_better=True, what="reward")
+    assert text.startswith("reward: no detectable difference between RMRL and REINFORCE")
+    with pytest.raises(ValueError, match="same runs"):
+        paired_difference([1.0, 2.0], [1.0])
+
+
+def test_probability_of_improvement():
+    assert probability_of_improvement([2, 3], [1, 1]) == 1.0
+    assert probability_of_improvement([1, 1], [1, 1]) == 0.5
+
+
+def test_censored_runs_count_instead_of_vanishing():
+    # four runs reached T^10 at 20..26, one never within 150 trials
+    summary = time_to_event([20, 22, 24, 26, None], budget=150)
+    assert summary.median == 24 and summary.never == 1
+    assert summary.restricted_mean == pytest.approx((20 + 22 + 24 + 26 + 150) / 5)
+    dropped_mean = np.mean([20, 22, 24, 26])
+    assert summary.restricted_mean > dropped_mean + 20  # dropping the failed seed would flatter the method
+    assert time_to_event([None, None, 30], budget=60).format() == "not reached (mean ≤60: 50.0, 2 of 3 never)"
+    with pytest.raises(ValueError, match="1..150"):
+        time_to_event([0], budget=150)
+
+
+def test_chance_reference_matches_simulated_random_policies():
+    rng = np.random.default_rng(3)
+    p, budget = 0.17, 150
+    sims = []
+    for _ in range(4000):
+        hits = np.cumsum(rng.random(budget) < p)
+        where = np.nonzero(hits >= 10)[0]
+        sims.append(int(where[0]) + 1 if where.size else None)
+    empirical = time_to_event(sims, budget)
+    analytic = chance_time_to_event(p, 10, budget)
+    assert abs(empirical.median - analytic.median) <= 1
+    assert analytic.restricted_mean == pytest.approx(empirical.restricted_mean, rel=0.02)
+    assert analytic.reached_share == pytest.approx(empirical.reached_share, abs=0.02)
