@@ -166,7 +166,7 @@ class SimWorld:
         m.body_mass[b] = plate.mass_kg
         sq = half**2
         m.body_inertia[b] = plate.mass_kg / 3.0 * np.array([sq[1] + sq[2], sq[0] + sq[2], sq[0] + sq[1]])
-        mujoco.mj_setConst(m, self.data)
+        mujoco.mj_setConst(m, mujoco.MjData(m))  # on scratch data: the cell's state is left alone
         self.plate_type = plate
 
     def put_plate(self, pose: PlanarPose, surface_z_m: float) -> None:
