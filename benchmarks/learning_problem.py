@@ -20,6 +20,16 @@ its pick errors on other plates. Printed per cell group: mean true and measured 
 and seated share for box and shelf, and the share of the squared (x, y) pick error each
 adjustment removes on the held-out scenes; the share of scenes whose oracle lies on the grid.
 Cells run in parallel in spawned worker processes (a MuJoCo GL context does not survive fork).
+
+Wall time on the 2-core machine shared with other jobs: ``--quick`` (2,200 trials) 247 s; the
+default run (200 default-cell scenes, 10 cells x 40, 6,000 trials) 632 s.
+
+Measured (default run): on the default cell the best constant leaves a true e_trans of 1.34 /
+1.22 mm (box / shelf) against the oracle's 0.93 / 0.76 mm (+0.41 / +0.46 mm) and seats 74 %
+on the shelf against the oracle's 97 % (-23 points); affine on P^e lies between (1.15 / 0.96 mm,
+83 %). Over 10 drawn cells: +0.37 / +0.40 mm and -21 points. Most of the context is the plate
+type: on standard plates the constant is as good as the oracle (0.81 vs 0.86 mm), on 44 mm
+deep-well plates it is not (1.84 vs 1.00 mm, shelf 59 % vs 95 %).
 """
 
 from __future__ import annotations
@@ -182,8 +192,8 @@ def _print_table(title: str, s: dict[str, dict[str, float]]) -> None:
     )
     c, z = s["constant"], s["oracle"]
     print(
-        f"best constant vs oracle: true e_trans +{c['place_true_e_trans_mm'] - z['place_true_e_trans_mm']:.2f} mm (box), "
-        f"+{c['shelf_true_e_trans_mm'] - z['shelf_true_e_trans_mm']:.2f} mm (shelf); shelf seated "
+        f"best constant vs oracle: true e_trans {c['place_true_e_trans_mm'] - z['place_true_e_trans_mm']:+.2f} mm (box), "
+        f"{c['shelf_true_e_trans_mm'] - z['shelf_true_e_trans_mm']:+.2f} mm (shelf); shelf seated "
         f"{100 * (c['shelf_seated'] - z['shelf_seated']):+.0f} points"
     )
 
