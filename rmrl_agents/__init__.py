@@ -1,4 +1,4 @@
-"""rmrl_agents: REINFORCE, RL + replay buffer and RM-RL as Stable-Baselines3 algorithms.
+"""rmrl_agents: REINFORCE, RL + replay buffer, RM-RL and RL100 as Stable-Baselines3 algorithms.
 
     from rmrl_agents import REINFORCE, ReplayREINFORCE, RMRL
     model = RMRL("MultiInputPolicy", "CellPlatePlace-sim-v0", seed=0, data_dir="runs/rmrl")
@@ -17,6 +17,7 @@ from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.policies import MultiInputPolicy, RoleModelPolicy
 from rmrl_agents.reinforce import REINFORCE
 from rmrl_agents.replay_reinforce import ReplayREINFORCE
+from rmrl_agents.rl100 import RL100
 from rmrl_agents.rmrl import RMRL, select_role_model
 from rmrl_agents.storage import TrialLog
 
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALGORITHMS",
     "REINFORCE",
+    "RL100",
     "RMRL",
     "DatasetError",
     "IncompatibleEnvError",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.reinforce import REINFORCE
 from rmrl_agents.replay_reinforce import ReplayREINFORCE
+from rmrl_agents.rl100 import RL100
 from rmrl_agents.rmrl import RMRL
 
-#: command-line name → class (``rmrl train --agent NAME``)
-ALGORITHMS: dict[str, type[OneStepAlgorithm]] = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL}
+#: command-line name → class (``rmrl train --agent NAME``); ``rl100`` needs a continuous env
+#: (``--env-kwargs '{"action_type": "continuous"}'``).
+ALGORITHMS: dict[str, type[OneStepAlgorithm]] = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL, "rl100": RL100}
 
 
 def algorithm_class(name: str) -> type[OneStepAlgorithm]:

@@ -15,10 +15,17 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import NoReturn
 
+from rmrl_agents.commands._shared import UsageError
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 
-COMMAND_MODULES: list[str] = ["rmrl_agents.commands.train", "rmrl_agents.commands.evaluate", "rmrl_agents.commands.bench"]
+COMMAND_MODULES: list[str] = [
+    "rmrl_agents.commands.train",
+    "rmrl_agents.commands.evaluate",
+    "rmrl_agents.commands.bench",
+    "rmrl_agents.commands.repair",
+]
 ENTRY_POINT_GROUP = "rmrl.commands"
 
 
@@ -42,10 +49,17 @@ def _command_modules() -> list[ModuleType]:
     return modules
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported as one line (the problem and where to find the fix), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rmrl_agents import __version__
 
-    parser = argparse.ArgumentParser(prog="rmrl", description="Role-Model RL for precise robot manipulation.")
+    parser = _Parser(prog="rmrl", description="Role-Model RL for precise robot manipulation.")
     parser.add_argument("--version", action="version", version=f"rmrl_agents {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules():
@@ -54,13 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rmrl`` console script; returns the exit code."""
+    """Entry point of the ``rmrl`` console script; returns the exit code.
+
+    A user's mistake (bad option, unknown env id or kwarg, unreadable or damaged file, a folder in
+    use) is one line on stderr naming the problem and the fix, exit code 2; an unexpected internal
+    error still shows its traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (IncompatibleEnvError, DatasetError, FileNotFoundError) as err:
-        print(f"rmrl {args.command}: error: {err}", file=sys.stderr)
+    except (UsageError, IncompatibleEnvError, DatasetError, FileNotFoundError, PermissionError) as err:
+        text = " ".join(str(err).split())  # one line
+        print(f"rmrl {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -4,7 +4,8 @@ Each record is one state s_{i,k} of a scene i labelled with the role model's gri
 I_i = [ind_x, ind_y, ind_ψ]: arrays ``image`` (uint8, env layout, e.g. 120×160×3) and JSON
 fields ``pose`` (P^e, [m, m, rad]), ``label`` (3 ints), ``scene``, ``trial`` (index of the
 labelled trial in the run's trial log), ``reward`` (that trial's own reward),
-``role_model_trial`` and ``role_model_reward`` (the trial a*_i came from and its reward).
+``role_model_trial`` and ``role_model_reward`` (the trial a*_i came from and its reward),
+``trial_time`` (the labelled trial's logged end time: with ``trial``, what identifies it).
 The store's ``attrs`` hold ``action_nvec`` (the grid the labels index into) and ``env_id``.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import RecordStore
+from rmrl_agents.storage import RecordStore, recovery_hint
 
 
 class RoleModelDataset(RecordStore):
@@ -44,7 +45,8 @@ class RoleModelDataset(RecordStore):
         super().__init__(path, self.KIND, arrays=arrays, attrs=all_attrs, **kwargs)
         if action_nvec is not None:
             self.check_compatible(action_nvec=action_nvec)
-        self._labelled_trials = {rec.get("trial") for rec in self.records}
+        self._check_labels()
+        self._labelled_trials = {(rec.get("trial"), rec.get("trial_time")) for rec in self.records}
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = True) -> RoleModelDataset:
@@ -71,9 +73,16 @@ class RoleModelDataset(RecordStore):
     def scenes(self) -> np.ndarray:
         return np.asarray(self.column("scene", -1), dtype=np.int64)
 
-    def contains_trial(self, trial: int) -> bool:
-        """Whether the trial-log trial ``trial`` already has a label (keeps labelling idempotent)."""
-        return trial in self._labelled_trials
+    def contains_trial(self, trial: int, trial_time: str | None = None) -> bool:
+        """Whether the trial-log trial ``trial`` already has a label (keeps labelling idempotent).
+
+        :param trial_time: the trial's end time as logged (its ``time`` field): a label made for
+            another trial of the same index (one a repair of the log dropped, then run again)
+            does not count. Labels stored without it match on the index alone.
+        """
+        if trial_time is None:
+            return any(t == trial for t, _ in self._labelled_trials)
+        return (trial, trial_time) in self._labelled_trials or (trial, None) in self._labelled_trials
 
     def batch(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(images (B, *image_shape) uint8, poses (B, 3) float32, labels (B, n_dims) int64)."""
@@ -88,10 +97,26 @@ class RoleModelDataset(RecordStore):
         if nvec and (len(label) != len(nvec) or any(not 0 <= x < n for x, n in zip(label, nvec, strict=True))):
             raise ValueError(f"label {label} is outside the action grid {nvec}")
         i = self.append({"image": image}, {"pose": [float(p) for p in pose], "label": label, **fields})
-        self._labelled_trials.add(fields.get("trial"))
+        self._labelled_trials.add((fields.get("trial"), fields.get("trial_time")))
         return i
 
     # -- checks ----------------------------------------------------------------------------------
+    def _check_labels(self) -> None:
+        """Every stored label must index the dataset's grid (a label out of range would crash in torch)."""
+        nvec = self.action_nvec
+        if not nvec:
+            raise DatasetError(
+                f"{self.path}/meta.json does not record the action grid (attrs.action_nvec); {recovery_hint(self.path)}"
+            )
+        for line, rec in enumerate(self.records, start=1):
+            label = rec.get("label")
+            fits = isinstance(label, list) and len(label) == len(nvec)
+            if not (fits and all(isinstance(x, int) and 0 <= x < n for x, n in zip(label or [], nvec, strict=True))):
+                raise DatasetError(
+                    f"{self.path}/index.jsonl: line {line} has the label {label!r}, outside the action grid {nvec}; "
+                    f"{recovery_hint(self.path)}"
+                )
+
     def check_compatible(
         self, action_nvec: Sequence[int] | None = None, image_shapes: Iterable[Sequence[int]] | None = None
     ) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
+from rmrl_agents.common.env_signature import check_signature, env_signature
 from rmrl_agents.common.losses import BaselineKind, multi_head_cross_entropy
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
 from rmrl_agents.common.trial_sync import Trial
@@ -138,13 +139,33 @@ class RMRL(OneStepAlgorithm):
         """D, persisted under ``data_dir/role_model`` (opened on first use); ``len(model.dataset)``."""
         if self._dataset is None:
             shape = self._env_image_shape() if self.env is not None else None
-            self._dataset = RoleModelDataset(
-                self._data_path() / "role_model",
+            sig = env_signature(self.env) if self.env is not None else None
+            path = self._data_path() / "role_model"
+            data = RoleModelDataset(
+                path,
                 image_shape=shape,
                 action_nvec=[int(n) for n in self.action_space.nvec],
-                attrs={"env_id": self.env_id},
+                attrs={"env_id": self.env_id, "env": sig},
             )
+            if sig is not None:
+                try:
+                    check_signature(
+                        data.attrs.get("env"),
+                        sig,
+                        f"the role-model dataset {path}",
+                        "continue it with the same env, or use another data_dir",
+                        config_must_match=True,
+                    )
+                except ValueError:
+                    data.close()
+                    raise
+            self._dataset = data
         return self._dataset
+
+    def sync_with_log(self) -> int:
+        # open (and check) D before the first trial, not when the first scene ends
+        _ = self.dataset
+        return super().sync_with_log()
 
     def close_storage(self) -> None:
         super().close_storage()
@@ -198,13 +219,15 @@ class RMRL(OneStepAlgorithm):
         images, poses = log.get("image", trials), log.poses()[trials]
         data = self.dataset
         for j, t in enumerate(trials):
-            if not data.contains_trial(t):  # idempotent when a scene is relabelled after a crash
+            trial_time = log.records[t].get("time")
+            if not data.contains_trial(t, trial_time):  # idempotent when a scene is relabelled after a crash
                 data.add(
                     images[j],
                     poses[j],
                     label,
                     scene=scene_id,
                     trial=t,
+                    trial_time=trial_time,
                     reward=rewards[j],
                     role_model_trial=role_model,
                     role_model_reward=rewards[k],
@@ -267,6 +290,14 @@ class RMRL(OneStepAlgorithm):
         shape = self._policy_image_shape()
         hwc = (shape[1], shape[2], shape[0])
         data.check_compatible(action_nvec=[int(n) for n in self.action_space.nvec], image_shapes=[shape, hwc])
+        current = env_signature(self.env) if self.env is not None else self.env_signature
+        if current is not None:
+            check_signature(
+                data.attrs.get("env"),
+                current,
+                f"the role-model dataset {data.path}",
+                "its labels index another grid: pretrain on a dataset recorded with this env's grid and image size",
+            )
         if len(data) == 0:
             raise DatasetError(f"{data.path} holds no labels to pretrain on")
         self._ensure_logger()

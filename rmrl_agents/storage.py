@@ -2,19 +2,27 @@
 
 A store is a directory::
 
-    meta.json      {"format": "rmrl-record-store", "kind": ..., "schema_version": 1,
+    meta.json      {"format": "rmrl-record-store", "kind": ..., "schema_version": 2,
                     "arrays": {"image": {"dtype": "uint8", "shape": [H, W, 3], "file": "image.bin"}},
                     "attrs": {...}}
     image.bin      raw C-order array data, record i at byte offset i * record_bytes (np.memmap-able)
-    index.jsonl    one JSON object per record, in order: {"i": i, ..., "crc32": {"image": ...}}
+    index.jsonl    one JSON object per record, in order:
+                   {"i": i, ..., "crc32": {"image": ..., "record": ...}}
+
+Every record is checksummed whole: one CRC32 per array and one (``"record"``) over every JSON
+field (canonical JSON: sorted keys, no spaces), so an edited or bit-flipped reward, action, pose
+or label is detected like a damaged image.
 
 Why this layout: appending never rewrites earlier bytes, so a crash or ``kill -9`` can only
 leave an unfinished *last* record. Each append writes the array bytes first (flush + fsync),
-then the index line (flush + fsync); a record exists once its index line ends in a newline.
-On opening, a last line without newline and array bytes past the last record are the trial in
-flight and are dropped; anything else that does not check out (a malformed line before the
-end, missing array bytes, a CRC mismatch, an unknown schema) raises :class:`DatasetError` —
-a store is never loaded partially.
+then the index line (flush + fsync); a record exists once its index line is complete.
+On opening for writing, a tail that is exactly one unfinished record (a last line that is the
+beginning of record n's line, at most one record's array bytes past the last record) is the
+trial in flight and is dropped; a complete, checksummed last record that only lacks its newline
+is kept. Anything else that does not check out (a malformed line, missing array bytes, a CRC
+mismatch, an unknown schema) raises :class:`DatasetError` naming the file, the line and the
+recovery command (``rmrl repair PATH``, see :mod:`rmrl_agents.repair`) — a store is never loaded
+partially, and opening one never deletes good data. Opening read-only never changes a file.
 
 A writer holds an exclusive ``flock`` on ``.lock`` so two processes cannot append at once.
 """
@@ -25,7 +33,6 @@ import contextlib
 import datetime as _dt
 import fcntl
 import json
-import math
 import os
 import zlib
 from collections.abc import Iterable, Mapping
@@ -35,47 +42,50 @@ from typing import Any, TextIO
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
+from rmrl_agents.files import acquire_lock, to_jsonable, write_json_atomic
+
+__all__ = ["RecordStore", "TrialLog", "acquire_lock", "record_crc", "to_jsonable", "write_json_atomic"]
 
 FORMAT = "rmrl-record-store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: versions this code reads (version 1 stores checksum the arrays only)
+READABLE_VERSIONS = (1, 2)
 _META, _INDEX, _LOCK = "meta.json", "index.jsonl", ".lock"
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain-JSON version of ``value``: arrays → lists, NaN/inf → None, numpy scalars → Python."""
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
+def recovery_hint(path: Path) -> str:
+    """The sentence every corruption error ends with: how to see and keep what is intact."""
+    return f"run `rmrl repair {path}` to see what is intact (and `--apply` to keep it; the original is kept)"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def record_crc(rec: Mapping[str, Any]) -> int:
+    """CRC32 of a record's JSON fields (all but ``crc32``), as canonical JSON."""
+    fields = {k: v for k, v in rec.items() if k != "crc32"}
+    return zlib.crc32(json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+
+
+def record_crcs(rec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A record's stored checksums ({} if it has none)."""
+    crcs = rec.get("crc32")
+    return crcs if isinstance(crcs, Mapping) else {}
+
+
+def parse_record_line(line: bytes, n: int) -> tuple[dict[str, Any] | None, str]:
+    """(record, "") if ``line`` is a well-formed index line of record ``n``, else (None, what is wrong)."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        rec = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return None, f"is not valid JSON ({err})"
+    if not isinstance(rec, dict) or rec.get("i") != n:
+        return None, f"is not record {n} (edited, or lines lost)"
+    return rec, ""
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file + rename (never half-written)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+def is_unfinished_line(tail: bytes, n: int) -> bool:
+    """Whether ``tail`` (the bytes after the last newline) is the beginning of record ``n``'s line."""
+    start = f'{{"i": {n}, '.encode()
+    common = min(len(tail), len(start))
+    return tail[:common] == start[:common] and parse_record_line(tail, n)[0] is None
 
 
 class RecordStore:
@@ -130,16 +140,11 @@ class RecordStore:
 
     # -- creation / validation ------------------------------------------------------------------
     def _lock(self) -> None:
-        lock_fh = open(self.path / _LOCK, "a+")  # noqa: SIM115 (held, and locked, for the store's lifetime)
-        try:
-            fcntl.flock(lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_fh.close()
-            raise DatasetError(
-                f"{self.path} is open for writing elsewhere (another process, or another model object in this "
-                "one: call its close_storage()); stop that run or use another directory"
-            ) from None
-        self._lock_fh = lock_fh
+        self._lock_fh = acquire_lock(
+            self.path / _LOCK,
+            f"{self.path} is open for writing elsewhere (process {{pid}}, or another model object in this one: "
+            "call its close_storage()); stop that run or use another directory",
+        )
 
     def _create(self, arrays: Mapping[str, tuple[Iterable[int], str | np.dtype]], attrs: Mapping[str, Any]) -> None:
         spec: dict[str, dict[str, Any]] = {
@@ -164,14 +169,17 @@ class RecordStore:
         try:
             meta = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise DatasetError(f"{path} is unreadable or not JSON ({err}); the store is corrupt") from err
+            raise DatasetError(
+                f"{path} is unreadable or not JSON ({err}); the store is corrupt: restore meta.json from a backup, "
+                "or copy that of a store written with the same settings (rmrl repair cannot rebuild it)"
+            ) from err
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             found = meta.get("format") if isinstance(meta, dict) else meta
             raise DatasetError(f"{self.path} is not an rmrl record store (meta.json format is {found!r})")
         if meta.get("kind") != self.kind:
             raise DatasetError(f"{self.path} holds a {meta.get('kind')!r} store, not a {self.kind!r} store")
         version = meta.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise DatasetError(
                 f"{self.path} has schema version {version!r}; this rmrl_agents reads version {SCHEMA_VERSION} "
                 "(upgrade rmrl_agents, or convert the store)"
@@ -193,25 +201,36 @@ class RecordStore:
         shape, dtype, _ = self._specs[name]
         return int(np.prod(shape)) * dtype.itemsize
 
+    def _corrupt(self, where: Path, detail: str) -> DatasetError:
+        return DatasetError(f"{where}: {detail}; {recovery_hint(self.path)}")
+
     def _read_index(self) -> list[dict[str, Any]]:
         path = self.path / _INDEX
         try:
             raw = path.read_bytes()
         except OSError as err:
             raise DatasetError(f"{path} is missing or unreadable ({err})") from err
-        complete_len = raw.rfind(b"\n") + 1  # bytes after the last newline: a record in flight
-        if complete_len < len(raw) and self.writable:
-            with open(path, "r+b") as fh:
-                fh.truncate(complete_len)
+        lines = raw.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends in a newline
         records = []
-        for n, line in enumerate(raw[:complete_len].splitlines()):
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DatasetError(f"{path}: line {n + 1} is not valid JSON ({err}); the store is corrupt") from err
-            if not isinstance(rec, dict) or rec.get("i") != n:
-                raise DatasetError(f"{path}: line {n + 1} is not record {n}; the store is corrupt or was edited")
+        for n, line in enumerate(lines):
+            rec, problem = parse_record_line(line, n)
+            if rec is None:
+                raise self._corrupt(path, f"line {n + 1} {problem}")
             records.append(rec)
+        if tail:
+            rec, problem = parse_record_line(tail, len(records))
+            if rec is not None:  # a complete record whose newline never landed: kept
+                records.append(rec)
+                if self.writable:
+                    with open(path, "ab") as fh:
+                        fh.write(b"\n")
+            elif is_unfinished_line(tail, len(records)):  # the record in flight at a crash: dropped
+                if self.writable:
+                    with open(path, "r+b") as fh:
+                        fh.truncate(len(raw) - len(tail))
+            else:
+                raise self._corrupt(path, f"line {len(records) + 1} (the last, without newline) {problem}")
         return records
 
     def _check_array_files(self, verify: bool) -> None:
@@ -219,22 +238,29 @@ class RecordStore:
         for name, (_, _, fname) in self._specs.items():
             path = self.path / fname
             if not path.exists():
-                raise DatasetError(f"{path} is missing; the store is incomplete")
-            size, need = path.stat().st_size, n * self._record_bytes(name)
+                raise self._corrupt(path, "the file is missing")
+            rb = self._record_bytes(name)
+            size, need = path.stat().st_size, n * rb
             if size < need:
-                raise DatasetError(
-                    f"{path} holds {size} bytes but the index lists {n} records ({need} bytes); the store is corrupt"
+                raise self._corrupt(path, f"holds {size} bytes but the index lists {n} records ({need} bytes)")
+            if size - need > rb:
+                raise self._corrupt(
+                    path, f"holds {size - need} bytes past its {n} records, more than the one record a crash can leave"
                 )
             if size > need and self.writable:  # bytes of a record whose index line never landed
                 with open(path, "r+b") as fh:
                     fh.truncate(need)
             if verify and n:
-                rb = self._record_bytes(name)
                 with open(path, "rb") as fh:
-                    for rec in self.records:
-                        crc = zlib.crc32(fh.read(rb))
-                        if rec.get("crc32", {}).get(name) != crc:
-                            raise DatasetError(f"{path}: record {rec['i']} fails its CRC check; the store is corrupt")
+                    for line, rec in enumerate(self.records, start=1):
+                        if record_crcs(rec).get(name) != zlib.crc32(fh.read(rb)):
+                            raise self._corrupt(path, f"record {rec['i']} (index.jsonl line {line}) fails its CRC check")
+        if verify and self.meta.get("schema_version", 1) >= 2:
+            for line, rec in enumerate(self.records, start=1):
+                if record_crcs(rec).get("record") != record_crc(rec):
+                    raise self._corrupt(
+                        self.path / _INDEX, f"line {line}: record {rec['i']}'s fields fail their CRC check (edited or damaged)"
+                    )
 
     # -- access ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -289,7 +315,8 @@ class RecordStore:
                 fh.flush()
                 if self.fsync:
                     os.fsync(fh.fileno())
-        rec = {"i": i, **to_jsonable(dict(record)), "crc32": crcs}
+        rec = {"i": i, **to_jsonable(dict(record))}
+        rec["crc32"] = {**crcs, "record": record_crc(rec)}
         line = (json.dumps(rec, allow_nan=False) + "\n").encode()
         with open(self.path / _INDEX, "ab") as fh:
             fh.write(line)
@@ -329,7 +356,7 @@ class TrialLog(RecordStore):
     ground truth of ``info["privileged"]``: ``true_pose``, ``true_e_trans_mm``, ...; None on the
     real cell; never read by a learner), ``t_start`` /
     ``time`` (UTC ISO start / end of the trial), ``duration_s`` (wall time of the env step,
-    including the automatic reset for the next trial), ``info`` (other small JSON-able info
+    not including the automatic reset for the next trial), ``info`` (other small JSON-able info
     entries, e.g. a config hash), ``reset_info`` (the info of the reset that began the trial).
     """
 

@@ -1,11 +1,13 @@
-"""Helpers shared by CLI subcommands: env creation, JSON options, tables."""
+"""Helpers shared by CLI subcommands: user errors, env creation, JSON and number options, tables."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -13,6 +15,55 @@ from rich.console import Console
 from rich.table import Table
 
 from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+
+
+class UsageError(Exception):
+    """A mistake in how a command was called: ``rmrl`` prints its message as one line and exits with 2."""
+
+
+@contextlib.contextmanager
+def user_errors(what: str, fix: str) -> Iterator[None]:
+    """Turn what bad arguments raise inside the block (unknown or mistyped kwargs, unknown env ids,
+    unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``."""
+    try:
+        yield
+    except (TypeError, ValueError, gym.error.Error, OSError) as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{what}: {text}; {fix}") from err
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer ≥ 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Before any work: ``path`` can be written (its folder exists and is writable, it is not a folder).
+
+    :raises UsageError: naming the problem and ``option``.
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory; give a file name")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {parent} does not exist; create it or choose another path")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path} is not writable; choose another path or fix the permissions")
 
 
 def json_dict(text: str) -> dict[str, Any]:
@@ -39,11 +90,14 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.En
             import rmrl_env  # noqa: F401  (registers the cell-plate env ids)
     if env_id not in gym.registry:
         known = sorted(k for k in gym.registry if "Plate" in k)
-        raise gym.error.UnregisteredEnv(
+        raise UsageError(
             f"unknown env id {env_id!r}; registered cell-plate envs: {known} "
             f"(install rmrl_env for CellPlate*-v0, or use {SYNTHETIC_ENV_ID})"
         )
-    return gym.make(env_id, **dict(env_kwargs or {}))
+    with user_errors(
+        f"cannot make the env {env_id!r} with {dict(env_kwargs or {})}", "check --env-kwargs (names, types, ranges)"
+    ):
+        return gym.make(env_id, **dict(env_kwargs or {}))
 
 
 def fmt(value: Any, digits: int = 3) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markdown import Markdown
 
+from rmrl_agents.commands._shared import positive_int
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -20,9 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quick", action="store_true", help="small budget and network (3 seeds × 60 trials, ResNet-10): a few minutes on 2 cores"
     )
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: 3 quick, 5 full)")
-    p.add_argument("--trials", type=int, default=None, help="training trials per method and seed (default: 60 quick, 150 full)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default 2)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 5 full)")
+    p.add_argument(
+        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 60 quick, 150 full)"
+    )
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default 2)")
     p.add_argument("--out", default=None, help="output directory (default runs/bench-paper[-quick])")
     p.add_argument("--readme", default=None, help="also replace the generated results block of this README")
     p.add_argument("--no-progress", action="store_true")
@@ -32,11 +36,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rmrl_agents.bench import paper, report
 
-    for name in ("seeds", "trials", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            print(f"rmrl bench: error: --{name} must be >= 1, got {value}")
-            return 2
     cfg = paper.config_for(args.quick, seeds=args.seeds, trials=args.trials, workers=args.workers)
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
     console = Console()

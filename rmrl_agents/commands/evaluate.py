@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,21 @@ import numpy as np
 from rich.console import Console
 
 from rmrl_agents.algorithms import algorithm_class
-from rmrl_agents.commands._shared import json_dict, make_env, print_table
+from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env, positive_int, print_table
+from rmrl_agents.common.env_signature import saved_attributes
 from rmrl_agents.common.evaluation import evaluate_policy
+from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.storage import write_json_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="evaluate a saved model", description="Evaluate a saved rmrl model on new scenes.")
     p.add_argument("--model", required=True, help="model .zip (a run's model.zip or checkpoints/latest.zip)")
-    p.add_argument("--episodes", type=int, default=10, help="trials, each from a new initial pose (default 10)")
+    p.add_argument("--episodes", type=positive_int, default=10, help="trials, each from a new initial pose (default 10)")
     p.add_argument("--env", help="env id (default: the one the model was trained on)")
-    p.add_argument("--env-kwargs", type=json_dict, default=None, help="JSON object passed to gym.make (default: the run's)")
+    p.add_argument(
+        "--env-kwargs", type=json_dict, default=None, help="JSON object passed to gym.make (default: those the model records)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the most likely")
     p.add_argument("--json", metavar="FILE", help="also write the per-trial results and summary as JSON")
@@ -31,34 +34,49 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def saved_attributes(path: Path) -> dict[str, Any]:
-    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env id, ...)."""
+def _env_of(args: argparse.Namespace, path: Path, attrs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The env id and kwargs to evaluate on: the options, else what the model file records (its
+    env signature), else the run's run.json beside it."""
+    found = attrs.get("env_signature")
+    saved: dict[str, Any] = found if isinstance(found, dict) else {}
+    run_file = next((p / "run.json" for p in (path.parent, path.parent.parent) if (p / "run.json").is_file()), None)
     try:
-        with zipfile.ZipFile(path) as zf:
-            return json.loads(zf.read("data"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a saved rmrl/SB3 model ({err})") from err
+        run_settings = json.loads(run_file.read_text()) if run_file else {}
+    except (OSError, json.JSONDecodeError):
+        run_settings = {}
+    env_id = args.env or saved.get("env_id") or attrs.get("env_id") or run_settings.get("env")
+    if not env_id:
+        raise UsageError(f"{path} does not record its env; pass --env (and --env-kwargs)")
+    if args.env_kwargs is not None:
+        return env_id, args.env_kwargs
+    same_env = env_id == saved.get("env_id")
+    kwargs = saved.get("env_kwargs") if same_env and saved.get("env_kwargs") is not None else run_settings.get("env_kwargs")
+    return env_id, dict(kwargs or {})
 
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.model)
     if not path.is_file():
-        raise FileNotFoundError(f"no model file {path}")
+        raise UsageError(f"--model {path}: no such file; give a run's model.zip or checkpoints/latest.zip")
+    if args.json:
+        check_output_file(Path(args.json), "--json")
     try:
         attrs = saved_attributes(path)
         cls = algorithm_class(str(attrs.get("algorithm_name")))
     except ValueError as err:
-        print(f"rmrl eval: error: {path} was not saved by an rmrl agent: {err}")
-        return 2
-    run_file = next((p / "run.json" for p in (path.parent, path.parent.parent) if (p / "run.json").exists()), None)
-    run_settings = json.loads(run_file.read_text()) if run_file else {}
-    env_id = args.env or attrs.get("env_id") or run_settings.get("env")
-    if not env_id:
-        print("rmrl eval: error: the model does not record its env; pass --env")
-        return 2
-    env_kwargs = args.env_kwargs if args.env_kwargs is not None else run_settings.get("env_kwargs", {})
+        raise UsageError(f"{path} is not a readable rmrl model ({err}); give another model file or checkpoint") from None
+    env_id, env_kwargs = _env_of(args, path, attrs)
     env = make_env(env_id, env_kwargs)
-    model = cls.load(path, env=env)
+    try:
+        model = cls.load(path, env=env)
+    except (IncompatibleEnvError, DatasetError):
+        env.close()
+        raise
+    except Exception as err:  # a damaged file
+        env.close()
+        raise UsageError(
+            f"{path} cannot be loaded ({type(err).__name__}: {err}); it is damaged: use another checkpoint"
+        ) from None
     result = evaluate_policy(
         model, env, args.episodes, seed=args.seed, deterministic=not args.stochastic, progress_bar=not args.no_progress
     )

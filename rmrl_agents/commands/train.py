@@ -9,29 +9,41 @@ Layout of ``--out DIR``::
     logs/progress.csv        SB3 logger output (+ TensorBoard events with --tensorboard)
     model.zip                the final model
     summary.json             the summary table, as JSON
+    .lock                    held by the process training in the folder (its pid inside)
+
+Nothing is written before every input has been checked and the env and model are built, so a
+mistyped option never leaves a folder that refuses the corrected command. A checkpoint that is
+missing or unreadable while the trial log holds trials is not a restart: the model is rebuilt by
+replaying the log (as after a crash), then training continues with the step counter, scenes and
+random streams where they were.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from stable_baselines3.common.logger import configure
 
 from rmrl_agents.algorithms import ALGORITHMS
 from rmrl_agents.callbacks import CheckpointCallback
-from rmrl_agents.commands._shared import json_dict, make_env, print_table
+from rmrl_agents.commands._shared import (
+    UsageError,
+    json_dict,
+    make_env,
+    non_negative_int,
+    positive_int,
+    print_table,
+    user_errors,
+)
+from rmrl_agents.commands.run_folder import check_run_file, lock_run_folder, make_logger, write_run_file
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
+from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.metrics import summarize_trials
 from rmrl_agents.rmrl import RMRL
 from rmrl_agents.storage import write_json_atomic
-
-#: run.json keys that must match to resume a run (the step budget may change)
-_RESUME_KEYS = ("agent", "env", "env_kwargs", "agent_kwargs", "policy_kwargs", "seed")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,12 +53,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train REINFORCE, RL + replay buffer or RM-RL on a cell-plate env. Every trial is "
         "logged to --out as it happens; rerunning the same command continues from the last checkpoint.",
     )
-    p.add_argument("--agent", required=True, choices=sorted(ALGORITHMS), help="reinforce | replay (RL + replay buffer) | rmrl")
+    p.add_argument(
+        "--agent",
+        required=True,
+        choices=sorted(ALGORITHMS),
+        help="reinforce | replay (RL + replay buffer) | rmrl | rl100 (continuous env)",
+    )
     p.add_argument("--env", default="CellPlatePlace-sim-v0", help="Gymnasium env id (default: %(default)s)")
-    p.add_argument("--steps", type=int, required=True, help="total trials of the run (a resumed run counts those done)")
+    p.add_argument("--steps", type=positive_int, required=True, help="total trials of the run (a resumed run counts those done)")
     p.add_argument("--out", required=True, help="output directory (created; reused to resume)")
     p.add_argument("--pretrain", metavar="PATH", help="role-model dataset (or earlier run's --out) to pretrain on first")
-    p.add_argument("--pretrain-epochs", type=int, default=10, help="pretraining passes over the dataset (default 10)")
+    p.add_argument("--pretrain-epochs", type=positive_int, default=10, help="pretraining passes over the dataset (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env-kwargs", type=json_dict, default={}, help="JSON object passed to gym.make")
     p.add_argument(
@@ -58,11 +75,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default={},
         help="JSON object of policy parameters, e.g. '{\"resnet_depth\": 10}'",
     )
-    p.add_argument("--checkpoint-every", type=int, default=10, help="trials between checkpoints (default 10)")
-    p.add_argument("--log-interval", type=int, default=10, help="trials between logger dumps (default 10)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=10, help="trials between checkpoints (default 10)")
+    p.add_argument("--log-interval", type=non_negative_int, default=10, help="trials between logger dumps (default 10; 0: never)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/logs")
     p.add_argument("--tau", type=float, default=0.95, help="reward threshold of T^10_τ in the summary (default 0.95)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", type=int, default=0, help="SB3 verbosity (1: print the logger table)")
     p.set_defaults(func=run)
@@ -79,56 +96,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _check_or_write_run_file(out: Path, settings: dict[str, Any]) -> bool:
-    """Write run.json for a new run; for an existing one check it matches. Returns True if resuming."""
-    path = out / "run.json"
-    if not path.exists():
-        write_json_atomic(path, {**settings, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        return False
-    saved = json.loads(path.read_text())
-    differ = {k: (saved.get(k), settings[k]) for k in _RESUME_KEYS if saved.get(k) != settings[k]}
-    if differ:
-        detail = "; ".join(f"{k}: run has {a!r}, command gives {b!r}" for k, (a, b) in differ.items())
-        raise ValueError(f"{out} holds a different run ({detail}); use the same settings to resume, or another --out")
-    return True
-
-
-def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True, soft_wrap=True, highlight=False)
+def _new_model(args: argparse.Namespace, env: Any, data_dir: str, console: Console) -> OneStepAlgorithm:
+    """A model as the run's first start builds it (pretrained if asked)."""
     cls = ALGORITHMS[args.agent]
-    if args.pretrain and not issubclass(cls, RMRL):
-        print(
-            f"rmrl train: error: --pretrain trains on role-model labels: it needs --agent rmrl, not {args.agent}", file=sys.stderr
-        )
-        return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = _settings(args)
-    try:
-        resuming = _check_or_write_run_file(out, settings)
-    except ValueError as err:
-        print(f"rmrl train: error: {err}", file=sys.stderr)
-        return 2
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    env = make_env(args.env, args.env_kwargs)
-    ckpt = out / "checkpoints" / "latest.zip"
-    data_dir = str(out / "data")
-    formats = ["csv"] + (["tensorboard"] if args.tensorboard else []) + (["stdout"] if args.verbose else [])
-    try:
-        logger = configure(str(out / "logs"), formats)
-    except (ImportError, AssertionError) as err:
-        print(
-            f"rmrl train: error: TensorBoard logging needs the tensorboard package (pip install tensorboard): {err}",
-            file=sys.stderr,
-        )
-        return 2
-    if ckpt.exists():
-        model = cls.load(ckpt, env=env, data_dir=data_dir)
-        model.set_logger(logger)
-    else:
+    with user_errors(f"cannot build the {args.agent} agent", "check --agent-kwargs and --policy-kwargs (names, types, ranges)"):
         model = cls(
             "MultiInputPolicy",
             env,
@@ -138,18 +109,83 @@ def run(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             **args.agent_kwargs,
         )
-        model.set_logger(logger)
-        if args.pretrain and isinstance(model, RMRL):
-            pre = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
-            console.print(
-                f"pretrained on {int(pre['n_labels'])} labels from {args.pretrain}: label accuracy {pre['accuracy']:.2f}"
-            )
-    caught_up = model.sync_with_log()
-    if resuming:
+    if args.pretrain and isinstance(model, RMRL):
+        pre = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
+        console.print(f"pretrained on {int(pre['n_labels'])} labels from {args.pretrain}: label accuracy {pre['accuracy']:.2f}")
+    return model
+
+
+def _resumed_model(args: argparse.Namespace, env: Any, out: Path, console: Console) -> tuple[OneStepAlgorithm, bool]:
+    """The model of a run and whether it must be rebuilt from the trial log: from its checkpoint,
+    or (True) a new model if the checkpoint is missing, unreadable or ahead of the log while the
+    log holds trials."""
+    ckpt, data_dir = out / "checkpoints" / "latest.zip", str(out / "data")
+    problem = "is missing"
+    if ckpt.exists():
+        try:
+            model = ALGORITHMS[args.agent].load(ckpt, env=env, data_dir=data_dir)
+        except IncompatibleEnvError:
+            raise
+        except Exception as err:  # any damage to the file: rebuild from the log below
+            problem = f"is unreadable ({type(err).__name__}: {err})"
+        else:
+            seen, logged = model._log_position or 0, len(model.trial_log)
+            if seen <= logged:
+                return model, False
+            model.close_storage()
+            problem = f"has seen {seen} trials but the log holds {logged} (repaired or truncated)"
+    model = _new_model(args, env, data_dir, console)
+    logged = len(model.trial_log)
+    if logged:
+        console.print(
+            f"rmrl train: warning: the checkpoint {ckpt} {problem}; rebuilding the model from the {logged} logged trials"
+        )
+    return model, bool(logged)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    cls = ALGORITHMS[args.agent]
+    if args.pretrain and not issubclass(cls, RMRL):
+        raise UsageError(f"--pretrain trains on role-model labels: it needs --agent rmrl, not {args.agent}")
+    if args.pretrain and not Path(args.pretrain).exists():
+        raise UsageError(f"--pretrain {args.pretrain} does not exist; give a role-model dataset or an earlier run's --out")
+    out = Path(args.out)
+    settings = _settings(args)
+    if out.is_dir() and (out / "run.json").exists():
+        check_run_file(out, settings)  # fail before locking / building anything
+    lock = lock_run_folder(out)
+    try:
+        return _train(args, out, settings, console)
+    finally:
+        lock.close()
+
+
+def _train(args: argparse.Namespace, out: Path, settings: dict[str, Any], console: Console) -> int:
+    resuming = check_run_file(out, settings)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    env = make_env(args.env, args.env_kwargs)
+    try:
+        model, rebuild = (
+            _resumed_model(args, env, out, console) if resuming else (_new_model(args, env, str(out / "data"), console), False)
+        )
+        model.set_logger(make_logger(out / "logs", args.tensorboard, bool(args.verbose)))
+        # opens (and checks) the stores: the last check before anything is written
+        caught_up = model.restart_from_log() if rebuild else model.sync_with_log()
+    except (DatasetError, IncompatibleEnvError):
+        env.close()
+        raise
+    if not resuming:
+        write_run_file(out, settings)
+    else:
         console.print(
             f"resuming {out}: {model.num_timesteps} trials done"
             + (f" ({caught_up} replayed from the trial log)" if caught_up else "")
         )
+    ckpt = out / "checkpoints" / "latest.zip"
     remaining = args.steps - model.num_timesteps
     t0 = time.time()
     if remaining > 0:

@@ -46,7 +46,7 @@ class Episode:
         e_trans_mm, e_rot_deg: the placement error as the env measured it (NaN: not measured).
         success: the task succeeded (plate seated).
         failure: the routine's failure code, or None.
-        action: the grid indices taken.
+        action: the action taken (grid indices, or the continuous action in [-1, 1]).
         initial_pose: the fixed initial pose asked for, [x m, y m, yaw rad] (None: a new scene).
         true_e_trans_mm, true_e_rot_deg: the simulator's true error (NaN off the sim).
     """
@@ -56,7 +56,7 @@ class Episode:
     e_rot_deg: float
     success: bool
     failure: str | None
-    action: list[int]
+    action: list[int] | list[float]
     initial_pose: list[float] | None = None
     true_e_trans_mm: float = math.nan
     true_e_rot_deg: float = math.nan
@@ -155,7 +155,7 @@ def evaluate_policy(
                 e_rot_deg=as_float(info.get("e_rot_deg")),
                 success=bool(info.get("success", False)),
                 failure=failure_code(info),
-                action=[int(a) for a in np.asarray(action).reshape(-1)],
+                action=np.asarray(action).reshape(-1).tolist(),
                 initial_pose=None if initial is None else initial[i].tolist(),
                 true_e_trans_mm=as_float(truth.get("true_e_trans_mm")),
                 true_e_rot_deg=as_float(truth.get("true_e_rot_deg")),

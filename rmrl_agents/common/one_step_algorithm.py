@@ -11,6 +11,7 @@ of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 import time
@@ -32,10 +33,11 @@ from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
+from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
 from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
-from rmrl_agents.common.vec_env import SceneVecEnv, registered_id, request_scene
+from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
 from rmrl_agents.storage import TrialLog
 
@@ -61,12 +63,14 @@ class OneStepAlgorithm(BaseAlgorithm):
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": MultiInputPolicy}
+    #: the policy class every policy of the algorithm must derive from
+    policy_base: ClassVar[type[BasePolicy]] = RoleModelPolicy
     policy: RoleModelPolicy
     action_space: spaces.MultiDiscrete
 
     def __init__(
         self,
-        policy: str | type[RoleModelPolicy],
+        policy: str | type[BasePolicy],
         env: GymEnv | str | None,
         learning_rate: float | Schedule = 3e-4,
         reward_baseline: BaselineKind = "mean",
@@ -83,7 +87,7 @@ class OneStepAlgorithm(BaseAlgorithm):
     ) -> None:
         if env is not None:
             env = maybe_make_env(env, verbose)
-            check_spaces(env.observation_space, env.action_space)
+            self._check_spaces(env.observation_space, env.action_space)
             if isinstance(env, VecEnv) and env.num_envs != 1:
                 raise ValueError(f"{type(self).__name__} runs one env (trials are sequential); got a VecEnv of {env.num_envs}")
         super().__init__(
@@ -102,6 +106,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         self.max_grad_norm = max_grad_norm
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.env_id = registered_id(self.env)
+        #: what the env's actions and images mean (grid by value, image size, config hash, make kwargs)
+        self.env_signature = env_signature(self.env) if self.env is not None else None
+        self._data_dir_asked = True  # False after load() without data_dir: see learn()
         self.algorithm_name = type(self).__name__
         # state that checkpoints carry (see sync_with_log)
         self._log_position: int | None = None  # trials of the log these weights have seen
@@ -134,9 +141,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         if self._encoder_loaded:  # weights come from the checkpoint, not the (maybe absent) file
             kwargs.pop("pretrained_encoder", None)
         policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
-        if not isinstance(policy, RoleModelPolicy):
-            raise TypeError(f"{type(self).__name__} needs a RoleModelPolicy, got {type(policy).__name__}")
-        self.policy = policy.to(self.device)
+        if not isinstance(policy, self.policy_base):
+            raise TypeError(f"{type(self).__name__} needs a {self.policy_base.__name__}, got {type(policy).__name__}")
+        self.policy = policy.to(self.device)  # type: ignore[assignment]  # a policy_base instance, checked above
         self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
         self._rng = np.random.default_rng(run_seed)
 
@@ -145,7 +152,31 @@ class OneStepAlgorithm(BaseAlgorithm):
         return ["policy", "policy.optimizer"], []
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_trial_log"]
+        return [*super()._excluded_save_params(), "_trial_log", "_data_dir_asked"]
+
+    @classmethod
+    def load(
+        cls: type[SelfOneStep],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfOneStep:
+        """SB3's ``load``; ``env`` must have the model's grid (by value), image size and spaces
+        (:class:`IncompatibleEnvError` naming both otherwise). ``learn()`` appends to the run's
+        ``data_dir`` only if asked (``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``);
+        a fresh ``learn()`` logs to a new directory."""
+        if env is not None and isinstance(path, (str, Path)):
+            check_model_env(Path(path), env)
+        try:
+            model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        except ValueError as err:
+            raise explain_space_mismatch(err, path) from None
+        model._data_dir_asked = "data_dir" in kwargs
+        return model
 
     @property
     def logger(self) -> Logger:
@@ -180,8 +211,9 @@ class OneStepAlgorithm(BaseAlgorithm):
         """The on-disk log of every trial of this model's runs (opened on first use)."""
         if self._trial_log is None:
             shape = self._env_image_shape() if self.env is not None else None
-            nvec = [int(n) for n in self.action_space.nvec]
-            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec)
+            nvec = [int(n) for n in self.action_space.nvec] if isinstance(self.action_space, spaces.MultiDiscrete) else None
+            sig = env_signature(self.env) if self.env is not None else None
+            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec, sig)
         return self._trial_log
 
     @property
@@ -220,6 +252,20 @@ class OneStepAlgorithm(BaseAlgorithm):
             n += 1
         if n and self.verbose >= 1:
             print(f"{type(self).__name__}: caught up with {n} logged trial(s) the checkpoint had not seen")
+        return n
+
+    def restart_from_log(self) -> int:
+        """Rebuild a new model's state by replaying the whole trial log (its checkpoint was lost).
+
+        Every logged trial is processed as it was live (updates, scenes, labels — idempotent);
+        then the random streams are reseeded past the replayed trials, as loading a checkpoint
+        does, so the run does not repeat its first scenes. Returns the number of trials replayed.
+        """
+        self._log_start = self._log_position = 0
+        n = self.sync_with_log()
+        seed = None if self.seed is None else self.seed + self.num_timesteps
+        self.set_random_seed(seed)
+        self._rng = np.random.default_rng(seed)
         return n
 
     # -- updates ------------------------------------------------------------------------------------------
@@ -269,6 +315,17 @@ class OneStepAlgorithm(BaseAlgorithm):
         self.baseline.update(trial.reward)
 
     # -- hooks of the subclasses ------------------------------------------------------------------------
+    @staticmethod
+    def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
+        """Raise :class:`~rmrl_agents.errors.IncompatibleEnvError` unless the env's spaces suit the agent."""
+        check_spaces(observation_space, action_space)
+
+    def _trial_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The action (1, 3) to try on the VecEnv observation ``obs`` (the policy's sample)."""
+        self.policy.set_training_mode(False)
+        with th.no_grad():
+            return self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+
     @abstractmethod
     def _process_trial(self, trial: Trial) -> None:
         """What the agent learns from one trial (live, or replayed from the log after a crash)."""
@@ -295,6 +352,9 @@ class OneStepAlgorithm(BaseAlgorithm):
 
         :param log_interval: dump the logger every this many trials (0: never).
         """
+        if reset_num_timesteps and not self._data_dir_asked:  # a loaded model starting afresh: its own folder
+            self.close_storage()
+            self.data_dir, self._log_position, self._log_start, self._data_dir_asked = None, None, None, True
         env_reset = reset_num_timesteps or self._last_obs is None
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name or type(self).__name__, progress_bar
@@ -316,23 +376,33 @@ class OneStepAlgorithm(BaseAlgorithm):
         assert self.env is not None and isinstance(self._last_obs, dict)
         callback.on_rollout_start()
         obs = self._last_obs
-        self.policy.set_training_mode(False)
-        with th.no_grad():
-            actions = self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+        actions = self._trial_action(obs)
         option = self._next_scene_option()
         if option is not None:
             self._warned_vecenv |= request_scene(self.env, option, warn=not self._warned_vecenv)
         reset_infos = getattr(self.env.unwrapped, "reset_infos", None)
         reset_info = dict(reset_infos[0]) if reset_infos else {}
         t0 = time.time()
-        new_obs, rewards, dones, infos = self.env.step(actions)
-        duration = time.time() - t0
-        self.num_timesteps += 1
+        finished: list[Trial] = []
+
+        def record(reward: float, info: dict[str, Any]) -> None:
+            self.num_timesteps += 1
+            finished.append(self._record_trial(obs, actions[0], reward, info, reset_info, t0, time.time() - t0))
+
+        # the trial goes to disk as soon as the env's step returns, before the automatic reset
+        # (which stages the next plate, and is what fails most on a real cell)
+        try:
+            with before_auto_reset(self.env, lambda _i, reward, info: record(reward, info)):
+                new_obs, rewards, dones, infos = self.env.step(actions)
+        except BaseException:
+            if finished:  # the reset failed: learn from the finished trial, reset at the next learn()
+                self._finish_trial(finished[0], option)
+                self._last_obs = None
+            raise
+        if not finished:
+            record(float(rewards[0]), infos[0])
         self._episode_num += int(dones[0])
-        trial = self._record_trial(obs, actions[0], float(rewards[0]), infos[0], reset_info, t0, duration)
-        self._process_trial(trial)
-        self._log_position = trial.index + 1
-        self._scene_counter += 1 if option is None else int(option == "new")
+        self._finish_trial(finished[0], option)
         self._update_info_buffer(infos, dones)
         assert isinstance(new_obs, dict)
         self._last_obs = new_obs
@@ -341,6 +411,12 @@ class OneStepAlgorithm(BaseAlgorithm):
         keep_going = callback.on_step()
         callback.on_rollout_end()
         return keep_going
+
+    def _finish_trial(self, trial: Trial, option: SceneOption | None) -> None:
+        """What follows a recorded trial: the agent learns from it, the bookkeeping moves on."""
+        self._process_trial(trial)
+        self._log_position = trial.index + 1
+        self._scene_counter += 1 if option is None else int(option == "new")
 
     def _record_trial(
         self,
@@ -355,7 +431,7 @@ class OneStepAlgorithm(BaseAlgorithm):
         """Append the trial to the log (image in env layout) and record its metrics."""
         image = to_env_layout(np.asarray(obs[IMAGE_KEY][0]), self._env_image_shape())
         pose = np.asarray(obs[POSE_KEY][0], dtype=np.float32)
-        action = np.asarray(action, dtype=np.int64)
+        action = np.asarray(action, dtype=np.int64 if isinstance(self.action_space, spaces.MultiDiscrete) else np.float32)
         adjustment = info.get("adjustment")
         if adjustment is None and self.env is not None:
             try:

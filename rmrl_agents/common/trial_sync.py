@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.logger import Logger
 
+from rmrl_agents.common.env_signature import check_signature
 from rmrl_agents.common.info import PRIVILEGED_KEY, failure_code, privileged
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.storage import TrialLog
@@ -35,7 +36,7 @@ class Trial:
         index: position in the trial log.
         image: the observation image in the env's layout, (H, W, 3) uint8.
         pose: the estimated pose P^e, [x m, y m, yaw rad], float32 (3,).
-        action: grid indices, int64 (3,).
+        action: grid indices, int64 (3,), or a continuous action, float32 (3,).
         reward: r in [0, 1] (NaN if the log holds none).
         scene: the scene the trial belongs to (trials of one scene share their initial state).
         record: the trial's log record.
@@ -50,19 +51,46 @@ class Trial:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def open_trial_log(path: Path, image_shape: tuple[int, ...] | None, env_id: str | None, action_nvec: list[int]) -> TrialLog:
-    """Open (or create) the trial log at ``path`` for a model acting on the grid ``action_nvec``.
+def open_trial_log(
+    path: Path,
+    image_shape: tuple[int, ...] | None,
+    env_id: str | None,
+    action_nvec: list[int] | None,
+    signature: Mapping[str, Any] | None = None,
+) -> TrialLog:
+    """Open (or create) the trial log at ``path`` for a model acting on the grid ``action_nvec``
+    (None: continuous actions, logged with ``action_type="continuous"``).
 
-    :raises DatasetError: the directory logs trials of another action grid.
+    :param signature: the env's :func:`~rmrl_agents.common.env_signature.env_signature`, stored
+        in a new log and compared with an existing one's (grid by value, image size, config hash).
+    :raises DatasetError: the directory logs trials of another action grid or action type.
+    :raises IncompatibleEnvError: the directory logs trials of another grid or env config.
     """
-    attrs = {"env_id": env_id, "action_nvec": action_nvec}
+    action_type = "grid" if action_nvec is not None else "continuous"
+    attrs = {"env_id": env_id, "action_nvec": action_nvec, "action_type": action_type, "env": signature}
     log = TrialLog(path, image_shape=image_shape, attrs=attrs)
-    if log.attrs.get("action_nvec") not in (None, action_nvec):
+    try:
+        logged_type = log.attrs.get("action_type", "grid")
+        if logged_type != action_type:
+            raise DatasetError(
+                f"{path} logs {logged_type} actions, but this model takes {action_type} actions; use another data_dir"
+            )
+        if action_nvec is not None and log.attrs.get("action_nvec") not in (None, action_nvec):
+            raise DatasetError(
+                f"{path} logs trials on the action grid {log.attrs['action_nvec']}, but this model's is {action_nvec}; "
+                "use another data_dir"
+            )
+        if signature is not None:
+            check_signature(
+                log.attrs.get("env"),
+                signature,
+                f"the trial log {path}",
+                "continue it with the same env, or use another data_dir",
+                config_must_match=True,
+            )
+    except ValueError:
         log.close()
-        raise DatasetError(
-            f"{path} logs trials on the action grid {log.attrs['action_nvec']}, but this model's is {action_nvec}; "
-            "use another data_dir"
-        )
+        raise
     return log
 
 
@@ -78,7 +106,7 @@ def trial_from_log(log: TrialLog, index: int) -> Trial:
         index=index,
         image=log.get("image", [index])[0],
         pose=np.asarray(rec["pose"], dtype=np.float32),
-        action=np.asarray(rec["action"], dtype=np.int64),
+        action=np.asarray(rec["action"], dtype=np.int64 if log.attrs.get("action_type", "grid") == "grid" else np.float32),
         reward=float("nan") if rec.get("reward") is None else float(rec["reward"]),
         scene=int(rec.get("scene", index)),
         record=rec,

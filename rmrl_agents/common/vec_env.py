@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
@@ -16,7 +19,13 @@ class SceneVecEnv(DummyVecEnv):
     with :meth:`set_options` before ``step`` reach that reset (then are cleared), so an agent
     can ask for ``{"scene": "same"}`` for the next trial without paying an extra reset — on the
     real robot a reset moves the plate.
+
+    ``episode_end_hook(i, reward, info)``, if set, is called when env ``i``'s episode ends and
+    before its automatic reset (the step most likely to fail on a real cell: staging, plate not
+    found), so that the finished trial can be recorded first.
     """
+
+    episode_end_hook: Callable[[int, float, dict[str, Any]], None] | None = None
 
     def step_wait(self) -> VecEnvStepReturn:
         for i, env in enumerate(self.envs):
@@ -27,11 +36,27 @@ class SceneVecEnv(DummyVecEnv):
             self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
             if self.buf_dones[i]:
                 self.buf_infos[i]["terminal_observation"] = obs
+                if self.episode_end_hook is not None:
+                    self.episode_end_hook(i, float(reward), self.buf_infos[i])
                 options = self._options[i]
                 obs, self.reset_infos[i] = env.reset(options=options) if options else env.reset()
             self._save_obs(i, obs)
         self._reset_options()
         return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), [dict(x) for x in self.buf_infos]
+
+
+@contextlib.contextmanager
+def before_auto_reset(venv: VecEnv, hook: Callable[[int, float, dict[str, Any]], None]) -> Iterator[None]:
+    """Within the block, a :class:`SceneVecEnv` calls ``hook(i, reward, info)`` when an episode
+    ends, before its automatic reset (another VecEnv: nothing is called)."""
+    scene_venv = venv.unwrapped if isinstance(venv.unwrapped, SceneVecEnv) else None
+    if scene_venv is not None:
+        scene_venv.episode_end_hook = hook
+    try:
+        yield
+    finally:
+        if scene_venv is not None:
+            scene_venv.episode_end_hook = None
 
 
 def request_scene(venv: VecEnv, scene: str, warn: bool = True) -> bool:

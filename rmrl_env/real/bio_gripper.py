@@ -11,6 +11,7 @@ Status word (``get_bio_gripper_status``): bits 0-1 are the motion state (0 stopp
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rmrl_env.cell import PLATE_WIDTH_M
 from rmrl_env.errors import HardwareError
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 STATE_STOPPED, STATE_MOVING, STATE_CAUGHT, STATE_ERROR = 0, 1, 2, 3
 ENABLED = 2
+#: SDK return code of an open/close that ended with the gripper in its fault state.
+END_EFFECTOR_HAS_FAULT = 102
 
 
 class BioGripper:
@@ -30,7 +33,7 @@ class BioGripper:
         arm: the connected arm (its ``api`` and error handling are reused).
         model: ``"bio"`` or ``"bio_g2"``.
         open_width_m: jaw opening when fully open, metres.
-        speed: SDK speed value (pulses/s); 0 keeps the controller's setting.
+        speed: SDK speed value (pulses/s); 0 keeps the gripper's own setting (read at enable).
         force: gripping force 1-100 (G2 only).
         timeout_s: longest an open/close may take, seconds.
         held_width_m: what :meth:`opening_m` reports while holding a plate on a gripper without
@@ -58,9 +61,10 @@ class BioGripper:
         self.timeout_s = float(timeout_s)
         self.held_width_m = float(held_width_m)
         self._opening_m = 0.0
+        self._move_speed = self.speed
         self.enable()
 
-    def _check(self, result: object, what: str) -> object:
+    def _check(self, result: object, what: str) -> Any:
         return self.arm._check(result, f"BIO gripper: {what}")
 
     def enable(self) -> None:
@@ -68,6 +72,7 @@ class BioGripper:
         self._check(self.api.set_bio_gripper_enable(True, wait=True, timeout=self.timeout_s), "enable")
         if self.model == "bio_g2":
             self._check(self.api.set_bio_gripper_force(self.force), f"set force {self.force}")
+        self._move_speed = self.speed if self.speed > 0 else self._read_speed_register()
         _state, enabled = self.status()
         if enabled != ENABLED:
             raise HardwareError(
@@ -75,10 +80,33 @@ class BioGripper:
                 "end-effector settings (baud rate) in UFactory Studio"
             )
 
+    def _read_speed_register(self) -> int:
+        """The speed the gripper is set to (register 0x0303), so that speed 0 keeps it.
+
+        The SDK's wrapper has no speed getter; the register is read through its RS-485 call.
+        Returns 0 (the SDK then uses its default, 2000) when the SDK has no such call.
+        """
+        send = getattr(self.api, "set_rs485_data", None)
+        if send is None:
+            return 0
+        response = self._check(send([0x08, 0x03, 0x03, 0x03, 0x00, 0x01], min_res_len=5), "read speed")
+        return int(response[3]) * 256 + int(response[4]) if response and len(response) >= 5 else 0
+
+    def _motion_kwargs(self) -> dict[str, Any]:
+        """Arguments of the SDK's open/close: without an explicit speed and force the SDK writes
+        speed 2000 and force 50 to the gripper, overwriting its settings."""
+        return {"speed": self._move_speed, "force": self.force, "wait": True, "timeout": self.timeout_s}
+
     def status(self) -> tuple[int, int]:
         """``(motion_state, enable_state)`` from the status word (see the module docstring)."""
-        word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)  # type: ignore[arg-type]
+        word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)
         return word & 0x03, (word >> 2) & 0x03
+
+    def _check_motion(self, result: object, what: str, doing: str) -> None:
+        """Like ``_check``, but a gripper fault (SDK code 102) is reported with the gripper's own code."""
+        if result == END_EFFECTOR_HAS_FAULT:
+            self._raise_if_error(STATE_ERROR, doing)
+        self._check(result, what)
 
     def _raise_if_error(self, state: int, what: str) -> None:
         if state != STATE_ERROR:
@@ -94,7 +122,7 @@ class BioGripper:
     def open(self) -> None:
         """Open fully; return when open."""
         with stop_on_failure(self.arm.stop, "gripper open"):
-            self._check(self.api.open_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "open")
+            self._check_motion(self.api.open_bio_gripper(**self._motion_kwargs()), "open", "opening")
         state, _ = self.status()
         self._raise_if_error(state, "opening")
         self._opening_m = self.open_width_m
@@ -102,7 +130,7 @@ class BioGripper:
     def close(self) -> bool:
         """Close; True when the jaws stopped on an object."""
         with stop_on_failure(self.arm.stop, "gripper close"):
-            self._check(self.api.close_bio_gripper(speed=self.speed, wait=True, timeout=self.timeout_s), "close")
+            self._check_motion(self.api.close_bio_gripper(**self._motion_kwargs()), "close", "closing")
         state, _ = self.status()
         self._raise_if_error(state, "closing")
         caught = state == STATE_CAUGHT
@@ -113,5 +141,5 @@ class BioGripper:
         """Jaw opening, metres (read from a G2; the last commanded state otherwise)."""
         if self.model == "bio_g2":
             pos_mm = self._check(self.api.get_bio_gripper_g2_position(), "read position")
-            return float(pos_mm) / 1000.0  # type: ignore[arg-type]
+            return float(pos_mm) / 1000.0
         return self._opening_m

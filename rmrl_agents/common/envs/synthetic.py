@@ -28,8 +28,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from rmrl_env.actions import ActionType, adjustment_space
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, Region
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.make import grid_from
 from rmrl_env.protocols import PlanarPose
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.scenes import parse_reset_options
@@ -60,11 +62,14 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     """One-step synthetic cell-plate env with a known optimal action (see module docstring).
 
     :param image_size: (H, W) of the observation image (default (32, 32)).
-    :param grid: the candidate grid (default: the env's, ±10 mm in 1 mm, ±5° in 0.5°:
-        MultiDiscrete([21, 21, 21])).
+    :param grid: the candidate grid, or a dict of its fields (default: the env's, ±10 mm in 1 mm,
+        ±5° in 0.5°: MultiDiscrete([21, 21, 21])).
     :param reward_length_m: L of the reward (default 0.1 m).
     :param scene_jitter_m, scene_jitter_rad: jitter of a ``{"scene": "same"}`` reset.
     :param success_mm: success if e_trans below this and e_rot below 1° (default 3 mm).
+    :param action_type: "grid" (default, the grid's MultiDiscrete indices) or "continuous"
+        (``Box(-1, 1, (3,))`` scaled to the grid's ranges), as ``gym.make(..., action_type=...)``
+        of the real envs.
 
     Reset options as the real env: ``{"scene": "new" | "same"}`` or ``{"initial_pose": [x m,
     y m, yaw rad]}`` (the plate's true pose, inside :data:`RESET_REGION`). Sim-only ground truth
@@ -76,17 +81,19 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     def __init__(
         self,
         image_size: tuple[int, int] = (32, 32),
-        grid: CandidateGrid | None = None,
+        grid: CandidateGrid | dict[str, float] | None = None,
         reward_length_m: float = 0.1,
         scene_jitter_m: float = 0.0005,
         scene_jitter_rad: float = math.radians(0.1),
         success_mm: float = 3.0,
         render_mode: str | None = None,
+        action_type: ActionType = "grid",
     ) -> None:
         self.image_size = (int(image_size[0]), int(image_size[1]))
-        self.grid = grid if grid is not None else CandidateGrid()
+        self.grid = grid_from(grid) if grid is not None else CandidateGrid()
         self.reset_region = RESET_REGION
-        self.action_space = self.grid.space()
+        self.actions = adjustment_space(action_type, self.grid)
+        self.action_space = self.actions.space()
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (*self.image_size, 3), np.uint8),
@@ -110,15 +117,15 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     # -- the grid ---------------------------------------------------------------------------------
     def action_to_adjustment(self, action: Any) -> np.ndarray:
-        """Grid indices → [dx m, dy m, dψ rad]."""
-        return self.grid.to_adjustment(np.asarray(action).reshape(3))
+        """Action (grid indices or continuous) → [dx m, dy m, dψ rad]; ``ValueError`` if invalid."""
+        return self.actions.to_adjustment(action)
 
     def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """Nearest grid action to an adjustment [m, m, rad]."""
-        return self.grid.to_action(dx_m, dy_m, dpsi_rad)
+        """Nearest action to an adjustment [m, m, rad]."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
 
     def optimal_action(self, pose: np.ndarray) -> np.ndarray:
-        """The best grid action for an estimated pose P^e: nearest to c(P^e)."""
+        """The best action for an estimated pose P^e: nearest to c(P^e)."""
         dx, dy, dpsi = correction(pose)
         return self.adjustment_to_action(dx, dy, dpsi)
 

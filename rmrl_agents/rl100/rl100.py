@@ -1,0 +1,418 @@
+"""RL100: a diffusion policy over continuous adjustments, trained in the stages of RL-100.
+
+``learn(total_timesteps)`` runs, with ``total_timesteps`` env trials as the budget:
+
+1. **Imitation** (once per model): the noise-prediction loss on the prior data (role-model
+   datasets of RM-RL runs, standing in for teleoperated demonstrations, and/or continuous trial
+   logs), trunk and denoiser trained end to end; then the consistency head is distilled.
+2. **Iterative offline RL** (``offline_iterations`` times): with the trunk frozen, IQL critics
+   fit the data D (prior data + every logged trial); a candidate denoiser is trained from the
+   behaviour policy π_i by PPO over the K denoising steps on chains it samples at D's states,
+   with A = Q - V shared by the steps; the OPE gate accepts it only if
+   Ĵ(π) - Ĵ(π_i) ≥ δ = ``ope_delta_rel``·|Ĵ(π_i)| with Ĵ(π) = E_{s∈D, a∼π}[Q(s, a)]; the
+   consistency head is distilled; then ``trials_per_iteration`` new trials are collected with
+   the (possibly unchanged) behaviour policy and join D.
+3. **Online RL** (the rest of the budget): batches of ``online_batch_size`` trials sampled by
+   the stochastic DDIM chain, PPO over the denoising steps with A = R - V(s) (one-step
+   episodes: GAE reduces to this), V regressed onto R, a few distillation steps per batch.
+4. **Consistency distillation** on all data at the end of ``learn``.
+
+Differences from the paper: the consistency head takes its own gradient steps after each stage's
+policy steps (eq. 22 adds the two losses, but with the teacher under stop-gradient they share no
+parameters, so the sum decouples); Ĵ needs no transition model (one-step episodes); imitation is
+not re-run on the expanded data between offline iterations (Algorithm 1, line 13).
+
+Each stage logs its losses (``imitation/``, ``offline/``, ``online/``, ``distill/``) and every
+OPE decision (``offline/ope_*``). Every trial is appended to the crash-safe trial log as it
+happens, as for the other agents; after a crash, logged trials re-enter D (their chains are not
+logged, so an interrupted online batch is dropped).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import obs_as_tensor
+
+from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
+from rmrl_agents.common.trial_sync import Trial
+from rmrl_agents.rl100.consistency import distillation_loss
+from rmrl_agents.rl100.data import PriorSource, Transitions, load_prior
+from rmrl_agents.rl100.objectives import estimate_value, imitation_loss, ope_gate, ppo_update
+from rmrl_agents.rl100.policy import SAMPLERS, RL100Policy, SamplerKind, check_continuous_spaces
+
+SelfRL100 = TypeVar("SelfRL100", bound="RL100")
+
+
+def _check_count(name: str, value: int, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+
+
+class RL100(OneStepAlgorithm):
+    """RL-100 on the continuous cell-plate envs (``gym.make(id, action_type="continuous")``).
+
+    :param policy: "MultiInputPolicy" (:class:`RL100Policy`; its sizes via ``policy_kwargs``).
+    :param env: a continuous cell-plate env, its id, or a one-env VecEnv.
+    :param prior_data: role-model dataset(s) (a ``RoleModelDataset``, its directory, or a run's
+        directory) and/or continuous trial log(s) to imitate and to start D with (default none:
+        imitation is skipped and D starts empty).
+    :param n_denoising_steps: K of the DDIM sampler (default 5; ≥ 1).
+    :param learning_rate: Adam learning rate of the PPO updates of the denoiser, offline and online
+        (default 3e-5: the rewards of this task differ by a few hundredths, and each denoising
+        step's σ is small, so larger steps let noise in the advantages move the policy).
+    :param imitation_learning_rate: Adam learning rate of imitation, trunk and denoiser (default 1e-3).
+    :param batch_size: mini-batch of every update (default 64).
+    :param imitation_steps: gradient steps of the imitation stage (default 1000).
+    :param offline_iterations: iterations of offline RL (default 2).
+    :param critic_steps: critic gradient steps per offline iteration (default 500).
+    :param offline_ppo_epochs: PPO epochs over D for each candidate (default 4).
+    :param trials_per_iteration: trials collected after each offline iteration (default 20).
+    :param online_batch_size: trials per online PPO update (default 16).
+    :param online_ppo_epochs: PPO epochs over each online batch (default 4).
+    :param distill_steps: distillation steps after imitation, after each offline iteration and at
+        the end of ``learn`` (default 300); ``online_distill_steps`` after each online batch (20).
+    :param clip_eps: ε of the PPO clip (default 0.2).
+    :param ope_delta_rel: δ of the OPE gate relative to |Ĵ(π_i)| (default 0.05, the paper's).
+    :param ope_samples: actions per state in Ĵ (default 4).
+    :param value_coef: λ_V, weight of the value regression online (default 0.5).
+    Other parameters (max_grad_norm, data_dir, ..., seed, device): see
+    :class:`~rmrl_agents.common.OneStepAlgorithm`. Critic and head learning rates, K-step
+    schedule and σ range are ``policy_kwargs`` of :class:`RL100Policy`.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": RL100Policy}
+    policy_base: ClassVar[type[BasePolicy]] = RL100Policy
+    _check_spaces = staticmethod(check_continuous_spaces)
+    policy: RL100Policy  # type: ignore[assignment]  # the base types it as the grid agents' policy
+
+    def __init__(
+        self,
+        policy: str | type[RL100Policy],
+        env: GymEnv | str | None,
+        prior_data: PriorSource | Sequence[PriorSource] | None = None,
+        n_denoising_steps: int = 5,
+        learning_rate: float | Schedule = 3e-5,
+        imitation_learning_rate: float = 1e-3,
+        batch_size: int = 64,
+        imitation_steps: int = 1000,
+        offline_iterations: int = 2,
+        critic_steps: int = 500,
+        offline_ppo_epochs: int = 4,
+        trials_per_iteration: int = 20,
+        online_batch_size: int = 16,
+        online_ppo_epochs: int = 4,
+        distill_steps: int = 300,
+        online_distill_steps: int = 20,
+        clip_eps: float = 0.2,
+        ope_delta_rel: float = 0.05,
+        ope_samples: int = 4,
+        value_coef: float = 0.5,
+        policy_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _check_count("n_denoising_steps (K)", n_denoising_steps, 1)
+        _check_count("batch_size", batch_size, 1)
+        _check_count("online_batch_size", online_batch_size, 1)
+        _check_count("ope_samples", ope_samples, 1)
+        for name in ("imitation_steps", "offline_iterations", "critic_steps", "offline_ppo_epochs", "trials_per_iteration"):
+            _check_count(name, locals()[name], 0)
+        for name in ("online_ppo_epochs", "distill_steps", "online_distill_steps"):
+            _check_count(name, locals()[name], 0)
+        if not clip_eps > 0 or ope_delta_rel < 0 or value_coef < 0:
+            raise ValueError(
+                f"need clip_eps > 0, ope_delta_rel ≥ 0, value_coef ≥ 0; got {clip_eps}, {ope_delta_rel}, {value_coef}"
+            )
+        sources = [] if prior_data is None else list(prior_data) if isinstance(prior_data, (list, tuple)) else [prior_data]
+        self.prior_data = [str(getattr(s, "path", s)) for s in sources]
+        self.n_denoising_steps = n_denoising_steps
+        self.batch_size, self.imitation_steps = batch_size, imitation_steps
+        self.offline_iterations, self.critic_steps, self.offline_ppo_epochs = offline_iterations, critic_steps, offline_ppo_epochs
+        self.trials_per_iteration = trials_per_iteration
+        self.online_batch_size, self.online_ppo_epochs = online_batch_size, online_ppo_epochs
+        self.distill_steps, self.online_distill_steps = distill_steps, online_distill_steps
+        self.clip_eps, self.ope_delta_rel, self.ope_samples, self.value_coef = clip_eps, ope_delta_rel, ope_samples, value_coef
+        self.imitation_learning_rate = imitation_learning_rate
+        self.imitated = False
+        self.offline_done = 0
+        self.ope_decisions: list[dict[str, float | bool]] = []
+        self._prior: Transitions | None = None
+        self._pending: tuple[th.Tensor, th.Tensor] | None = None
+        self._online: list[tuple[Trial, th.Tensor, th.Tensor]] = []
+        self._collect_chains = False
+        kwargs_policy = dict(policy_kwargs or {})
+        kwargs_policy["n_denoising_steps"] = n_denoising_steps
+        super().__init__(policy, env, learning_rate=learning_rate, policy_kwargs=kwargs_policy, **kwargs)
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"], []
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_prior", "_pending", "_online"]
+
+    # -- acting ---------------------------------------------------------------------------------
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        sampler: SamplerKind = "ddim",
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """SB3's ``predict`` with a choice of sampler: "ddim" (K network evaluations) or
+        "consistency" (one). Deterministic actions start from zero noise and take the step means."""
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+        self.policy.predict_sampler = sampler
+        return self.policy.predict(observation, state, episode_start, deterministic)
+
+    def _trial_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        self.policy.set_training_mode(False)
+        with th.no_grad():
+            cond = self.policy.features(self._obs_tensor_from_vec(obs))
+        actions, chain, log_prob = self.policy.sample_chain(cond)
+        self._pending = (chain[0], log_prob[0]) if self._collect_chains else None
+        return actions.cpu().numpy()
+
+    def _obs_tensor_from_vec(self, obs: dict[str, np.ndarray]) -> dict[str, th.Tensor]:
+        tensors = obs_as_tensor(obs, self.device)
+        assert isinstance(tensors, dict)
+        return tensors
+
+    def _process_trial(self, trial: Trial) -> None:
+        if self._pending is not None:  # a live online trial: keep its chain for the PPO batch
+            self._online.append((trial, *self._pending))
+        self._pending = None
+
+    # -- data --------------------------------------------------------------------------------------
+    def _grid(self) -> Any:
+        assert self.env is not None
+        return self.env.get_attr("grid")[0]
+
+    def _prior_transitions(self) -> Transitions:
+        if self._prior is None:
+            shape = self._env_image_shape()
+            data = Transitions.empty(shape)
+            for source in self.prior_data:
+                data = data.concat(load_prior(source, self._grid(), shape))
+            self._prior = data
+        return self._prior
+
+    def offline_data(self) -> Transitions:
+        """D: the prior data and every trial of the log with a measured reward."""
+        log = self.trial_log
+        logged = Transitions(
+            log.get("image", np.arange(len(log))),
+            log.poses(),
+            np.asarray(log.column("action"), dtype=np.float32).reshape(-1, 3),
+            log.rewards().astype(np.float32),
+        )
+        data = self._prior_transitions().concat(logged)
+        keep = np.isfinite(data.rewards)
+        return Transitions(data.images[keep], data.poses[keep], data.actions[keep], data.rewards[keep])
+
+    def _features(self, images: np.ndarray, poses: np.ndarray, grad: bool = False) -> th.Tensor:
+        """Trunk features (N, C) of stored observations (env layout), in chunks when frozen."""
+        if grad:
+            return self.policy.features(self._obs_tensor(images, poses))
+        with th.no_grad():
+            chunks = [
+                self.policy.features(self._obs_tensor(images[i : i + 256], poses[i : i + 256]))
+                for i in range(0, len(images), 256)
+            ]
+        return th.cat(chunks) if chunks else th.zeros(0, self.policy.encoder.features_dim, device=self.device)
+
+    def _batches(self, n: int, steps: int) -> list[np.ndarray]:
+        return [np.sort(self._rng.choice(n, size=min(self.batch_size, n), replace=False)) for _ in range(steps)]
+
+    def _step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: Any) -> None:
+        optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            th.nn.utils.clip_grad_norm_(list(params), self.max_grad_norm)
+        optimizer.step()
+        self._n_updates += 1
+
+    # -- stages ------------------------------------------------------------------------------------
+    def imitation_stage(self) -> float | None:
+        """Stage 1 on the prior data; returns the last mean loss (None: no prior data)."""
+        data = self._prior_transitions()
+        if len(data) == 0:
+            self.imitated = True
+            return None
+        policy = self.policy
+        policy.set_training_mode(True)
+        for group in policy.optimizer.param_groups:
+            group["lr"] = self.imitation_learning_rate
+        actions = th.as_tensor(data.actions, device=self.device)
+        params = [p for g in policy.optimizer.param_groups for p in g["params"]]
+        loss = th.zeros(())
+        for idx in self._batches(len(data), self.imitation_steps):
+            cond = self._features(data.images[idx], data.poses[idx], grad=True)
+            loss = imitation_loss(policy.denoiser, policy.sampler, actions[idx], cond)
+            self._step(policy.optimizer, loss, params)
+            self.logger.record_mean("imitation/loss", float(loss.detach()))
+        policy.set_training_mode(False)
+        self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
+        self.imitated = True
+        self.logger.record("imitation/n_transitions", len(data))
+        self.logger.dump(step=self.num_timesteps)
+        return float(loss.detach())
+
+    def offline_iteration(self) -> dict[str, float | bool] | None:
+        """Stage 2, one iteration: critics, PPO candidate, OPE gate, distillation. None: D too small."""
+        data = self.offline_data()
+        if len(data) < 2:
+            return None
+        policy, sampler = self.policy, self.policy.sampler
+        policy.set_training_mode(False)
+        feats = self._features(data.images, data.poses)  # the trunk stays frozen from here on
+        actions = th.as_tensor(data.actions, device=self.device)
+        rewards = th.as_tensor(data.rewards, device=self.device)
+        critics = policy.critics
+        for idx in self._batches(len(data), self.critic_steps):
+            q_loss = critics.q_loss(feats[idx], actions[idx], rewards[idx])
+            v_loss = critics.v_loss(feats[idx], actions[idx])
+            self._step(policy.critic_optimizer, q_loss + v_loss, critics.parameters())
+            self.logger.record_mean("offline/critic_q_loss", float(q_loss.detach()))
+            self.logger.record_mean("offline/critic_v_loss", float(v_loss.detach()))
+        behaviour = policy.denoiser
+        candidate = copy.deepcopy(behaviour)
+        optimizer = th.optim.Adam(candidate.parameters(), lr=self._current_lr())
+        with th.no_grad():
+            sampled, chain = sampler.sample(behaviour, feats, policy.action_dim)
+            old_log_prob = sampler.log_prob(behaviour, chain, feats)
+            adv = critics.advantage(feats, sampled.clamp(-1, 1))
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        stats = ppo_update(
+            candidate, sampler, optimizer, feats, chain, old_log_prob, adv, self.clip_eps, self.offline_ppo_epochs,
+            self.batch_size, self.max_grad_norm,
+        )  # fmt: skip
+
+        def value(model: th.nn.Module) -> float:
+            return estimate_value(
+                lambda c: sampler.sample(model, c, policy.action_dim)[0].clamp(-1, 1), critics.q, feats, self.ope_samples
+            )
+
+        decision = ope_gate(value(candidate), value(behaviour), self.ope_delta_rel)
+        if decision.accepted:
+            behaviour.load_state_dict(candidate.state_dict())
+        self.offline_done += 1
+        record: dict[str, float | bool] = {
+            "iteration": self.offline_done,
+            "accepted": decision.accepted,
+            "value_old": decision.value_old,
+            "value_new": decision.value_new,
+            "delta": decision.delta,
+            "n_transitions": len(data),
+        }
+        self.ope_decisions.append(record)
+        for key, val in stats.items():
+            self.logger.record(f"offline/ppo_{key}", val)
+        for key, val in record.items():
+            self.logger.record(f"offline/ope_{key}", float(val))
+        self.distill(feats, actions, self.distill_steps)
+        self.logger.dump(step=self.num_timesteps)
+        return record
+
+    def online_update(self) -> dict[str, float] | None:
+        """Stage 3, one PPO update on the collected online batch (then cleared). None: empty batch."""
+        batch, self._online = self._online, []
+        if not batch:
+            return None
+        policy, sampler = self.policy, self.policy.sampler
+        trials = [b[0] for b in batch]
+        feats = self._features(np.stack([t.image for t in trials]), np.stack([t.pose for t in trials]))
+        chain = th.stack([b[1] for b in batch])
+        old_log_prob = th.stack([b[2] for b in batch])
+        rewards = th.as_tensor(np.nan_to_num([t.reward for t in trials]), dtype=th.float32, device=self.device)
+        with th.no_grad():
+            adv = rewards - policy.critics.v(feats)
+            if len(batch) > 1:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        for group in policy.optimizer.param_groups:
+            group["lr"] = self._current_lr()
+        stats = ppo_update(
+            policy.denoiser, sampler, policy.optimizer, feats, chain, old_log_prob, adv, self.clip_eps, self.online_ppo_epochs,
+            self.batch_size, self.max_grad_norm,
+        )  # fmt: skip
+        actions = chain[:, -1].clamp(-1, 1)
+        for _ in range(self.online_ppo_epochs):
+            v_loss = self.value_coef * ((policy.critics.v(feats) - rewards) ** 2).mean()
+            q_loss = policy.critics.q_loss(feats, actions, rewards)
+            self._step(policy.critic_optimizer, v_loss + q_loss, policy.critics.parameters())
+            self.logger.record_mean("online/value_loss", float(v_loss.detach()))
+        for key, val in stats.items():
+            self.logger.record_mean(f"online/ppo_{key}", val)
+        self.logger.record_mean("online/batch_reward", float(rewards.mean()))
+        self.distill(feats, None, self.online_distill_steps)
+        return stats
+
+    def distill(self, feats: th.Tensor, actions: th.Tensor | None, steps: int) -> float | None:
+        """Consistency distillation from the frozen K-step teacher on features (N, C)."""
+        policy = self.policy
+        loss = None
+        for idx in self._batches(feats.shape[0], steps if feats.shape[0] else 0):
+            act = actions[idx] if actions is not None else None
+            loss = distillation_loss(policy.consistency, policy.denoiser, policy.sampler, feats[idx], act)
+            self._step(policy.consistency_optimizer, loss, policy.consistency.parameters())
+            self.logger.record_mean("distill/loss", float(loss.detach()))
+        return None if loss is None else float(loss.detach())
+
+    # -- the pipeline ----------------------------------------------------------------------------------
+    def _collect(self, n: int, callback: BaseCallback, log_interval: int, total: int) -> bool:
+        for _ in range(n):
+            if not self._run_trial(callback):
+                return False
+            self._update_current_progress_remaining(self.num_timesteps, total)
+            if log_interval and self._episode_num % log_interval == 0:
+                self.dump_logs()
+        return True
+
+    def learn(
+        self: SelfRL100,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 10,
+        tb_log_name: str | None = None,
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfRL100:
+        """Run the stages (module docstring) within ``total_timesteps`` env trials."""
+        env_reset = reset_num_timesteps or self._last_obs is None
+        total, cb = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name or "RL100", progress_bar)
+        self.sync_with_log()
+        if env_reset:
+            self._on_env_reset()
+        cb.on_training_start(locals(), globals())
+        going = True
+        if not self.imitated:
+            self.imitation_stage()
+        while going and self.offline_done < self.offline_iterations and self.num_timesteps < total:
+            if self.offline_iteration() is None:  # nothing to learn from yet: collect first
+                self.offline_done += 1
+            going = self._collect(min(self.trials_per_iteration, total - self.num_timesteps), cb, log_interval, total)
+        self._collect_chains = True
+        try:
+            while going and self.num_timesteps < total:
+                going = self._collect(min(self.online_batch_size, total - self.num_timesteps), cb, log_interval, total)
+                self.online_update()
+        finally:
+            self._collect_chains, self._online = False, []
+        data = self.offline_data()
+        if len(data):
+            actions = th.as_tensor(data.actions, device=self.device)
+            self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
+        self.logger.dump(step=self.num_timesteps)
+        cb.on_training_end()
+        return self
+
+
+__all__ = ["RL100"]

@@ -1,0 +1,126 @@
+"""Trapezoidal motion timing and the sink that receives the emulated arm's joint trajectory.
+
+Units: the profile works in whatever unit its distance, speed and acceleration share (mm,
+mm/s, mm/s² for linear moves; rad, rad/s, rad/s² for joint moves). The sink receives joint
+angles in radians, shape (6,), and the controller's clock time in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Trapezoid:
+    """Rest-to-rest trapezoidal (or triangular, when the cruise speed is never reached) profile.
+
+    Attributes:
+        distance: path length (≥ 0).
+        speed: cruise speed (> 0).
+        acc: acceleration and deceleration (> 0).
+    """
+
+    distance: float
+    speed: float
+    acc: float
+
+    def __post_init__(self) -> None:
+        if self.distance < 0 or not math.isfinite(self.distance):
+            raise ValueError(f"trapezoid distance must be finite and >= 0, got {self.distance}")
+        if self.speed <= 0 or self.acc <= 0:
+            raise ValueError(f"trapezoid speed and acceleration must be > 0, got {self.speed}, {self.acc}")
+
+    @property
+    def peak_speed(self) -> float:
+        """The highest speed reached (the cruise speed, or less on a short move)."""
+        return min(self.speed, math.sqrt(self.distance * self.acc))
+
+    @property
+    def duration(self) -> float:
+        """Total time of the move."""
+        v = self.peak_speed
+        if v == 0.0:
+            return 0.0
+        return self.distance / v + v / self.acc
+
+    def position(self, t: float) -> float:
+        """Distance covered at time ``t`` after the start (clamped to [0, distance])."""
+        v, a, total = self.peak_speed, self.acc, self.duration
+        if t <= 0.0 or total == 0.0:
+            return 0.0
+        if t >= total:
+            return self.distance
+        t_acc = v / a
+        if t < t_acc:
+            return 0.5 * a * t * t
+        if t <= total - t_acc:
+            return 0.5 * a * t_acc * t_acc + v * (t - t_acc)
+        rest = total - t
+        return self.distance - 0.5 * a * rest * rest
+
+
+class MotionSink(Protocol):
+    """Receives every joint configuration the emulated arm passes through."""
+
+    def set_joints(self, q_rad: np.ndarray, t_s: float) -> None:
+        """The arm is at joint angles ``q_rad`` (shape (6,), rad) at controller time ``t_s`` (s)."""
+
+
+class RecordingSink:
+    """The default sink: keeps the last ``max_samples`` (time, joints) samples."""
+
+    def __init__(self, max_samples: int = 100_000) -> None:
+        self.max_samples = int(max_samples)
+        self._lock = threading.Lock()
+        self.times_s: list[float] = []
+        self.joints_rad: list[np.ndarray] = []
+
+    def set_joints(self, q_rad: np.ndarray, t_s: float) -> None:
+        with self._lock:
+            self.times_s.append(float(t_s))
+            self.joints_rad.append(np.array(q_rad, dtype=float))
+            if len(self.times_s) > self.max_samples:
+                del self.times_s[0], self.joints_rad[0]
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times_s (N,), joints_rad (N, 6))`` recorded so far."""
+        with self._lock:
+            if not self.times_s:
+                return np.zeros(0), np.zeros((0, 6))
+            return np.array(self.times_s), np.stack(self.joints_rad)
+
+
+@dataclass
+class JointTrajectory:
+    """A timed joint path: ``joints_rad[i]`` is reached ``times_s[i]`` after the motion starts.
+
+    ``times_s`` is increasing and starts at 0; between samples the joints are interpolated
+    linearly (the samples are dense: every few milliseconds of motion).
+    """
+
+    times_s: np.ndarray
+    joints_rad: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.times_s[-1])
+
+    def at(self, t_s: float) -> np.ndarray:
+        """Joint angles (rad, shape (6,)) ``t_s`` seconds after the start."""
+        if t_s >= self.times_s[-1]:
+            return self.joints_rad[-1].copy()
+        if t_s <= 0.0:
+            return self.joints_rad[0].copy()
+        return np.array([np.interp(t_s, self.times_s, self.joints_rad[:, j]) for j in range(self.joints_rad.shape[1])])
+
+
+def sample_times(profile: Trapezoid, step_s: float) -> np.ndarray:
+    """Sample times over ``profile`` every ``step_s`` seconds, including 0 and the end."""
+    total = profile.duration
+    n = max(1, math.ceil(total / step_s))
+    return np.linspace(0.0, total, n + 1)

@@ -1,0 +1,132 @@
+"""PPO over the denoising steps, the value estimate Ĵ and the OPE gate."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch as th
+
+from rmrl_agents.rl100 import Critics, estimate_value, ope_gate, ppo_denoising_loss, ppo_update
+
+from .conftest import ACTION_DIM, COND_DIM, Trained, conditions, optimal_action, train_imitation
+
+NOISE = 0.3  # std of the behaviour data around a*(c)
+
+
+def reward(cond: th.Tensor, actions: th.Tensor) -> th.Tensor:
+    """R = exp(-‖a - a*(c)‖² / 0.2), in (0, 1]."""
+    return th.exp(-((actions - optimal_action(cond)) ** 2).sum(-1) / 0.2)
+
+
+def noisy_behaviour(cond: th.Tensor) -> th.Tensor:
+    gen = th.Generator().manual_seed(int(cond.shape[0]))
+    return (optimal_action(cond) + NOISE * th.randn(cond.shape[0], ACTION_DIM, generator=gen)).clamp(-1, 1)
+
+
+# -- the surrogate ---------------------------------------------------------------------------------
+def test_surrogate_at_ratio_one_is_minus_k_times_the_mean_advantage() -> None:
+    logp = th.randn(8, 5, requires_grad=True)
+    adv = th.randn(8)
+    loss, stats = ppo_denoising_loss(logp, logp.detach(), adv, clip_eps=0.2)
+    assert float(loss.detach()) == pytest.approx(-5 * float(adv.mean()), abs=1e-6)
+    assert stats.clip_fraction == 0.0 and stats.ratio_mean == pytest.approx(1.0)
+    loss.backward()
+    assert logp.grad is not None  # gradient A_b / B on every step of sample b
+    th.testing.assert_close(logp.grad, -(adv / 8).unsqueeze(-1).expand(8, 5))
+
+
+def test_clipped_steps_give_no_gradient() -> None:
+    old = th.zeros(2, 3)
+    new = th.tensor([[0.5, 0.0, -0.5], [0.5, 0.0, -0.5]], requires_grad=True)  # ratios e^0.5, 1, e^-0.5
+    loss, stats = ppo_denoising_loss(new, old, th.tensor([1.0, -1.0]), clip_eps=0.2)
+    loss.backward()
+    assert new.grad is not None
+    # A > 0: a ratio above 1 + ε is clipped; A < 0: a ratio below 1 - ε is clipped
+    assert new.grad[0, 0] == 0 and new.grad[0, 2] != 0
+    assert new.grad[1, 2] == 0 and new.grad[1, 0] != 0
+    assert stats.clip_fraction == pytest.approx(4 / 6)
+
+
+def test_surrogate_refuses_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match=r"\(B, K\)"):
+        ppo_denoising_loss(th.zeros(4, 5), th.zeros(4, 6), th.zeros(4))
+    with pytest.raises(ValueError, match="advantages"):
+        ppo_denoising_loss(th.zeros(4, 5), th.zeros(4, 5), th.zeros(5))
+    with pytest.raises(ValueError, match="clip_eps"):
+        ppo_denoising_loss(th.zeros(4, 5), th.zeros(4, 5), th.zeros(4), clip_eps=0.0)
+
+
+# -- the gate ------------------------------------------------------------------------------------
+def test_gate_threshold_is_five_percent_of_the_old_value() -> None:
+    assert ope_gate(1.05, 1.0).accepted
+    assert not ope_gate(1.049, 1.0).accepted
+    decision = ope_gate(-0.95, -1.0)  # negative values: δ = 0.05·|Ĵ_old|
+    assert decision.accepted and decision.delta == pytest.approx(0.05)
+    assert not ope_gate(-0.96, -1.0).accepted
+    assert ope_gate(1.01, 1.0, delta_rel=0.0).accepted
+    with pytest.raises(ValueError, match="delta_rel"):
+        ope_gate(1.0, 1.0, delta_rel=-0.1)
+
+
+@pytest.fixture(scope="module")
+def offline_setup() -> tuple[Trained, Critics, th.Tensor]:
+    """A behaviour policy imitating noisy actions, and critics fitted to its logged rewards."""
+    behaviour = train_imitation(noisy_behaviour)
+    cond = behaviour.cond
+    actions = noisy_behaviour(cond)
+    rewards = reward(cond, actions)
+    th.manual_seed(1)
+    critics = Critics(COND_DIM, ACTION_DIM, hidden=(64, 64))
+    opt = th.optim.Adam(critics.parameters(), lr=3e-3)
+    gen = th.Generator().manual_seed(1)
+    for _ in range(1500):
+        idx = th.randint(0, cond.shape[0], (256,), generator=gen)
+        loss = critics.q_loss(cond[idx], actions[idx], rewards[idx]) + critics.v_loss(cond[idx], actions[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return behaviour, critics, cond
+
+
+def _candidate(behaviour: Trained, critics: Critics, cond: th.Tensor, sign: float, iterations: int = 3):
+    """PPO over the denoising steps from the behaviour policy with advantages A = Q - V (sign +1)
+    or deliberately reversed ones (sign -1): chains are sampled by the policy at the data's states."""
+    model = copy.deepcopy(behaviour.model)
+    sampler = behaviour.sampler
+    opt = th.optim.Adam(model.parameters(), lr=3e-4)
+    gen = th.Generator().manual_seed(2)
+    for _ in range(iterations):
+        with th.no_grad():
+            actions, chain = sampler.sample(model, cond, ACTION_DIM, generator=gen)
+            old = sampler.log_prob(model, chain, cond)
+            adv = critics.advantage(cond, actions.clamp(-1, 1))
+            adv = sign * (adv - adv.mean()) / (adv.std() + 1e-8)
+        stats = ppo_update(model, sampler, opt, cond, chain, old, adv, clip_eps=0.2, epochs=2, generator=gen)
+        assert stats["approx_kl"] >= 0
+    return model
+
+
+def _value(model, sampler, critics: Critics, cond: th.Tensor) -> float:
+    gen = th.Generator().manual_seed(3)
+    return estimate_value(lambda c: sampler.sample(model, c, ACTION_DIM, generator=gen)[0].clamp(-1, 1), critics.q, cond)
+
+
+def test_ope_gate_accepts_the_ppo_improved_policy_and_rejects_a_worse_one(offline_setup) -> None:
+    behaviour, critics, cond = offline_setup
+    states = conditions(512, seed=77)
+    j_old = _value(behaviour.model, behaviour.sampler, critics, states)
+    better = _candidate(behaviour, critics, cond, sign=1.0)
+    worse = _candidate(behaviour, critics, cond, sign=-1.0)
+    j_better = _value(better, behaviour.sampler, critics, states)
+    j_worse = _value(worse, behaviour.sampler, critics, states)
+    assert ope_gate(j_better, j_old).accepted, (j_old, j_better)
+    assert not ope_gate(j_worse, j_old).accepted, (j_old, j_worse)
+    # the estimate agrees with the true reward of the policies (ground truth of the generated task)
+    gen = th.Generator().manual_seed(4)
+    with th.no_grad():
+        true = {
+            name: float(reward(states, behaviour.sampler.sample(m, states, ACTION_DIM, generator=gen)[0].clamp(-1, 1)).mean())
+            for name, m in (("old", behaviour.model), ("better", better), ("worse", worse))
+        }
+    assert true["better"] > true["old"] > true["worse"], true

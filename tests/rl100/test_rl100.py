@@ -1,0 +1,211 @@
+"""RL100 as an SB3-style algorithm on the continuous synthetic env."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
+from stable_baselines3.common.logger import configure
+
+from rmrl_agents import RL100, RMRL, DatasetError, IncompatibleEnvError, RoleModelDataset
+from rmrl_agents.common.envs import SyntheticPlateEnv
+from rmrl_agents.common.envs.synthetic import correction
+from rmrl_agents.common.evaluation import evaluate_policy
+from rmrl_agents.rl100.data import grid_labels_to_actions
+from rmrl_env.actions import ContinuousAdjustment
+
+TINY = {"resnet_depth": 10, "resnet_width": 8, "denoiser_hidden": (128, 128), "critic_hidden": (64, 64)}
+
+
+def _role_model_dataset(path: Path, n: int = 200, label_noise: int = 1, seed: int = 0) -> Path:
+    """Role-model labels as an RM-RL run would leave them: the best grid action of each state,
+    off by up to ``label_noise`` grid steps per axis (imperfect role models)."""
+    env = SyntheticPlateEnv()
+    rng = np.random.default_rng(seed)
+    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=[21, 21, 21])
+    obs, _ = env.reset(seed=seed)
+    for i in range(n):
+        label = np.clip(env.optimal_action(obs["pose"].astype(float)) + rng.integers(-label_noise, label_noise + 1, 3), 0, 20)
+        data.add(obs["image"], obs["pose"], label, scene=i, trial=i, reward=0.97, role_model_trial=i, role_model_reward=0.99)
+        obs, _ = env.reset()
+    data.close()
+    return path
+
+
+def _best_constant(env: SyntheticPlateEnv, n: int = 400) -> np.ndarray:
+    """The constant continuous action nearest the median correction over new scenes."""
+    obs, _ = env.reset(seed=2024)
+    corrections = []
+    for _ in range(n):
+        corrections.append(correction(obs["pose"].astype(float)))
+        obs, _ = env.reset()
+    return env.adjustment_to_action(*np.median(corrections, axis=0))
+
+
+def _e_trans_mm(policy, n: int = 100) -> float:
+    return evaluate_policy(policy, SyntheticPlateEnv(action_type="continuous"), n_eval_episodes=n, seed=123).means()["e_trans_mm"]
+
+
+@pytest.mark.slow
+def test_rl100_ends_well_below_the_best_constant_action(tmp_path: Path) -> None:
+    """Prior labels from imperfect role models, then offline and online RL within 32 trials:
+    both samplers place with under 60 % of the best constant action's mean error (a constant
+    policy cannot pass this: the optimal correction varies with the state)."""
+    prior = _role_model_dataset(tmp_path / "role_model")
+    env = SyntheticPlateEnv(action_type="continuous")
+    const = _best_constant(env)
+    e_const = _e_trans_mm(lambda obs: const)
+    assert e_const > 2.0  # the state-dependent part of the correction is a few mm
+    model = RL100(
+        "MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, imitation_steps=800, offline_iterations=1,
+        critic_steps=200, trials_per_iteration=16, online_batch_size=16, distill_steps=200, data_dir=tmp_path / "run",
+    )  # fmt: skip
+    model.learn(32)
+    assert model.num_timesteps == 32 and len(model.trial_log) == 32
+    for sampler in ("ddim", "consistency"):
+        error = _e_trans_mm(lambda obs, s=sampler: model.predict(obs, deterministic=True, sampler=s)[0])
+        assert error < 0.6 * e_const, (sampler, error, e_const)
+    assert not _e_trans_mm(lambda obs: const) < 0.6 * e_const  # the criterion fails for a constant policy
+
+
+def test_stages_log_losses_and_the_ope_decision(tmp_path: Path) -> None:
+    prior = _role_model_dataset(tmp_path / "role_model", n=40)
+    env = SyntheticPlateEnv(action_type="continuous")
+    model = RL100(
+        "MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, imitation_steps=5, offline_iterations=1,
+        critic_steps=5, offline_ppo_epochs=1, trials_per_iteration=4, online_batch_size=4, distill_steps=5, data_dir=tmp_path / "run",
+    )  # fmt: skip
+    model.set_logger(configure(str(tmp_path / "logs"), ["csv"]))
+    model.learn(8, log_interval=0)
+    decision = model.ope_decisions[0]
+    assert decision["delta"] == pytest.approx(0.05 * abs(decision["value_old"]))
+    assert decision["accepted"] == (decision["value_new"] - decision["value_old"] >= decision["delta"])
+    with open(tmp_path / "logs" / "progress.csv") as fh:
+        keys = set(next(csv.reader(fh)))
+    for key in (
+        "imitation/loss",
+        "distill/loss",
+        "offline/critic_q_loss",
+        "offline/ppo_loss",
+        "offline/ope_accepted",
+        "online/ppo_loss",
+    ):
+        assert key in keys, key
+    actions = np.asarray(model.trial_log.column("action"), dtype=float)
+    assert actions.shape == (8, 3) and np.all(np.abs(actions) <= 1.0) and not np.allclose(actions, np.round(actions))
+
+
+def test_save_load_reproduces_deterministic_actions(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    prior = _role_model_dataset(tmp_path / "role_model", n=20)
+    model = RL100(
+        "MultiInputPolicy", env, prior_data=prior, seed=1, policy_kwargs=TINY, n_denoising_steps=4, imitation_steps=10,
+        offline_iterations=0, online_batch_size=2, distill_steps=5, data_dir=tmp_path / "run",
+    )  # fmt: skip
+    model.learn(2)
+    model.save(tmp_path / "model.zip")
+    model.close_storage()
+    loaded = RL100.load(tmp_path / "model.zip", env=SyntheticPlateEnv(action_type="continuous"))
+    assert loaded.policy.n_denoising_steps == 4 and loaded.imitated
+    obs, _ = env.reset(seed=7)
+    for sampler in ("ddim", "consistency"):
+        a, _ = model.predict(obs, deterministic=True, sampler=sampler)
+        b, _ = loaded.predict(obs, deterministic=True, sampler=sampler)
+        assert a.shape == (3,) and np.array_equal(a, b)
+    stochastic = [model.predict(obs, deterministic=False)[0] for _ in range(2)]
+    assert not np.array_equal(*stochastic)
+
+
+def test_a_loaded_model_continues_its_trial_log_without_imitating_again(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    prior = _role_model_dataset(tmp_path / "role_model", n=10)
+    kwargs = {"imitation_steps": 5, "offline_iterations": 0, "online_batch_size": 2, "distill_steps": 2}
+    model = RL100("MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, data_dir=tmp_path / "run", **kwargs)
+    model.learn(2)
+    model.save(tmp_path / "model.zip")
+    model.close_storage()
+    loaded = RL100.load(tmp_path / "model.zip", env=SyntheticPlateEnv(action_type="continuous"))
+    before = [p.detach().clone() for p in loaded.policy.encoder.parameters()]
+    loaded.learn(3, reset_num_timesteps=False)
+    assert len(loaded.trial_log) == 5 and loaded.num_timesteps == 5  # SB3: 3 more trials
+    # no second imitation stage: the trunk (trained only by imitation) is unchanged
+    assert all(th.equal(a, b) for a, b in zip(before, loaded.policy.encoder.parameters(), strict=True))
+
+
+def test_a_callback_stops_learning(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    model = RL100(
+        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, offline_iterations=0, online_batch_size=2, distill_steps=0,
+        data_dir=tmp_path,
+    )  # fmt: skip
+    model.learn(20, callback=StopTrainingOnMaxEpisodes(max_episodes=3))
+    assert model.num_timesteps == 3 and len(model.trial_log) == 3
+
+
+def test_a_trial_log_of_grid_actions_is_not_reused(tmp_path: Path) -> None:
+    grid_model = RMRL(
+        "MultiInputPolicy", SyntheticPlateEnv(), policy_kwargs={"resnet_depth": 10, "resnet_width": 8}, data_dir=tmp_path
+    )
+    grid_model.learn(1)
+    grid_model.close_storage()
+    model = RL100("MultiInputPolicy", SyntheticPlateEnv(action_type="continuous"), policy_kwargs=TINY, data_dir=tmp_path)
+    with pytest.raises(DatasetError, match="logs grid actions, but this model takes continuous actions"):
+        model.learn(1)
+
+
+def test_a_grid_env_is_refused_with_the_fix_named() -> None:
+    with pytest.raises(IncompatibleEnvError, match="action_type='continuous'"):
+        RL100("MultiInputPolicy", SyntheticPlateEnv())
+
+
+@pytest.mark.parametrize("k", [0, -3, 2.5])
+def test_k_below_one_is_refused(k) -> None:
+    with pytest.raises(ValueError, match=r"n_denoising_steps \(K\) must be an integer ≥ 1"):
+        RL100("MultiInputPolicy", SyntheticPlateEnv(action_type="continuous"), n_denoising_steps=k)
+
+
+def test_bad_sampler_and_parameters_are_refused(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    with pytest.raises(ValueError, match="clip_eps"):
+        RL100("MultiInputPolicy", env, clip_eps=0.0)
+    model = RL100("MultiInputPolicy", env, policy_kwargs=TINY, data_dir=tmp_path)
+    obs, _ = env.reset(seed=0)
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        model.predict(obs, sampler="ddpm")  # type: ignore[arg-type]
+
+
+def test_prior_data_of_another_grid_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "role_model"
+    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=[11, 11, 11])
+    data.add(np.zeros((32, 32, 3), np.uint8), [0.4, 0.0, 0.0], [5, 5, 5], scene=0, trial=0, reward=0.9, role_model_reward=0.9)
+    data.close()
+    model = RL100("MultiInputPolicy", SyntheticPlateEnv(action_type="continuous"), prior_data=path, policy_kwargs=TINY)
+    with pytest.raises(DatasetError, match="action grid"):
+        model.learn(1)
+
+
+def test_grid_labels_map_to_the_same_adjustment() -> None:
+    env = SyntheticPlateEnv()
+    labels = np.array([[0, 10, 20], [20, 0, 10], [13, 7, 3]])
+    actions = grid_labels_to_actions(labels, env.grid)
+    assert np.allclose(actions[0], [-1, 0, 1]) and np.allclose(actions[1], [1, -1, 0])
+    continuous = ContinuousAdjustment(env.grid)
+    for label, action in zip(labels, actions, strict=True):
+        assert np.allclose(continuous.to_adjustment(action), env.grid.to_adjustment(label), atol=1e-7)
+    with pytest.raises(DatasetError, match="outside the grid"):
+        grid_labels_to_actions(np.array([[21, 0, 0]]), env.grid)
+
+
+def test_continuous_synthetic_env_checks_actions() -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    assert env.action_space.shape == (3,)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"outside \[-1, 1\]"):
+        env.step(np.array([1.5, 0.0, 0.0]))
+    env.reset(seed=0)
+    _, _, terminated, _, info = env.step(np.array([0.1, -0.2, 0.3], np.float32))
+    assert terminated and np.allclose(info["adjustment"], [0.001, -0.002, np.radians(1.5)])
