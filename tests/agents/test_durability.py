@@ -18,7 +18,7 @@ from rmrl_env.grid import CandidateGrid
 
 from .test_cli import _train_args
 
-COARSE = CandidateGrid(max_xy_mm=20.0, step_xy_mm=2.0)  # the same MultiDiscrete([21, 21, 21]), other adjustments
+COARSE = CandidateGrid(max_xy_mm=24.0, step_xy_mm=2.0)  # the same MultiDiscrete([25, 25, 21]), other adjustments
 
 
 def _image(i: int) -> np.ndarray:
@@ -155,7 +155,7 @@ def test_same_size_other_step_grid_is_refused_on_load_pretrain_and_resume(tmp_pa
     model.save(tmp_path / "m.zip")
     model.close_storage()
     coarse = SyntheticPlateEnv(grid=COARSE)
-    grids = r"grid ±10 mm/1 mm, ±5°/0.5°, this env has ±20 mm/2 mm, ±5°/0.5°"
+    grids = r"grid ±12 mm/1 mm, ±5°/0.5°, this env has ±24 mm/2 mm, ±5°/0.5°"
     with pytest.raises(IncompatibleEnvError, match=grids):
         RMRL.load(tmp_path / "m.zip", env=coarse)
     other = RMRL("MultiInputPolicy", coarse, policy_kwargs=tiny_policy, data_dir=tmp_path / "o")

@@ -32,7 +32,7 @@ def test_agent_improves_mean_reward(algo, make_env, tiny_policy, tmp_path) -> No
 def _optimal_dataset(path, n: int = 200, seed: int = 0) -> RoleModelDataset:
     """Labels an oracle role model would give: the optimal action of each state."""
     env = SyntheticPlateEnv()
-    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=[21, 21, 21])
+    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=env.action_space.nvec.tolist())
     obs, _ = env.reset(seed=seed)
     for i in range(n):
         data.add(obs["image"], obs["pose"], env.optimal_action(obs["pose"]), scene=i, trial=i)
@@ -63,7 +63,7 @@ def test_pretrain_rejects_incompatible_or_corrupt_data(make_env, tiny_policy, tm
     other_grid.close()
     with pytest.raises(DatasetError, match="action grid"):
         model.pretrain(tmp_path / "grid")
-    other_size = RoleModelDataset(tmp_path / "size", image_shape=(64, 64, 3), action_nvec=[21, 21, 21])
+    other_size = RoleModelDataset(tmp_path / "size", image_shape=(64, 64, 3), action_nvec=model.action_space.nvec.tolist())
     other_size.add(np.zeros((64, 64, 3), np.uint8), [0.4, 0, 0], [1, 1, 1])
     other_size.close()
     with pytest.raises(DatasetError, match="images of shape"):

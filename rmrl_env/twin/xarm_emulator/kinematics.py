@@ -34,10 +34,7 @@ TOP_DOWN_TOL_RAD = 1e-3
 
 def build_arm_kinematics() -> ArmKinematics:
     """The nominal arm model's kinematics (the one place that knows how it is constructed)."""
-    from rmrl_env.sim.error_sources import ErrorSources
-    from rmrl_env.sim.world import SimWorld
-
-    return ArmKinematics(SimWorld(ErrorSources.ideal()))
+    return ArmKinematics()  # assets/xarm6_bio.xml alone: the controller's nominal arm
 
 
 def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
@@ -113,7 +110,7 @@ class NominalKinematics:
     def flange_transform(self, q_rad: np.ndarray) -> np.ndarray:
         """4x4 transform (mm) of the flange in the base frame at joint angles ``q_rad`` (shape (6,))."""
         self.kin.forward(np.asarray(q_rad, dtype=float))
-        site = self.kin.world.tcp_site
+        site = self.kin.tcp_site
         rot = self.kin.data.site_xmat[site].reshape(3, 3)
         t = np.eye(4)
         t[:3, :3] = rot
