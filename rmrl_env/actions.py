@@ -3,7 +3,7 @@
 * ``action_type="grid"`` (the paper's, default): :class:`~rmrl_env.grid.CandidateGrid`,
   ``MultiDiscrete([nx, ny, nψ])`` indices into fixed candidate lists.
 * ``action_type="continuous"``: :class:`ContinuousAdjustment`, ``Box(-1, 1, (3,), float32)``
-  scaled to the grid's range: ``Δ = a ⊙ [max_xy_m, max_xy_m, max_yaw_rad]`` (±10 mm, ±10 mm, ±5°
+  scaled to the grid's range: ``Δ = a ⊙ [max_xy_m, max_xy_m, max_yaw_rad]`` (±12 mm, ±12 mm, ±5°
   on defaults), so a continuous policy is not capped by the grid's 1 mm / 0.5° step.
 
 Both map an action to ``[Δx_m, Δy_m, Δψ_rad]`` with :meth:`to_adjustment`, and an adjustment

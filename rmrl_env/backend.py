@@ -38,6 +38,12 @@ class GroundTruth(Protocol):
     def plate_seated(self, receptacle: Receptacle) -> bool:
         """Whether the plate truly rests flat inside the receptacle."""
 
+    def slot_pose(self, receptacle: Receptacle) -> PlanarPose:
+        """The receptacle's true slot (its taught place pose may differ by the arm's error)."""
+
+    def plate_type(self) -> str:
+        """The type of the plate on the table (a key of :data:`rmrl_env.cell.PLATE_TYPES`)."""
+
 
 @dataclass(frozen=True)
 class PerceivedSeating:

@@ -19,6 +19,37 @@ PLATE_WIDTH_M = 0.08548
 PLATE_HEIGHT_M = 0.01435
 #: The plate's diagonal (m): two plate centres this far apart cannot overlap, whatever their yaws.
 PLATE_DIAGONAL_M = math.hypot(PLATE_LENGTH_M, PLATE_WIDTH_M)
+#: Height of the TCP (the middle of the 12 mm tall pads) above the resting surface when the jaws
+#: grip a plate (m): a taught height, the same for every plate type, low on the plate's side
+#: where every SLAS plate has its skirt. 10 mm keeps the pads 4 mm clear of the surface, more
+#: than an uncalibrated arm's height error (up to about 2.5 mm over drawn arms), and still grips
+#: 10 mm of a standard plate's 14.35 mm side.
+GRASP_HEIGHT_M = 0.010
+
+
+@dataclass(frozen=True)
+class PlateType:
+    """A kind of plate: SLAS footprint (``PLATE_LENGTH_M`` x ``PLATE_WIDTH_M``), its own height.
+
+    Attributes:
+        name: key in :data:`PLATE_TYPES`.
+        height_m: total height, metres.
+        mass_kg: empty mass, kilograms.
+    """
+
+    name: str
+    height_m: float
+    mass_kg: float
+
+
+#: Plates a person leaves on the table. ``standard``: a 96-well SLAS plate (ANSI/SLAS 2-2004
+#: height 14.35 mm, about 80 g in polystyrene). ``deep_well``: a 96-well 2 mL deep-well plate
+#: with the same footprint, about 44 mm tall and about 100 g in polypropylene (typical of the
+#: manufacturers' data sheets for 2 mL deep-well plates).
+PLATE_TYPES: dict[str, PlateType] = {
+    "standard": PlateType("standard", PLATE_HEIGHT_M, 0.080),
+    "deep_well": PlateType("deep_well", 0.0441, 0.100),
+}
 
 
 @dataclass(frozen=True)
@@ -129,5 +160,10 @@ class CellLayout:
             raise ConfigError(f"the cell has no receptacle {name!r}; it has {sorted(self.receptacles)}") from None
 
     def grasp_z_m(self, surface_z_m: float) -> float:
-        """TCP height that centres the jaws on the side of a plate resting at ``surface_z_m``."""
-        return surface_z_m + PLATE_HEIGHT_M / 2.0
+        """TCP height of the grasp of a plate resting at ``surface_z_m``.
+
+        A fixed height above the surface (:data:`GRASP_HEIGHT_M`, the middle of a standard
+        plate's side), the same for every plate type: labs teach one grasp height at the skirt
+        rather than measuring each plate's top, so a taller plate is gripped low on its side.
+        """
+        return surface_z_m + GRASP_HEIGHT_M

@@ -2,8 +2,10 @@
 
 Run ``python -m rmrl_env.demo [--scenes N] [--task place|shelf] [--seed S]``. For every scene
 the plate is staged, localised, picked at the estimated pose (zero adjustment) and placed;
-then the same scene again with the oracle adjustment ``true_pose − P^e``, the correction a
-perfect policy would make. The table shows what the policy has to learn.
+then the same scene again with the oracle adjustment (:mod:`rmrl_env.sim.oracle`: the grid
+action that puts the true grasp centre on the true plate pose, through every error source,
+the arm's kinematic error included), the correction a perfect policy would make. The table
+shows what the policy has to learn.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -18,13 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 import rmrl_env  # noqa: F401  (registers the env ids)
-
-
-def oracle_action(env: gym.Env, obs: dict, info: dict) -> np.ndarray:
-    """The grid action nearest to ``true_pose − P^e``."""
-    delta = np.asarray(info["privileged"]["true_pose"], dtype=float) - np.asarray(obs["pose"], dtype=float)
-    delta[2] = math.remainder(delta[2], math.pi)
-    return env.unwrapped.adjustment_to_action(*delta)
+from rmrl_env.sim.oracle import oracle_action, privileged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     env_id = "CellPlatePlace-sim-v0" if args.task == "place" else "CellPlateShelf-sim-v0"
     t0 = time.perf_counter()
     env = gym.make(env_id)
+    u: Any = env.unwrapped  # the CellPlateEnv
     console.print(
         f"[bold]{env_id}[/bold]: MuJoCo cell built in {time.perf_counter() - t0:.2f} s; action space {env.action_space}"
     )
@@ -61,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     steps = []
     for k in range(args.scenes):
         obs, info = env.reset(seed=args.seed + k)
-        pick_error_mm = 1000.0 * np.linalg.norm(info["privileged"]["true_pose"][:2] - obs["pose"][:2])
+        pick_error_mm = 1000.0 * np.linalg.norm(privileged(info)["true_pose"][:2] - obs["pose"][:2])
         for name in ("zero", "oracle"):
             if name == "oracle":
                 obs, info = env.reset(options={"scene": "same"})
-                action = oracle_action(env, obs, info)
+                action, _ = oracle_action(env, obs, info)
             else:
-                action = env.unwrapped.adjustment_to_action(0.0, 0.0, 0.0)
-            adj = env.unwrapped.action_to_adjustment(action)
+                action = u.adjustment_to_action(0.0, 0.0, 0.0)
+            adj = u.action_to_adjustment(action)
             t = time.perf_counter()
             _, reward, _, _, step_info = env.step(action)
             steps.append(time.perf_counter() - t)

@@ -18,7 +18,7 @@ One-step episodes:
 
 ``action_type="grid"`` (default, the paper's): ``MultiDiscrete([nx, ny, nψ])``, indices into the
 candidate grid's Δx, Δy (metres) and Δψ (radians) axes (:class:`~rmrl_env.grid.CandidateGrid`;
-default ±10 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([21, 21, 21])``).
+default ±12 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([25, 25, 21])``).
 ``action_type="continuous"``: ``Box(-1, 1, (3,), float32)`` scaled to the grid's ranges
 (:class:`~rmrl_env.actions.ContinuousAdjustment`). Either way the arm picks at P^e + Δ.
 
@@ -49,7 +49,7 @@ default ±10 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([21, 
 
 ``info["privileged"]`` holds ``requested_pose`` (the pose the env asked the stager for, both
 backends) and, where the backend knows the true state (the sim), ``true_pose`` (the plate's true
-initial pose), and after a step ``true_final_pose``, ``true_e_trans_mm`` and ``true_e_rot_deg``
+initial pose) and ``plate_type``, and after a step ``true_final_pose``, ``true_e_trans_mm`` and ``true_e_rot_deg``
 (the same errors from the true final pose against the receptacle's true slot). They serve
 analysis, oracles and tests; agents never read them.
 """
@@ -103,7 +103,7 @@ class CellPlateEnv(gym.Env):
         task: ``"place"`` (into the target box) or ``"shelf"`` (onto the shelf slot).
         image_size: (height, width) of the observation image, pixels; the camera frame is
             resized to it.
-        grid: the candidate grid of adjustments (default ±10 mm / 1 mm, ±5° / 0.5°).
+        grid: the candidate grid of adjustments (default ±12 mm / 1 mm, ±5° / 0.5°).
         reward_length_m: L in ``exp(−(e_trans / L + e_rot))``, metres.
         scene_jitter_m / scene_jitter_rad: half-width of the uniform jitter with which a
             ``{"scene": "same"}`` reset re-places the plate (as a hand or the robot would).
@@ -235,12 +235,13 @@ class CellPlateEnv(gym.Env):
             wrap_half_turn(estimate.pose.yaw_rad + adjustment[2]),
         )
         outcome = self.routine.run(pick, self.receptacle)
+        target = self._target()
         info: dict[str, Any] = {
             "failure": outcome.failure,
             "message": outcome.message,
             "pick_pose": pick.as_array(),
             "adjustment": adjustment,
-            "target_pose": self.target.pose.as_array(),
+            "target_pose": target.pose.as_array(),
             "config_hash": self.config_hash,
         }
         if outcome.failure == Failure.UNREACHABLE or outcome.seen is None:
@@ -249,7 +250,7 @@ class CellPlateEnv(gym.Env):
             obs = self._last_obs
         else:
             final = outcome.seen.detection
-            error = placement_error(final.pose, self.target.pose)
+            error = placement_error(final.pose, target.pose)
             r = reward(error, self.reward_length_m)
             info.update(
                 e_trans_mm=error.e_trans_mm,
@@ -328,14 +329,25 @@ class CellPlateEnv(gym.Env):
             return gt.plate_seated(self.receptacle)
         return self.backend.judge.is_seated(self.receptacle, self.target, final)
 
+    def _target(self) -> PlateDetection:
+        """P^target: measured once per receptacle, and per plate type where the cell handles
+        several (key ``"<receptacle>:<type>"``; a lab measures each type it uses, since a taller
+        plate is seen differently)."""
+        gt = self.backend.ground_truth
+        if gt is None:
+            return self.target
+        return self.backend.targets.get(f"{self.receptacle.name}:{gt.plate_type()}", self.target)
+
     def _privileged(self, after_step: bool = False) -> dict[str, Any]:
         """What no learner may read: the requested pose and, in the sim, the true state."""
         privileged: dict[str, Any] = {"requested_pose": self._requested.as_array() if self._requested is not None else None}
         if self._true_initial is not None:
             privileged["true_pose"] = self._true_initial.as_array()
         gt = self.backend.ground_truth
+        if gt is not None:
+            privileged["plate_type"] = gt.plate_type()
         if after_step and gt is not None:
             final = gt.plate_pose()
-            error = placement_error(final, self.receptacle.pose)
+            error = placement_error(final, gt.slot_pose(self.receptacle))
             privileged.update(true_final_pose=final.as_array(), true_e_trans_mm=error.e_trans_mm, true_e_rot_deg=error.e_rot_deg)
         return privileged

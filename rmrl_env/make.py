@@ -32,7 +32,7 @@ ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_
 #: Keywords that change one field of the candidate grid: ``grid_<field>``.
 GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 #: Keywords of the sim backend (besides the error-source fields by name).
-SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion")
+SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion", "plate_mix", "position_method")
 #: Injection points of the real backend, for tests and other hardware: an SDK object factory, a
 #: RealSense device, a ready localiser, where to log resets.
 HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
@@ -100,7 +100,9 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     ``grid_max_xy_mm``, ``grid_step_xy_mm``, ``grid_max_yaw_deg``, ``grid_step_yaw_deg``.
     Sim: ``errors=ErrorSources(...)`` (or a dict of its fields) or any of its fields by name
     (e.g. ``tcp_offset_mm=(0, 0, 0)``), ``cell_seed`` (draw a whole cell with
-    :meth:`ErrorSources.sample`), ``simulate_free_space``, ``motion=MotionPlan(...)``.
+    :meth:`ErrorSources.sample`), ``simulate_free_space``, ``motion=MotionPlan(...)``,
+    ``plate_mix={"standard": 0.5, "deep_well": 0.5}`` (share of each plate type per scene),
+    ``position_method="centroid"`` or ``"bbox"`` (how the localiser reduces the plate's mask).
     """
     from rmrl_env.sim.backend import make_sim_backend, resolve_error_sources
     from rmrl_env.sim.error_sources import ErrorSources
@@ -115,6 +117,8 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
         errors,
         simulate_free_space=flag("simulate_free_space", kwargs.get("simulate_free_space", False)),
         motion=kwargs.get("motion"),
+        plate_mix=kwargs.get("plate_mix"),
+        position_method=kwargs.get("position_method", "centroid"),
     )
     return CellPlateEnv(backend, task, **env_kwargs)
 

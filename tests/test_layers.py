@@ -58,11 +58,18 @@ def test_info_keeps_ground_truth_under_privileged():
     try:
         _, info = env.reset(seed=1)
         assert set(info) == {"scene_id", "scene", "config_hash", "privileged"}
-        assert set(info["privileged"]) == {"requested_pose", "true_pose"}
+        assert set(info["privileged"]) == {"requested_pose", "true_pose", "plate_type"}
         _, _, _, _, info = env.step(env.unwrapped.grid.zero_action())
     finally:
         env.close()
     public = {"failure", "message", "pick_pose", "adjustment", "target_pose", "config_hash", "e_trans_mm", "e_rot_deg", "success"}
     assert public <= set(info) <= public | {"final_pose", "privileged"}
     assert not any(key.startswith(("true_", "requested")) for key in info)
-    assert set(info["privileged"]) == {"requested_pose", "true_pose", "true_final_pose", "true_e_trans_mm", "true_e_rot_deg"}
+    assert set(info["privileged"]) == {
+        "requested_pose",
+        "true_pose",
+        "plate_type",
+        "true_final_pose",
+        "true_e_trans_mm",
+        "true_e_rot_deg",
+    }

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from rmrl_env.errors import PlateNotFoundError
-from rmrl_env.perception.localise import pose_from_mask
+from rmrl_env.perception.localise import POSITION_METHODS, pose_from_mask
 from rmrl_env.protocols import PlateDetection, RGBDFrame, RigidTransform
 
 
@@ -22,7 +22,10 @@ class ClassicalLocaliser:
         dark_threshold: pixels whose brightest channel is below this (0-255) are plate
             candidates.
         min_area_px / max_area_px: accepted blob sizes, pixels (a 128 x 85 mm plate seen from
-            1 m at f = 615 px covers about 4,100 px).
+            1 m at f = 615 px covers about 4,100 px; a 44 mm deep-well plate seen off-axis
+            adds its side faces).
+        position_method: ``"centroid"`` (sub-pixel, default) or ``"bbox"`` (the paper's); see
+            :mod:`rmrl_env.perception.localise`.
     """
 
     def __init__(
@@ -31,7 +34,11 @@ class ClassicalLocaliser:
         dark_threshold: int = 60,
         min_area_px: int = 1500,
         max_area_px: int = 20000,
+        position_method: str = "centroid",
     ) -> None:
+        if position_method not in POSITION_METHODS:
+            raise ValueError(f"position_method must be one of {POSITION_METHODS}, got {position_method!r}")
+        self.position_method = position_method
         self.camera_to_base = camera_to_base
         self.dark_threshold = dark_threshold
         self.min_area_px = min_area_px
@@ -57,4 +64,4 @@ class ClassicalLocaliser:
         return labels == best
 
     def localise(self, frame: RGBDFrame) -> PlateDetection:
-        return pose_from_mask(frame, self.segment(frame.color), self.camera_to_base)
+        return pose_from_mask(frame, self.segment(frame.color), self.camera_to_base, position_method=self.position_method)

@@ -12,12 +12,14 @@ from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
 
-#: An elbow-up, wrist-down configuration the IK starts from when it has nothing better (rad).
-IK_SEED = np.array([0.0, -0.6, -0.9, 0.0, 1.5, 0.0])
-
 
 class SimArm:
     """The arm as a stiff position servo over the MuJoCo model.
+
+    Like the xArm's controller, it plans on the *nominal* kinematics (``kin``): a commanded tool
+    pose becomes joint angles by the nominal IK, and :meth:`tool_pose` reports the nominal FK of
+    the commanded joints. The joints then drive the *true* arm of ``world``, whose tool lands
+    wherever the true kinematics put it (the arm's absolute-accuracy error).
 
     Linear moves follow a straight Cartesian line with a trapezoidal speed profile
     (``accel_m_s2``), solved by IK at every control tick and interpolated in joint space
@@ -26,8 +28,10 @@ class SimArm:
     ``simulate_free_space`` is set, which spends simulation time without changing the outcome.
 
     Args:
-        world: the simulated cell.
-        home: the parking pose, out of the camera's view.
+        world: the simulated cell (the true arm).
+        home: the parking pose, out of the camera's view; default: the nominal model's ``home``
+            keyframe (joint angles, so the park is exactly that configuration).
+        kin: the controller's kinematics; default: the nominal arm alone.
         accel_m_s2: Cartesian acceleration of linear moves.
         control_dt_s: control tick of the trajectory.
         simulate_free_space: spend simulation time on joint-space moves too.
@@ -39,7 +43,8 @@ class SimArm:
     def __init__(
         self,
         world: SimWorld,
-        home: ToolPose,
+        home: ToolPose | None = None,
+        kin: ArmKinematics | None = None,
         accel_m_s2: float = 2.5,
         control_dt_s: float = 0.04,
         simulate_free_space: bool = False,
@@ -48,13 +53,16 @@ class SimArm:
         if accel_m_s2 <= 0 or control_dt_s <= 0 or collision_force_n <= 0:
             raise ConfigError("accel_m_s2, control_dt_s and collision_force_n must be > 0")
         self.world = world
-        self.kin = ArmKinematics(world)
-        self.home = home
+        self.kin = kin if kin is not None else ArmKinematics()
         self.accel_m_s2 = accel_m_s2
         self.substeps = max(1, round(control_dt_s / world.timestep))
         self.simulate_free_space = simulate_free_space
         self.collision_force_n = collision_force_n
-        self.q_home = self.kin.solve(home, IK_SEED)
+        if home is None:
+            self.q_home = self.kin.home_q.copy()
+        else:
+            self.q_home = self.kin.solve(home, self.kin.home_q)
+        self.home = self.kin.forward(self.q_home)
         world.hold_arm(self.q_home)
         world.forward()
 

@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 SCENE_FILE = "cell.xml"
+#: The arm alone: the controller's nominal kinematics (loads on its own).
+ARM_FILE = "xarm6_bio.xml"
 
 
 def asset_dir() -> Path:
@@ -28,3 +30,7 @@ def asset_dir() -> Path:
 
 def scene_path() -> Path:
     return asset_dir() / SCENE_FILE
+
+
+def arm_path() -> Path:
+    return asset_dir() / ARM_FILE

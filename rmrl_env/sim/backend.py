@@ -21,6 +21,8 @@ from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.gl import check_gl_usable, note_gl_context
 from rmrl_env.sim.gripper import SimGripper
 from rmrl_env.sim.hand import SimGroundTruth, SimHand
+from rmrl_env.sim.kinematics import ArmKinematics
+from rmrl_env.sim.oracle import TrueArm, teach
 from rmrl_env.sim.world import SimWorld
 
 #: Seed of the sensor noise while the target is measured, once, at construction.
@@ -28,27 +30,52 @@ TARGET_MEASUREMENT_SEED = 20240917
 
 
 def make_sim_backend(
-    errors: ErrorSources | None = None, *, simulate_free_space: bool = False, motion: MotionPlan | None = None
+    errors: ErrorSources | None = None,
+    *,
+    simulate_free_space: bool = False,
+    motion: MotionPlan | None = None,
+    plate_mix: Mapping[str, float] | None = None,
+    position_method: str = "centroid",
 ) -> Backend:
-    """Build the MuJoCo cell: world, drivers, hand, ground truth, and the measured targets."""
+    """Build the MuJoCo cell: world, drivers, hand, ground truth, and the measured targets.
+
+    The arm's controller plans on the nominal kinematics; the place poses are taught on the true
+    arm (the commanded pose that puts the grasp centre over each true slot, as a lab teaches
+    them by jogging); the targets are measured by the camera with a plate seated by hand in each
+    true slot: a standard plate (key ``"box"``) and every other type of the mix
+    (``"box:deep_well"``), as a lab measures each plate type it uses. ``plate_mix``: share of each plate type among staged plates.
+    """
     errors = errors or ErrorSources()
     check_gl_usable()
     world = SimWorld(errors)
-    layout = world.layout(motion=motion)
-    arm = SimArm(world, layout.home, simulate_free_space=simulate_free_space)
+    kin = ArmKinematics()
+    arm = SimArm(world, kin=kin, simulate_free_space=simulate_free_space)
+    slots = world.slots()
+    untaught = world.layout(arm.home, slots, motion=motion)
+    true_arm = TrueArm(world)
+    taught = {name: teach(true_arm, kin, slot, untaught.grasp_z_m(slot.floor_z_m)) for name, slot in slots.items()}
+    layout = world.layout(arm.home, taught, motion=motion)
     gripper = SimGripper(world)
     camera = SimCamera(world, errors)
     note_gl_context()
-    localiser = ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors))
+    localiser = ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors), position_method=position_method)
     drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
-    hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m)
+    hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m, plate_mix=plate_mix)
     routine = PickAndPlace(drivers, layout)
 
     camera.seed(TARGET_MEASUREMENT_SEED)
     targets: dict[str, PlateDetection] = {}
-    for name, receptacle in layout.receptacles.items():
-        hand.put(receptacle.pose, receptacle.floor_z_m)
-        targets[name] = routine.localise().detection
+    for name, slot in slots.items():
+        for plate in ("standard", *sorted(set(hand.plate_mix) - {"standard"})):
+            world.set_plate_type(plate)
+            hand.put(slot.pose, slot.floor_z_m)
+            key = name if plate == "standard" else f"{name}:{plate}"
+            targets[key] = routine.localise().detection
+    world.set_plate_type("standard")
+
+    def seed(value: int | None) -> None:
+        camera.seed(value)
+        hand.seed(value)
 
     return Backend(
         name="sim",
@@ -56,9 +83,14 @@ def make_sim_backend(
         stager=hand,
         targets=targets,
         ground_truth=SimGroundTruth(world),
-        seed_fn=camera.seed,
+        seed_fn=seed,
         close_fn=lambda: None,
-        description={"errors": asdict(errors), "simulate_free_space": simulate_free_space},
+        description={
+            "errors": asdict(errors),
+            "simulate_free_space": simulate_free_space,
+            "plate_mix": hand.plate_mix,
+            "position_method": position_method,
+        },
     )
 
 

@@ -14,12 +14,14 @@ from rmrl_env.sim.world import SimWorld
 class SimGripper:
     """Args:
     world: the simulated cell.
-    open_m: pad distance from the centre when open (0.055 m = 110 mm between the pads).
+    open_m: pad distance from the centre when open: 0.075 m, i.e. 150 mm between the pads, the
+        top of the BIO gripper's stroke (the xArm SDK clamps the G2's reported position to
+        71-150 mm). A sim that opened less would invent collisions a real cell does not have.
     closed_m: the servo's target when closing; an empty grasp ends there.
     timeout_s: longest a motion of the jaws is simulated.
     """
 
-    def __init__(self, world: SimWorld, open_m: float = 0.055, closed_m: float = 0.015, timeout_s: float = 0.8) -> None:
+    def __init__(self, world: SimWorld, open_m: float = 0.075, closed_m: float = 0.015, timeout_s: float = 0.8) -> None:
         low, high = world.finger_range
         if not (low <= closed_m < open_m <= high):
             raise ConfigError(f"need {low} <= closed_m < open_m <= {high} (m), got closed_m={closed_m}, open_m={open_m}")

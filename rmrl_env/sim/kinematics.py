@@ -1,4 +1,9 @@
-"""Forward and inverse kinematics of the simulated xArm 6 for top-down tool poses.
+"""Forward and inverse kinematics of the xArm 6 for top-down tool poses, on the *nominal* model.
+
+This is the controller's view of the arm: the model of ``assets/xarm6_bio.xml`` alone, with the
+published joint origins and zeros. The simulated cell's arm (the true arm) differs from it by
+the error sources' joint-zero and joint-origin errors, so what the controller commands and
+reports is the nominal pose, and where the tool really goes is the true arm's business.
 
 Inverse kinematics is damped least squares on the MuJoCo model's site Jacobian, warm-started
 from a seed configuration, with joint limits enforced. A pose whose solution does not converge
@@ -14,7 +19,10 @@ import numpy as np
 
 from rmrl_env.errors import UnreachableError
 from rmrl_env.protocols import ToolPose
-from rmrl_env.sim.world import SimWorld
+from rmrl_env.sim.assets import arm_path
+
+ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 7))
+HOME_KEYFRAME = "home"
 
 POS_TOL_M = 5e-5
 ROT_TOL_RAD = math.radians(0.01)
@@ -26,29 +34,52 @@ def tool_quaternion(yaw_rad: float) -> np.ndarray:
     return np.array([0.0, math.cos(half), math.sin(half), 0.0])
 
 
-class ArmKinematics:
-    """FK/IK of the arm's ``tcp`` site on a private copy of the model's data."""
+def nominal_arm_model() -> mujoco.MjModel:
+    """The nominal arm (``xarm6_bio.xml`` compiled on its own)."""
+    return mujoco.MjModel.from_xml_path(str(arm_path()))
 
-    def __init__(self, world: SimWorld, damping: float = 1e-3) -> None:
-        self.world = world
-        self.model = world.model
-        self.data = mujoco.MjData(world.model)
+
+class ArmKinematics:
+    """FK/IK of a model's ``tcp`` site (joints ``joint1``..``joint6``) on private data.
+
+    Args:
+        model: a model holding the arm; default: the nominal arm alone
+            (:func:`nominal_arm_model`), the controller's kinematics.
+        damping: damping of the least-squares IK step.
+
+    Attributes:
+        home_q: joint angles of the model's ``home`` keyframe, rad, shape (6,).
+        home: the TCP pose at ``home_q``.
+    """
+
+    def __init__(self, model: mujoco.MjModel | None = None, damping: float = 1e-3) -> None:
+        # A SimWorld (anything with a ``model``) stands for its model.
+        model = getattr(model, "model", model)
+        self.model = model if model is not None else nominal_arm_model()
+        m = self.model
+        self.data = mujoco.MjData(m)
         self.damping = damping
-        self._jacp = np.zeros((3, self.model.nv))
-        self._jacr = np.zeros((3, self.model.nv))
-        self.lower = world.arm_range[:, 0]
-        self.upper = world.arm_range[:, 1]
+        self._jacp = np.zeros((3, m.nv))
+        self._jacr = np.zeros((3, m.nv))
+        joints = [m.joint(n).id for n in ARM_JOINTS]
+        self.qadr = np.array([m.jnt_qposadr[j] for j in joints])
+        self.dadr = np.array([m.jnt_dofadr[j] for j in joints])
+        self.lower = np.array([m.jnt_range[j][0] for j in joints])
+        self.upper = np.array([m.jnt_range[j][1] for j in joints])
+        self.tcp_site = m.site("tcp").id
+        self.home_q = m.key(HOME_KEYFRAME).qpos[self.qadr].copy()
+        self.home = self.forward(self.home_q)
 
     def _set(self, q: np.ndarray) -> None:
-        self.data.qpos[self.world.arm_qadr] = q
+        self.data.qpos[self.qadr] = q
         mujoco.mj_kinematics(self.model, self.data)
         mujoco.mj_comPos(self.model, self.data)
 
     def forward(self, q: np.ndarray) -> ToolPose:
         """The TCP pose at joint angles ``q`` (rad)."""
         self._set(q)
-        pos = self.data.site_xpos[self.world.tcp_site]
-        rot = self.data.site_xmat[self.world.tcp_site].reshape(3, 3)
+        pos = self.data.site_xpos[self.tcp_site]
+        rot = self.data.site_xmat[self.tcp_site].reshape(3, 3)
         return ToolPose(float(pos[0]), float(pos[1]), float(pos[2]), math.atan2(rot[1, 0], rot[0, 0]))
 
     def solve(self, target: ToolPose, seed: np.ndarray, max_iter: int = 100) -> np.ndarray:
@@ -62,8 +93,8 @@ class ArmKinematics:
         quat = np.empty(4)
         e_rot = np.empty(3)
         q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
-        site = self.world.tcp_site
-        dofs = self.world.arm_dadr
+        site = self.tcp_site
+        dofs = self.dadr
         lam2 = self.damping**2
         for _ in range(max_iter):
             self._set(q)

@@ -3,8 +3,11 @@
 The arm is stiff and position-controlled (an industrial servo tracks its commanded joint
 trajectory to a tenth of a millimetre), so the sim prescribes the arm's joint positions and
 velocities at every physics step; the gripper fingers, the plate and their contacts are
-simulated dynamically. Everything the error sources change (TCP mounting, jaw asymmetry) is
-applied to the MJCF through ``MjSpec`` before compiling.
+simulated dynamically. Everything the error sources change is built into this model, the
+*true* cell: TCP mounting and jaw asymmetry through ``MjSpec`` before compiling; the arm's
+joint-zero and joint-origin errors and the camera mount on the compiled model. The controller
+never sees this model's arm: it plans on the nominal kinematics
+(:class:`~rmrl_env.sim.kinematics.ArmKinematics`).
 """
 
 from __future__ import annotations
@@ -14,18 +17,23 @@ import math
 import mujoco
 import numpy as np
 
-from rmrl_env.cell import PLATE_HEIGHT_M, CellLayout, MotionPlan, Receptacle, Region
+from rmrl_env.cell import PLATE_LENGTH_M, PLATE_TYPES, PLATE_WIDTH_M, CellLayout, MotionPlan, PlateType, Receptacle, Region
+from rmrl_env.errors import ConfigError
 from rmrl_env.protocols import PlanarPose, ToolPose, wrap_half_turn
 from rmrl_env.sim.assets import scene_path
 from rmrl_env.sim.error_sources import ErrorSources
+from rmrl_env.sim.kinematics import ARM_JOINTS, HOME_KEYFRAME, ArmKinematics
 
-ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 7))
 CAMERA_NAME = "overhead"
 #: fy of the D435 colour stream at 640 x 480 (pixels); sets the render's vertical field of view.
 D435_COLOR_FY_PX = 615.0
 
-DEFAULT_HOME = ToolPose(0.15, 0.0, 0.30, 0.0)
-DEFAULT_RESET_REGION = Region(x_m=(0.33, 0.48), y_m=(-0.30, -0.12), yaw_rad=(math.radians(-15), math.radians(15)))
+#: Where a person leaves the plate: 35 x 42.5 cm of the table that the camera sees (every plate
+#: corner of every pose at least 40 px inside the frame) and the arm reaches for pick and place
+#: at any yaw, and every yaw (a plate looks the same after a half turn, so [-90°, 90°) is every
+#: way round). It keeps a plate's diagonal clear of the box, and with the grid's ±12 mm stays in
+#: the twin's safety box (y >= -0.40 m). ``tests/env/test_cell_sources.py`` checks reach and view.
+DEFAULT_RESET_REGION = Region(x_m=(0.20, 0.55), y_m=(-0.385, 0.04), yaw_rad=(-math.pi / 2, math.pi / 2))
 
 
 class SimWorld:
@@ -43,10 +51,14 @@ class SimWorld:
         data = np.array(coupling.data)
         data[0] = errors.jaw_asymmetry_mm / 1000.0
         coupling.data = data
+        # The jaws centre a part midway between the pads: half the asymmetry off the axis.
+        spec.site("grasp_centre").pos = np.array([0.0, -errors.jaw_asymmetry_mm / 2000.0, 0.150])
         spec.camera(CAMERA_NAME).fovy = math.degrees(2.0 * math.atan((image_height / 2.0) / D435_COLOR_FY_PX))
         self.model = spec.compile()
-        self.data = mujoco.MjData(self.model)
         m = self.model
+        _perturb_arm(m, errors)
+        _move_camera(m, errors)
+        self.data = mujoco.MjData(self.model)
 
         self.arm_qadr = np.array([m.jnt_qposadr[m.joint(n).id] for n in ARM_JOINTS])
         self.arm_dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in ARM_JOINTS])
@@ -60,11 +72,15 @@ class SimWorld:
         self.plate_qadr = m.jnt_qposadr[m.joint("plate_free").id]
         self.plate_dadr = m.jnt_dofadr[m.joint("plate_free").id]
         self.tcp_site = m.site("tcp").id
+        self.grasp_site = m.site("grasp_centre").id
+        self.plate_geom = m.geom("plate").id
+        self.home_q = m.key(HOME_KEYFRAME).qpos[self.arm_qadr].copy()
+        self.plate_type: PlateType = PLATE_TYPES["standard"]
         self.pad_geoms = (m.geom("finger_left_pad").id, m.geom("finger_right_pad").id)
         self.camera_id = m.camera(CAMERA_NAME).id
         self.jaw_asymmetry_m = errors.jaw_asymmetry_mm / 1000.0
 
-        self.arm_q_cmd = np.zeros(6)
+        self.arm_q_cmd = self.home_q.copy()
         self.arm_qd_cmd = np.zeros(6)
         mujoco.mj_forward(m, self.data)
 
@@ -135,10 +151,28 @@ class SimWorld:
         rot = self.data.xmat[self.plate_body].reshape(3, 3)
         return float(math.acos(max(-1.0, min(1.0, rot[2, 2]))))
 
+    def set_plate_type(self, name: str) -> None:
+        """Make the plate a plate of type ``name`` (a key of :data:`~rmrl_env.cell.PLATE_TYPES`)."""
+        if name not in PLATE_TYPES:
+            raise ConfigError(f"unknown plate type {name!r}; valid: {sorted(PLATE_TYPES)}")
+        plate = PLATE_TYPES[name]
+        if plate == self.plate_type:
+            return
+        m, g, b = self.model, self.plate_geom, self.plate_body
+        half = np.array([PLATE_LENGTH_M, PLATE_WIDTH_M, plate.height_m]) / 2.0
+        m.geom_size[g] = half
+        m.geom_rbound[g] = float(np.linalg.norm(half))
+        m.geom_aabb[g] = np.r_[0.0, 0.0, 0.0, half]
+        m.body_mass[b] = plate.mass_kg
+        sq = half**2
+        m.body_inertia[b] = plate.mass_kg / 3.0 * np.array([sq[1] + sq[2], sq[0] + sq[2], sq[0] + sq[1]])
+        mujoco.mj_setConst(m, self.data)
+        self.plate_type = plate
+
     def put_plate(self, pose: PlanarPose, surface_z_m: float) -> None:
         """Set the plate down at rest on a surface at height ``surface_z_m``."""
         adr = self.plate_qadr
-        self.data.qpos[adr : adr + 3] = (pose.x_m, pose.y_m, surface_z_m + PLATE_HEIGHT_M / 2.0 + 1e-4)
+        self.data.qpos[adr : adr + 3] = (pose.x_m, pose.y_m, surface_z_m + self.plate_type.height_m / 2.0 + 1e-4)
         half = pose.yaw_rad / 2.0
         self.data.qpos[adr + 3 : adr + 7] = (math.cos(half), 0.0, 0.0, math.sin(half))
         self.data.qvel[self.plate_dadr : self.plate_dadr + 6] = 0.0
@@ -158,6 +192,9 @@ class SimWorld:
         self.data.ctrl[self.gripper_actuator] = q
 
     # -- the cell's geometry, read from the model ---------------------------------------------
+    def has_slot(self, name: str) -> bool:
+        return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_SITE, f"{name}_slot") >= 0
+
     def receptacle(self, name: str, clearance_m: float) -> Receptacle:
         site = self.model.site(f"{name}_slot")
         pos = self.data.site_xpos[site.id]
@@ -165,14 +202,57 @@ class SimWorld:
         yaw = math.atan2(rot[1, 0], rot[0, 0])
         return Receptacle(name, PlanarPose(float(pos[0]), float(pos[1]), yaw), float(pos[2]), clearance_m)
 
+    def slots(self) -> dict[str, Receptacle]:
+        """The true slots of this model: box (3 mm clearance) and shelf (1.5 mm)."""
+        return {"box": self.receptacle("box", 0.003), "shelf": self.receptacle("shelf", 0.0015)}
+
     def layout(
-        self, home: ToolPose = DEFAULT_HOME, reset_region: Region = DEFAULT_RESET_REGION, motion: MotionPlan | None = None
+        self,
+        home: ToolPose | None = None,
+        receptacles: dict[str, Receptacle] | None = None,
+        reset_region: Region = DEFAULT_RESET_REGION,
+        motion: MotionPlan | None = None,
     ) -> CellLayout:
-        """The cell layout of this model: box (3 mm clearance) and shelf (1.5 mm) slots."""
+        """The cell layout: ``home`` (default: the nominal FK of the home keyframe, what the
+        controller reports there), the receptacles as taught (default: the true slots) and the
+        reset region."""
         return CellLayout(
             table_z_m=0.0,
-            home=home,
+            home=home if home is not None else ArmKinematics().home,
             reset_region=reset_region,
-            receptacles={"box": self.receptacle("box", 0.003), "shelf": self.receptacle("shelf", 0.0015)},
+            receptacles=receptacles or self.slots(),
             motion=motion or MotionPlan(),
         )
+
+
+def _quat_of_rotvec(rotvec_rad: np.ndarray) -> np.ndarray:
+    quat = np.empty(4)
+    mujoco.mju_axisAngle2Quat(
+        quat, rotvec_rad / max(float(np.linalg.norm(rotvec_rad)), 1e-300), float(np.linalg.norm(rotvec_rad))
+    )
+    return quat
+
+
+def _perturb_arm(model: mujoco.MjModel, errors: ErrorSources) -> None:
+    """Build the true arm: joint i's frame moved by its origin error and turned about its own
+    axis (local z) by its zero offset, so the true joint angle is the commanded one plus it."""
+    origins = np.asarray(errors.link_origin_errors_mm, dtype=float).reshape(6, 3) / 1000.0
+    for i, name in enumerate(ARM_JOINTS):
+        body = model.jnt_bodyid[model.joint(name).id]
+        model.body_pos[body] += origins[i]
+        turn = np.array([math.cos(math.radians(errors.joint_zero_offsets_deg[i]) / 2.0), 0.0, 0.0, 0.0])
+        turn[3] = math.sin(math.radians(errors.joint_zero_offsets_deg[i]) / 2.0)
+        quat = np.empty(4)
+        mujoco.mju_mulQuat(quat, model.body_quat[body].copy(), turn)
+        model.body_quat[body] = quat
+
+
+def _move_camera(model: mujoco.MjModel, errors: ErrorSources) -> None:
+    """Mount the camera of this cell: moved and turned (about its centre, base axes) from ``cell.xml``'s."""
+    cam = model.camera(CAMERA_NAME).id
+    model.cam_pos[cam] += np.asarray(errors.camera_mount_offset_mm, dtype=float) / 1000.0
+    rotvec = np.radians(np.asarray(errors.camera_mount_rot_deg, dtype=float))
+    if np.any(rotvec):
+        quat = np.empty(4)
+        mujoco.mju_mulQuat(quat, _quat_of_rotvec(rotvec), model.cam_quat[cam].copy())
+        model.cam_quat[cam] = quat

@@ -18,14 +18,14 @@ def place_env():
 
 @pytest.fixture(scope="module")
 def ideal_place_env():
-    """A perfectly calibrated cell: the pick pose error is perspective and pixels only."""
-    env = gym.make("CellPlatePlace-sim-v0", errors=ErrorSources.ideal())
+    """A perfectly calibrated cell with standard plates: the pick pose error is perspective and pixels only."""
+    env = gym.make("CellPlatePlace-sim-v0", errors=ErrorSources.ideal(), plate_mix={"standard": 1.0})
     yield env
     env.close()
 
 
 @pytest.fixture(scope="module")
 def ideal_shelf_env():
-    env = gym.make("CellPlateShelf-sim-v0", errors=ErrorSources.ideal())
+    env = gym.make("CellPlateShelf-sim-v0", errors=ErrorSources.ideal(), plate_mix={"standard": 1.0})
     yield env
     env.close()

@@ -12,8 +12,8 @@ from rmrl_env.errors import ConfigError, PlateNotFoundError
 
 def test_action_outside_the_space_names_the_grid(place_env):
     place_env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"outside the grid.*MultiDiscrete\(\[21, 21, 21\]\)"):
-        place_env.step(np.array([21, 0, 0]))
+    with pytest.raises(ValueError, match=r"outside the grid.*MultiDiscrete\(\[25, 25, 21\]\)"):
+        place_env.step(np.array([25, 0, 0]))
     with pytest.raises(ValueError, match="not finite"):
         place_env.step(np.array([np.nan, 0.0, 0.0]))
 

@@ -31,7 +31,7 @@ def test_scaling_maps_the_unit_box_onto_the_grid_ranges():
     ],
 )
 def test_invalid_actions_name_the_valid_range(action, problem):
-    with pytest.raises(ValueError, match=rf"{problem}.*Box\(-1, 1, \(3,\), float32\): Δx, Δy = a·10 mm and Δψ = a·5°"):
+    with pytest.raises(ValueError, match=rf"{problem}.*Box\(-1, 1, \(3,\), float32\): Δx, Δy = a·12 mm and Δψ = a·5°"):
         ContinuousAdjustment().to_adjustment(action)
 
 

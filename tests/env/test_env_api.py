@@ -20,7 +20,7 @@ def test_both_ids_make_and_pass_the_env_checker(env_id):
     assert obs["image"].shape == (60, 80, 3) and obs["image"].dtype == np.uint8
     assert obs["pose"].shape == (3,) and obs["pose"].dtype == np.float32
     assert isinstance(env.action_space, gym.spaces.MultiDiscrete)
-    assert env.action_space.nvec.tolist() == [21, 21, 21]
+    assert env.action_space.nvec.tolist() == [25, 25, 21]
     assert info["privileged"]["true_pose"].shape == (3,)
     env.close()
 

@@ -13,11 +13,11 @@ from rmrl_env.protocols import PlanarPose, wrap_half_turn
 from rmrl_env.reward import placement_error, reward, reward_for_error_mm
 
 
-def test_default_grid_is_21_cubed_in_mm_and_half_degrees():
+def test_default_grid_is_12_mm_and_5_degrees_in_mm_and_half_degrees():
     grid = CandidateGrid()
-    assert grid.nvec.tolist() == [21, 21, 21]
-    assert grid.dx_m[0] == pytest.approx(-0.010) and grid.dx_m[-1] == pytest.approx(0.010)
-    assert np.diff(grid.dx_m) == pytest.approx(np.full(20, 0.001))
+    assert grid.nvec.tolist() == [25, 25, 21]
+    assert grid.dx_m[0] == pytest.approx(-0.012) and grid.dx_m[-1] == pytest.approx(0.012)
+    assert np.diff(grid.dx_m) == pytest.approx(np.full(24, 0.001))
     assert np.degrees(np.diff(grid.dyaw_rad)) == pytest.approx(np.full(20, 0.5))
     assert grid.to_adjustment(grid.zero_action()) == pytest.approx([0.0, 0.0, 0.0])
 
@@ -25,15 +25,15 @@ def test_default_grid_is_21_cubed_in_mm_and_half_degrees():
 def test_adjustment_round_trip_and_nearest():
     grid = CandidateGrid()
     action = grid.to_action(0.0034, -0.0071, math.radians(1.3))
-    assert action.tolist() == [13, 3, 13]
+    assert action.tolist() == [15, 5, 13]
     assert grid.to_adjustment(action) == pytest.approx([0.003, -0.007, math.radians(1.5)])
     # beyond the range: the nearest (edge) candidate
-    assert grid.to_action(0.5, -0.5, 1.0).tolist() == [20, 0, 20]
+    assert grid.to_action(0.5, -0.5, 1.0).tolist() == [24, 0, 20]
 
 
-@pytest.mark.parametrize("bad", [[21, 0, 0], [-1, 3, 3], [1, 2], [0.5, 1, 1], [np.nan, 1, 1], "abc"])
+@pytest.mark.parametrize("bad", [[25, 0, 0], [0, 0, 21], [-1, 3, 3], [1, 2], [0.5, 1, 1], [np.nan, 1, 1], "abc"])
 def test_invalid_actions_name_the_grid(bad):
-    with pytest.raises(ValueError, match=r"MultiDiscrete\(\[21, 21, 21\]\)"):
+    with pytest.raises(ValueError, match=r"MultiDiscrete\(\[25, 25, 21\]\)"):
         CandidateGrid().validate(bad)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -70,17 +71,20 @@ def test_env_success_flag_follows_the_seating(ideal_shelf_env):
     delta = info["privileged"]["true_pose"] - obs["pose"]
     _, r_good, _, _, good = env.step(u.adjustment_to_action(*delta))
     env.reset(options={"scene": "same"})
-    _, r_bad, _, _, bad = env.step(u.adjustment_to_action(delta[0] + 0.006, delta[1], delta[2]))
+    along = 0.006 * np.array([math.cos(info["privileged"]["true_pose"][2]), math.sin(info["privileged"]["true_pose"][2])])
+    _, r_bad, _, _, bad = env.step(u.adjustment_to_action(delta[0] + along[0], delta[1] + along[1], delta[2]))
     assert good["success"] and not bad["success"]
     assert r_good > r_bad
 
 
-def test_pressing_on_the_plate_stops_the_arm_like_collision_detection(place_env):
-    """Picking 16 mm off along and 12 mm off across lands a pad on the plate: the arm stops."""
-    u = place_env.unwrapped
-    start = [0.4219, -0.2646, -0.1674]
-    place_env.reset(seed=1, options={"initial_pose": start})
-    _, reward, _, _, info = place_env.step(np.array([20, 20, 15]))
+def test_pressing_on_the_plate_stops_the_arm_like_collision_detection():
+    """Picking 40 mm off across the jaws lands a pad on the plate (the jaws open to 150 mm, so
+    only an error that large can): the arm stops."""
+    env = gym.make("CellPlatePlace-sim-v0", grid_max_xy_mm=40, grid_step_xy_mm=10, plate_mix={"standard": 1.0})
+    u = env.unwrapped
+    start = [0.4219, -0.2646, 0.0]
+    env.reset(seed=1, options={"initial_pose": start})
+    _, reward, _, _, info = env.step(u.adjustment_to_action(0.0, 0.040, 0.0))
     assert info["failure"] == "collision"
     assert "finger pad pressed on 'plate'" in info["message"] and "the motion was stopped" in info["message"]
     world = u.backend.drivers.arm.world
@@ -88,3 +92,4 @@ def test_pressing_on_the_plate_stops_the_arm_like_collision_detection(place_env)
     assert np.linalg.norm(world.data.xpos[world.plate_body][:2] - np.array(start[:2])) < 0.003
     assert world.plate_tilt_rad() < math.radians(1.0)
     assert 0.0 < reward < 0.05 and not info["success"]
+    env.close()

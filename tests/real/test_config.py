@@ -20,7 +20,7 @@ def test_example_config_loads_and_matches_the_defaults():
     assert cfg.robot.ip == "192.168.1.185"
     assert cfg.calibration_file == EXAMPLE_CONFIG.parent.resolve() / "calibration.json"
     assert cfg.layout.receptacle("shelf").floor_z_m == pytest.approx(0.06)
-    assert cfg.reset.region.yaw_rad == pytest.approx((math.radians(-15), math.radians(15)))
+    assert cfg.reset.region.yaw_rad == pytest.approx((math.radians(-90), math.radians(90)))
     d = default_config()
     assert (d.layout, d.workspace, d.speeds, d.grid, d.reset, d.env_kwargs) == (
         cfg.layout,
@@ -69,7 +69,7 @@ def _with(path: str, value, delete: bool = False) -> dict:
         ("motion.transport_speed_m_s", 0.8, "motion.transport_speed_m_s"),
         ("reset.x_m", [0.3], "reset.x_m must be a list of 2"),
         ("reset.y_m", [-0.5, -0.1], "reset area corner"),
-        ("grid.step_xy_mm", 3.0, "grid"),
+        ("grid.step_xy_mm", 5.0, "grid"),
         ("schema_version", 7, "schema_version"),
         ("env.grid", [1], "env.grid"),
     ],
@@ -147,7 +147,7 @@ def test_twin_config_is_read_from_the_sim_model():
     world = SimWorld(ErrorSources.ideal())
     sim = world.layout()
     twin = default_config().layout
-    assert twin.home == pytest.approx(sim.home, abs=1e-6)
+    assert twin.home.as_array() == pytest.approx(sim.home.as_array(), abs=1e-6)
     assert twin.reset_region.x_m == pytest.approx(sim.reset_region.x_m, abs=1e-6)
     assert twin.reset_region.y_m == pytest.approx(sim.reset_region.y_m, abs=1e-6)
     assert twin.reset_region.yaw_rad == pytest.approx(sim.reset_region.yaw_rad, abs=1e-6)

@@ -263,5 +263,5 @@ def test_dry_run_with_a_missing_calibration_file_warns(tmp_path, caplog):
     cfg = write_cell(tmp_path)  # the example config names calibration.json, which is not written here
     with caplog.at_level("WARNING", logger="rmrl_env.real.backend"):
         env = make_real_env("place", config=cfg, dry_run=True)
-    assert env.action_space.nvec.tolist() == [21, 21, 21]
+    assert env.action_space.nvec.tolist() == [25, 25, 21]
     assert "does not exist" in caplog.text and "rmrl calibrate extrinsics" in caplog.text
