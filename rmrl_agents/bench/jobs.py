@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,9 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
     result: dict[str, Any] = {"train_rewards": []}
     with _StepCounter() as steps:
         if source is not None:
-            result["pretrain"] = model.pretrain(source)
+            with warnings.catch_warnings():  # the source run is on another cell by design (transfer)
+                warnings.filterwarnings("ignore", message=".*made on another env config")
+                result["pretrain"] = model.pretrain(source)
         if trials > 0:
             recorder = _recorder(trials)
             model.learn(trials, callback=recorder)

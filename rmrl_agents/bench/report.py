@@ -141,8 +141,9 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def comparisons(rows: dict[str, dict[str, list[Any]]], learners: list[str]) -> list[dict[str, Any]]:
-    """Paired differences RMRL − each other learner, and each learner − the best constant."""
-    todo = [("RMRL", m) for m in learners if m != "RMRL"] + [(m, "constant") for m in learners]
+    """Paired differences RMRL (or the first learner run) − each other learner, and each learner − the best constant."""
+    anchor = "RMRL" if "RMRL" in learners else learners[0]
+    todo = [(anchor, m) for m in learners if m != anchor] + [(m, "constant") for m in learners]
     out = []
     for a, b in todo:
         for metric in COMPARED:
