@@ -184,7 +184,7 @@ def budgets(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if src:  # the source run's own steps belong to this method's budget too
             steps += float(np.mean([jobs[_key("source", s, None)]["budget"]["gradient_steps"] for s in range(cfg["seeds"])]))
         out[method] = {
-            "online_trials": b[0]["online_trials"],
+            "online_trials": b[0]["online_trials"] if method != "RMRL-transfer" else 0,
             "source_trials": src if method != "RMRL-transfer" else cfg["pretrain_trials"],
             "gradient_steps": steps,
             "samples_per_step": b[0]["samples_per_step"],
@@ -248,7 +248,9 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"**Table 2, evaluation** of the deterministic policy from {cfg['eval_poses']} fixed initial poses per cell; "
-        "measured errors (the camera) and true errors (the sim's ground truth).",
+        "measured errors (the camera) and true errors (the sim's ground truth). "
+        "Reference rows are deterministic per cell and repeat over seeds: their intervals show the cells' spread only; "
+        "intervals resample (seed, cell) runs as if independent (runs on one cell share it).",
         "",
         "| method | reward | (paper) | e_trans mm measured | true | (paper) | e_rot ° measured | true | seated |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -285,7 +287,33 @@ def markdown(results: dict[str, Any]) -> str:
         )
     lines += ["", "**Paired differences** (a − b over the same runs, 95 % bootstrap CI):", ""]
     lines += [f"- {c['sentence']}; P(a better than b) = {c['p_improvement']:.2f}" for c in results["comparisons"]]
+    lines += ["", "**Reading the results.** " + reading(results)]
     return "\n".join(lines) + "\n"
+
+
+def reading(results: dict[str, Any]) -> str:
+    """What the intervals allow one to say, in a few sentences (generated: no claim beyond them)."""
+    comps = results["comparisons"]
+    between = [c for c in comps if c["b"] != "constant"]
+    separated = [c for c in between if "no detectable difference" not in c["sentence"] and "too few" not in c["sentence"]]
+    parts = [
+        f"Of {len(between)} paired comparisons between learners, {len(between) - len(separated)} show no detectable difference"
+        + (": " + "; ".join(c["sentence"] for c in separated) + "." if separated else ".")
+    ]
+    vs_const = [c for c in comps if c["b"] == "constant" and c["metric"] == "true_e_trans_mm"]
+    better = [c["a"] for c in vs_const if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]
+    worse = [c["a"] for c in vs_const if c["sentence"].startswith("true_e_trans_mm: constant is better")]
+    parts.append(
+        f"Against the best constant adjustment (true e_trans): better {', '.join(better) or 'none'}; "
+        f"worse {', '.join(worse) or 'none'}; the rest not distinguishable."
+    )
+    chance = results["random_t10"]["restricted_mean"]
+    faster = [n for n, r in results["rows"].items() if "t10" in r and r["t10"]["restricted_mean"] < chance]
+    parts.append(
+        f"T^10_τ restricted mean below the random policy's ({chance:.1f}): {', '.join(faster) or 'none'} "
+        "(a point comparison: no interval)."
+    )
+    return " ".join(parts)
 
 
 def plot_curves(raw: dict[str, Any], path: Path) -> None:

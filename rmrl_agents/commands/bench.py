@@ -29,8 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default 2)")
     p.add_argument(
         "--cells",
+        type=parse_cells,
         default=None,
-        help="evaluated cells, comma-separated: 'default' or a cell_seed (default: default,0 quick; default,0 full)",
+        help="evaluated cells, comma-separated: 'default' or a cell_seed (default: default,0)",
     )
     p.add_argument(
         "--ablations",
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         trials=args.trials,
         workers=args.workers,
-        cells=parse_cells(args.cells),
+        cells=args.cells,
         ablations=args.ablations,
     )
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))

@@ -177,3 +177,14 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
     assert {k for k in files if files[k] != after[k]} == {killed.name}
     assert again["jobs"][Job("REINFORCE", 0, None).key] == raw["jobs"][Job("REINFORCE", 0, None).key]
+
+
+def test_cells_on_the_command_line():
+    import argparse
+
+    from rmrl_agents.commands.bench import parse_cells
+
+    assert parse_cells("default,0,3") == (None, 0, 3)
+    assert parse_cells(None) is None
+    with pytest.raises(argparse.ArgumentTypeError, match="cell_seed"):
+        parse_cells("default,-1")
