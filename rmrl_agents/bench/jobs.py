@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -234,8 +236,28 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
     return res
 
 
+_WATCHED: list[int] = []
+
+
+def _exit_with_parent() -> None:
+    """Once per worker process: end it when its parent (the benchmark) is gone, not run on as an orphan."""
+    if _WATCHED:
+        return
+    parent = os.getppid()
+    _WATCHED.append(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
     """The job function of the pool and of Ray: run ``job`` and store its result atomically."""
+    _exit_with_parent()
     os.environ.setdefault("MUJOCO_GL", "egl")
     res = run_job(cfg, job, out)
     if job.method == "source":

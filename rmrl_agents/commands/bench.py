@@ -88,5 +88,5 @@ def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
         elif part.isdigit():
             cells.append(int(part))
         else:
-            raise argparse.ArgumentTypeError(f"--cells: {part!r} is neither 'default' nor a cell_seed (a whole number >= 0)")
+            raise argparse.ArgumentTypeError(f"{part!r} is neither 'default' nor a cell_seed (a whole number >= 0)")
     return tuple(cells)
