@@ -95,7 +95,9 @@ def bootstrap_ci(
     return Estimate(point, low, high, int(x.size))
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE, seed: int = 0) -> Estimate:
+def paired_difference(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE, seed: int = 0
+) -> Estimate:
     """Mean of ``a − b`` over runs paired by (seed, cell), with a bootstrap interval.
 
     Pairs where either side is missing are dropped.
@@ -107,7 +109,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
     return bootstrap_ci(x[keep] - y[keep], confidence=confidence, seed=seed)
 
 
-def probability_of_improvement(a: Sequence[float], b: Sequence[float]) -> float:
+def probability_of_improvement(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """P(X > Y) + ½·P(X = Y) for X a run of ``a`` and Y a run of ``b`` (the Mann–Whitney statistic / nm)."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     x, y = x[np.isfinite(x)], y[np.isfinite(y)]

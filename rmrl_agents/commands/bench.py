@@ -20,13 +20,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("which", choices=["paper"], help="the benchmark to run")
     p.add_argument(
-        "--quick", action="store_true", help="small budget and network (3 seeds × 60 trials, ResNet-10): a few minutes on 2 cores"
+        "--quick", action="store_true", help="small budget and network (3 seeds × 2 cells × 40 trials): a few minutes on 2 cores"
     )
-    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 5 full)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 20 full)")
     p.add_argument(
-        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 60 quick, 150 full)"
+        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 40 quick, 100 full)"
     )
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default 2)")
+    p.add_argument(
+        "--cells",
+        type=parse_cells,
+        default=None,
+        help="evaluated cells, comma-separated: 'default' or a cell_seed (default: default,0)",
+    )
+    p.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also run RM-RL without online updates / without replay / eq. 6 literally, REINFORCE eq. 6, and transfer to held-out cells",
+    )
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run the jobs as Ray tasks on this cluster ('auto', or host:port); default: a local process pool",
+    )
     p.add_argument("--out", default=None, help="output directory (default runs/bench-paper[-quick])")
     p.add_argument("--readme", default=None, help="also replace the generated results block of this README")
     p.add_argument("--no-progress", action="store_true")
@@ -36,17 +53,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rmrl_agents.bench import paper, report
 
-    cfg = paper.config_for(args.quick, seeds=args.seeds, trials=args.trials, workers=args.workers)
+    cfg = paper.config_for(
+        args.quick,
+        seeds=args.seeds,
+        trials=args.trials,
+        workers=args.workers,
+        cells=args.cells,
+        ablations=args.ablations,
+    )
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
     console = Console()
     console.print(
-        f"[bold]rmrl bench paper[/bold]{' --quick' if args.quick else ''}: {len(paper.METHODS)} methods × {cfg.seeds} seeds × "
-        f"{cfg.train_trials} trials, source run {cfg.pretrain_trials} trials, {cfg.workers} workers → {out}"
+        f"[bold]rmrl bench paper[/bold]{' --quick' if args.quick else ''}: {len(cfg.all_methods)} methods × {cfg.seeds} seeds × "
+        f"{len(cfg.cells)} cells × {cfg.train_trials} trials, source runs {cfg.pretrain_trials} trials, "
+        f"{'Ray at ' + args.ray if args.ray else f'{cfg.workers} workers'} → {out} (finished jobs there are kept)"
     )
-    raw = paper.run(cfg, out, show_progress=not args.no_progress)
+    raw = paper.run(cfg, out, show_progress=not args.no_progress, ray_address=args.ray)
     results = report.write(raw, out, readme=Path(args.readme) if args.readme else None)
     console.print(Markdown(report.markdown(results)))
     console.print(
         f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'reward_curves.png'} in {raw['wall_s'] / 60:.1f} min"
     )
     return 0
+
+
+def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
+    """``"default,0,3"`` → ``(None, 0, 3)``; None stays None (the preset's cells)."""
+    if text is None:
+        return None
+    cells: list[int | None] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part == "default":
+            cells.append(None)
+        elif part.isdigit():
+            cells.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(f"{part!r} is neither 'default' nor a cell_seed (a whole number >= 0)")
+    return tuple(cells)

@@ -1,4 +1,4 @@
-"""The paper benchmark: its metrics computed exactly, its report, and the pipeline end to end."""
+"""The paper benchmark: its metrics and aggregation on constructed runs, and the pipeline end to end with resume."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rmrl_agents.bench import paper, report
+from rmrl_agents.bench import config, paper, report
+from rmrl_agents.bench.config import BenchConfig, Job
 from rmrl_agents.common.evaluation import fixed_poses, reset_region
 from rmrl_agents.metrics import ema, steps_to_threshold
 
@@ -29,59 +30,92 @@ def test_ema_matches_the_recursion():
     assert ema([0.3], alpha=0.1).tolist() == [0.3]
 
 
-def _raw(train: dict[str, list[list[float]]], e_trans: dict[str, list[float]], shelf: dict[str, list[list[float]]]) -> dict:
-    """A hand-made raw result: methods × seeds."""
-    seeds = len(next(iter(e_trans.values())))
-    per_seed = []
-    for s in range(seeds):
-        methods = {}
-        for name in report.ROWS:
-            methods[name] = {
-                "train_rewards": train.get(name, [[]] * seeds)[s],
-                "place": {
-                    "reward": [math.exp(-e_trans[name][s] / 100)],
-                    "e_trans_mm": [e_trans[name][s]],
-                    "e_rot_deg": [0.5],
-                    "success": [1.0],
-                },
-                "shelf": {"success": shelf[name][s]},
-            }
-        per_seed.append({"seed": s, "methods": methods})
-    cfg = {**paper.asdict(paper.QUICK), "tau": 0.97, "seeds": seeds, "methods": list(paper.METHODS)}
-    return {"config": cfg, "per_seed": per_seed, "source_run": {"seed": 10_000, "labels": 40}, "wall_s": 60.0}
-
-
-def test_summary_statistics_over_seeds_exactly():
-    good = [0.99] * 12
-    never = [0.5] * 12
-    train = {m: [good, never] for m in paper.METHODS}
-    e = {m: [2.0, 4.0] for m in report.ROWS}
-    e["RMRL"] = [1.0, 1.0]
-    shelf = {m: [[1, 0, 1, 1], [0, 0, 0, 1]] for m in report.ROWS}
-    res = report.summarize(_raw(train, e, shelf))
-    t10 = res["methods"]["REINFORCE"]["t10"]
-    assert t10["per_seed"] == [10, None] and t10["mean"] == 10 and t10["missing"] == 1
-    assert res["methods"]["REINFORCE"]["avg_reward"]["per_seed"] == pytest.approx([0.99, 0.5])
-    assert res["methods"]["REINFORCE"]["e_trans_mm"] == {"mean": 3.0, "std": 1.0, "per_seed": [2.0, 4.0], "missing": 0}
-    assert res["methods"]["PPO"]["shelf_success"]["per_seed"] == [0.75, 0.25]
-    assert res["methods"]["zero"]["t10"] is None
-    text = report.markdown(res)
-    assert "(1 of 2 seeds never)" in text and "| RMRL | 1.0 ± 0.0 | 35 |" not in text
-    assert "RM-RL has a lower evaluation e_trans" in text
-
-
-def test_the_report_says_so_when_rmrl_loses():
-    train = {m: [[0.99] * 12] for m in paper.METHODS}
-    e = {m: [2.0] for m in report.ROWS}
-    e["RMRL"] = [3.0]
-    shelf = {m: [[1.0]] for m in report.ROWS}
-    text = report.markdown(report.summarize(_raw(train, e, shelf)))
-    assert "RM-RL does **not** beat REINFORCE, ReplayREINFORCE, PPO" in text
-
-
-def test_a_source_run_shorter_than_a_scene_is_refused():
+def test_bad_configurations_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="pretrain_trials"):
         replace(paper.QUICK, pretrain_trials=3)
+    with pytest.raises(ValueError, match="below train_trials"):
+        replace(paper.QUICK, pretrain_trials=40, train_trials=40)
+    with pytest.raises(ValueError, match="unknown methods"):
+        replace(paper.QUICK, methods=("DQN",))
+    with pytest.raises(ValueError, match="source runs"):
+        replace(paper.QUICK, cells=(config.SOURCE_CELL0,))
+
+
+def test_every_method_runs_on_the_same_pairs_and_sources_lie_on_other_cells():
+    cfg = replace(paper.QUICK, seeds=3, cells=(None, 4), ablations=True)
+    todo = config.jobs(cfg)
+    pairs = {m: {(j.seed, j.cell) for j in todo if j.method == m} for m in cfg.all_methods if m != "RMRL-transfer"}
+    assert all(p == {(s, c) for s in range(3) for c in (None, 4)} for p in pairs.values())
+    assert {j.key for j in todo if j.method == "source"} == {f"source__s{s}__cdefault" for s in range(3)}
+    assert all(config.source_cell(s) not in cfg.cells for s in range(3))
+    assert len({j.key for j in todo}) == len(todo)
+    assert cfg.online_trials("RMRL-pretrained-equal") + cfg.pretrain_trials == cfg.online_trials("REINFORCE")
+    assert replace(cfg, workers=1).fingerprint() == cfg.fingerprint() != replace(cfg, train_trials=41).fingerprint()
+
+
+def _columns(e_trans: float, success: float, n: int = 2) -> dict[str, list[float]]:
+    return {
+        "reward": [math.exp(-e_trans / 100)] * n,
+        "e_trans_mm": [e_trans] * n,
+        "true_e_trans_mm": [e_trans + 0.5] * n,
+        "e_rot_deg": [0.5] * n,
+        "true_e_rot_deg": [0.1] * n,
+        "success": [success] * n,
+    }
+
+
+def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: int = 4) -> dict:
+    """Constructed results for REINFORCE and RMRL on seeds × (default, cell 0), and the references.
+
+    ``e[method]`` per run (seed-major), ``t10_at``: the trial of the 10th reward above τ (None: never).
+    """
+    cfg = BenchConfig(train_trials=30, seeds=seeds, cells=(None, 0), pretrain_trials=5, methods=("REINFORCE", "RMRL"))
+    jobs: dict[str, dict] = {}
+    i = 0
+    for s in range(seeds):
+        for c in cfg.cells:
+            for m in cfg.methods:
+                t = t10_at[m][i]
+                rewards = [0.5] * 30 if t is None else [0.5] * (t - 10) + [0.999] * 10 + [0.5] * (30 - t)
+                col = _columns(e[m][i], 1.0 if e[m][i] < 2 else 0.0)
+                budget = {"online_trials": 30, "gradient_steps": 30 + i, "samples_per_step": "1 trial"}
+                jobs[Job(m, s, c).key] = {"train_rewards": rewards, "place": col, "shelf": col, "budget": budget}
+            i += 1
+    for k, c in enumerate(cfg.cells):
+        refs = {
+            name: {"place": _columns(v + k, 1.0), "shelf": _columns(v + k, 1.0)}
+            for name, v in (("zero", 5.0), ("random", 6.0), ("constant", 1.0), ("oracle", 0.8))
+        }
+        jobs[Job("references", None, c).key] = {**refs, "random_p_above_tau": 0.1}
+    conf = {**config.asdict(cfg), "tau": 0.98, "all_methods": list(cfg.all_methods)}
+    return {"config": json.loads(json.dumps(conf)), "jobs": jobs, "wall_s": 60.0}
+
+
+def test_aggregation_over_paired_runs_exactly():
+    e = {"REINFORCE": [3.0, 5.0, 3.0, 5.0, 3.0, 5.0, 3.0, 5.0], "RMRL": [2.9, 4.8, 3.1, 4.9, 2.8, 5.0, 3.0, 4.9]}
+    t10: dict[str, list[int | None]] = {"REINFORCE": [12, 14, None, 16, 18, 20, 22, 24], "RMRL": [11] * 8}
+    res = report.summarize(_raw(e, t10))
+    rf = res["rows"]["REINFORCE"]
+    assert rf["e_trans_mm"]["per_run"] == e["REINFORCE"]
+    assert rf["e_trans_mm"]["mean"] == pytest.approx(4.0)
+    assert rf["e_trans_mm"]["std"] == pytest.approx(np.std(e["REINFORCE"], ddof=1))  # sample std
+    assert rf["true_e_trans_mm"]["mean"] == pytest.approx(4.5)
+    assert rf["e_trans_mm"]["ci"][0] < 4.0 < rf["e_trans_mm"]["ci"][1]
+    # T^10: the run that never got there is censored at the budget, not dropped
+    assert rf["t10"]["per_run"] == t10["REINFORCE"]
+    assert rf["t10"]["restricted_mean"] == pytest.approx((12 + 14 + 30 + 16 + 18 + 20 + 22 + 24) / 8)
+    assert rf["t10"]["reached_share"] == pytest.approx(7 / 8)
+    # references are per cell, repeated over seeds (cell 0 is 1 mm worse in this construction)
+    assert res["rows"]["constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
+    assert res["random_t10"]["p_above_tau"] == pytest.approx(0.1)
+    text = report.markdown(res)
+    assert "never: 1 of 8" in text and not any("**" in c["sentence"] for c in res["comparisons"])
+    sentences = {(c["a"], c["b"], c["metric"]): c["sentence"] for c in res["comparisons"]}
+    # RMRL and REINFORCE differ by ~0.05 mm at random: no winner
+    assert "no detectable difference between RMRL and REINFORCE" in sentences["RMRL", "REINFORCE", "e_trans_mm"]
+    # both are clearly worse than the best constant on every pair
+    assert sentences["RMRL", "constant", "true_e_trans_mm"].startswith("true_e_trans_mm: constant is better than RMRL")
+    assert res["budget"]["REINFORCE"]["gradient_steps"] == pytest.approx(np.mean([30 + i for i in range(8)]))
 
 
 def test_fixed_evaluation_poses_are_fixed_and_inside_the_reset_region():
@@ -99,23 +133,58 @@ def test_fixed_evaluation_poses_are_fixed_and_inside_the_reset_region():
     assert not np.array_equal(a, fixed_poses(region, 12, paper.SHELF_POSES_SEED))
 
 
-def test_quick_pipeline_end_to_end_on_a_tiny_budget(tmp_path):
+TINY = BenchConfig(
+    train_trials=6,
+    seeds=2,
+    cells=(None,),
+    eval_poses=1,
+    shelf_trials=1,
+    pretrain_trials=5,
+    fit_scenes=2,
+    random_trials=3,
+    methods=("REINFORCE", "RMRL-pretrained-equal"),
+    policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "image_size": (30, 40), "head_hidden": (16,)},
+    workers=2,
+)
+
+
+def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     pytest.importorskip("rmrl_env")
-    cfg = replace(paper.QUICK, train_trials=3, seeds=1, eval_poses=2, shelf_trials=2, pretrain_trials=5, workers=1)
+    out = tmp_path / "out"
+    raw = paper.run(TINY, out, show_progress=False)
+    assert set(raw["jobs"]) == {j.key for j in config.jobs(TINY)}
+    for s in range(2):
+        job = raw["jobs"][Job("RMRL-pretrained-equal", s, None).key]
+        assert len(job["train_rewards"]) == 1 and job["pretrain"]["n_labels"] >= 1 and job["budget"]["source_trials"] == 5
+        assert len(raw["jobs"][Job("REINFORCE", s, None).key]["train_rewards"]) == 6
+    assert raw["jobs"]["source__s0__cdefault"]["cell"] == config.source_cell(0)
+
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nafter\n")
-    raw = paper.run(cfg, tmp_path / "out", show_progress=False)
-    results = report.write(raw, tmp_path / "out", readme=readme)
-    data = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert set(data["methods"]) == {*paper.METHODS, "zero"}
-    for name in paper.METHODS:
-        entry = data["methods"][name]
-        for key in ("t10", "avg_reward", "e_trans_mm", "e_rot_deg", "shelf_success"):
-            assert set(entry[key]) >= {"mean", "std", "per_seed"}
-        assert len(entry["avg_reward"]["per_seed"]) == 1
-        assert len(raw["per_seed"][0]["methods"][name]["train_rewards"]) == 3
-    assert results["source_run"]["labels"] >= 1
-    assert (tmp_path / "out" / "reward_curves.png").stat().st_size > 10_000
-    assert "Table 3" in (tmp_path / "out" / "results.md").read_text()
+    results = report.write(raw, out, readme=readme)
+    assert set(results["rows"]) == {"REINFORCE", "RMRL-pretrained-equal", "zero", "random", "constant", "oracle"}
+    assert results["budget"]["RMRL-pretrained-equal"]["online_trials"] + 5 == results["budget"]["REINFORCE"]["online_trials"]
+    assert (out / "reward_curves.png").stat().st_size > 10_000
     text = readme.read_text()
-    assert "old" not in text and "after" in text and "Table 1" in text and "reward_curves.png" in text
+    assert "old" not in text and "after" in text and "Table 3" in text and "Budgets" in text
+
+    # resume: a job without a result file (killed) runs again; the finished ones are not touched
+    files = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
+    killed = out / "jobs" / f"{Job('REINFORCE', 1, None).key}.json"
+    killed.unlink()
+    again = paper.run(TINY, out, show_progress=False)
+    assert killed.exists() and again["jobs"].keys() == raw["jobs"].keys()
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
+    assert {k for k in files if files[k] != after[k]} == {killed.name}
+    assert again["jobs"][Job("REINFORCE", 0, None).key] == raw["jobs"][Job("REINFORCE", 0, None).key]
+
+
+def test_cells_on_the_command_line():
+    import argparse
+
+    from rmrl_agents.commands.bench import parse_cells
+
+    assert parse_cells("default,0,3") == (None, 0, 3)
+    assert parse_cells(None) is None
+    with pytest.raises(argparse.ArgumentTypeError, match="cell_seed"):
+        parse_cells("default,-1")

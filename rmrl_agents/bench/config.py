@@ -1,0 +1,180 @@
+"""What the paper benchmark runs: its budgets, its methods and its (method, seed, cell) jobs.
+
+Every method runs on the same (seed, cell) pairs: seeds ``0..seeds-1`` crossed with ``cells``
+(``None`` = the default cell, an int = ``cell_seed``). Pretrained RM-RL pretrains on the labels
+of one RM-RL *source run per seed* made on a cell outside ``cells`` (``SOURCE_CELL0 + seed``), so it
+has to transfer rather than memorise the evaluated cell's constant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Learning methods in the order of the paper's tables (PPO and the equal-budget variant added).
+METHODS = ("REINFORCE", "ReplayREINFORCE", "RMRL", "RMRL-pretrained", "RMRL-pretrained-equal", "PPO")
+#: Reference policies (no learning; ``oracle`` reads the sim's ground truth: analysis only).
+REFERENCES = ("zero", "random", "constant", "oracle")
+#: Ablations (``--ablations``): RM-RL without the online policy gradient, without data replay,
+#: eq. 6 literally (no reward baseline) for RM-RL and REINFORCE, and the source run's policy
+#: evaluated on the held-out evaluated cell (trained on another cell only: generalisation).
+ABLATIONS = ("RMRL-no-online", "RMRL-no-replay", "RMRL-eq6", "REINFORCE-eq6", "RMRL-transfer")
+#: Agent keyword arguments of each ablation.
+ABLATION_KWARGS: dict[str, dict[str, Any]] = {
+    "RMRL-no-online": {"online_updates": False},
+    "RMRL-no-replay": {"replay_freq": 0},
+    "RMRL-eq6": {"reward_baseline": "none"},
+    "REINFORCE-eq6": {"reward_baseline": "none"},
+}
+PLACE_ID = "CellPlatePlace-sim-v0"
+SHELF_ID = "CellPlateShelf-sim-v0"
+#: cell_seed of seed s's source run: far from any evaluated cell.
+SOURCE_CELL0 = 1000
+EVAL_POSES_SEED = 2026
+SHELF_POSES_SEED = 2027
+#: Reset seed of the first fixed evaluation pose (pose i uses EVAL_RESET_SEED + i).
+EVAL_RESET_SEED = 10_000
+#: Reset seeds of the training scenes the best constant is fitted on (none is an evaluation scene).
+FIT_RESET_SEED = 200_000
+#: Trials per RM-RL scene (RMRL's default ``scene_size``).
+SCENE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Budgets and settings of one benchmark run.
+
+    Attributes:
+        train_trials: online training trials per method and (seed, cell).
+        seeds: benchmark seeds (0..seeds-1).
+        cells: evaluated cells, ``None`` = the default cell, an int = ``cell_seed``.
+        eval_poses: fixed initial poses of the place evaluation (Table 2), per cell.
+        shelf_trials: fixed initial poses of the shelf evaluation (Table 3), per cell.
+        pretrain_trials: trials of each seed's RM-RL source run (on a cell outside ``cells``).
+            RMRL-pretrained then trains ``train_trials`` more; RMRL-pretrained-equal trains
+            ``train_trials - pretrain_trials`` more (the same total as every other method).
+        fit_scenes: training scenes the best constant of each cell is fitted on.
+        random_trials: trials of the random policy per cell for its chance of exceeding τ.
+        tau_e_trans_mm: τ of T^10_τ is the reward of this error.
+        methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
+        ablations: also run the ablations.
+        policy_kwargs: the network, shared by every method.
+        workers: local worker processes.
+    """
+
+    train_trials: int = 100
+    seeds: int = 20
+    cells: tuple[int | None, ...] = (None, 0)
+    eval_poses: int = 10
+    shelf_trials: int = 10
+    pretrain_trials: int = 50
+    fit_scenes: int = 20
+    random_trials: int = 40
+    tau_e_trans_mm: float = 2.0
+    ema_alpha: float = 0.1
+    methods: tuple[str, ...] = METHODS
+    ablations: bool = False
+    policy_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "image_size": (60, 80), "head_hidden": (128,)}
+    )
+    learning_rate: float = 3e-4
+    workers: int = 2
+    quick: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("train_trials", "seeds", "eval_poses", "shelf_trials", "workers", "fit_scenes", "random_trials"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.cells:
+            raise ValueError("cells must name at least one cell (None = the default cell, an int = a cell_seed)")
+        if any(c is not None and (c < 0 or c >= SOURCE_CELL0) for c in self.cells):
+            raise ValueError(f"evaluated cell_seeds must lie in 0..{SOURCE_CELL0 - 1} (source runs use the cells above)")
+        unknown = set(self.methods) - set(METHODS) - set(ABLATIONS)
+        if unknown:
+            raise ValueError(f"unknown methods {sorted(unknown)}; known: {list(METHODS)} and ablations {list(ABLATIONS)}")
+        if self.pretrain_trials < SCENE_SIZE:
+            raise ValueError(
+                f"pretrain_trials must be >= {SCENE_SIZE} (one RM-RL scene) for the source run to produce any label, "
+                f"got {self.pretrain_trials}"
+            )
+        if "RMRL-pretrained-equal" in self.methods and self.pretrain_trials >= self.train_trials:
+            raise ValueError(
+                f"RMRL-pretrained-equal trains train_trials - pretrain_trials online: pretrain_trials ({self.pretrain_trials}) "
+                f"must be below train_trials ({self.train_trials})"
+            )
+
+    @property
+    def tau(self) -> float:
+        from rmrl_env.reward import reward_for_error_mm
+
+        return reward_for_error_mm(self.tau_e_trans_mm)
+
+    @property
+    def all_methods(self) -> tuple[str, ...]:
+        """The learning methods run, ablations included when asked for."""
+        extra = tuple(a for a in ABLATIONS if a not in self.methods) if self.ablations else ()
+        return (*self.methods, *extra)
+
+    def online_trials(self, method: str) -> int:
+        """Online training trials of ``method`` on the evaluated cell."""
+        if method == "RMRL-pretrained-equal":
+            return self.train_trials - self.pretrain_trials
+        if method == "RMRL-transfer":
+            return 0
+        return self.train_trials
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes a job's result (not ``workers``): resume only reuses matching jobs."""
+        d = asdict(self)
+        d.pop("workers")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+#: The full run: 20 seeds × 2 cells × 100 trials, a ResNet-10 (width 32) at 60×80 for every method. Its work
+#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 5.0 min on the shared 2-core machine: ~76 min.
+FULL = BenchConfig()
+#: ``--quick``: under 10 minutes on 2 cores.
+QUICK = BenchConfig(
+    train_trials=40, seeds=3, cells=(None, 0), eval_poses=6, shelf_trials=6, pretrain_trials=20, fit_scenes=10, quick=True
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: ``method`` on (``seed``, ``cell``); ``source`` jobs have no cell, ``references`` no seed."""
+
+    method: str
+    seed: int | None
+    cell: int | None
+
+    @property
+    def key(self) -> str:
+        """File-name-safe identity, e.g. ``RMRL__s3__cdefault``."""
+        seed = "-" if self.seed is None else str(self.seed)
+        cell = "default" if self.cell is None else str(self.cell)
+        return f"{self.method}__s{seed}__c{cell}"
+
+    def cost(self, cfg: BenchConfig) -> float:
+        """Rough cost in env steps (for the progress bar's ETA): trials plus evaluation episodes."""
+        evals = cfg.eval_poses + cfg.shelf_trials
+        if self.method == "source":
+            return cfg.pretrain_trials + (evals * len(cfg.cells) if cfg.ablations else 0)
+        if self.method == "references":
+            return cfg.fit_scenes + cfg.random_trials + 4 * evals
+        return 2.5 * cfg.online_trials(self.method) + evals  # a trial with learning ≈ 2.5 env steps
+
+
+def jobs(cfg: BenchConfig) -> list[Job]:
+    """Every job of the benchmark: one source run per seed, references per cell, methods per (seed, cell)."""
+    needs_source = any(m.startswith("RMRL-pretrained") for m in cfg.all_methods) or "RMRL-transfer" in cfg.all_methods
+    out = [Job("source", s, None) for s in range(cfg.seeds)] if needs_source else []
+    out += [Job("references", None, c) for c in cfg.cells]
+    out += [Job(m, s, c) for s in range(cfg.seeds) for c in cfg.cells for m in cfg.all_methods if m != "RMRL-transfer"]
+    return out
+
+
+def source_cell(seed: int) -> int:
+    """The cell_seed of seed ``seed``'s source run (never an evaluated cell)."""
+    return SOURCE_CELL0 + seed

@@ -1,0 +1,327 @@
+"""The one job function of the paper benchmark: train and evaluate one method on one (seed, cell).
+
+:func:`execute` runs in a spawned worker process or as a Ray task alike; it writes its result to
+``out/jobs/<key>.json`` atomically (a temporary file renamed into place) when it ends, so a killed
+benchmark re-run with the same ``out`` skips it. Results are JSON-able dicts:
+
+* a method: ``train_rewards`` (T,), ``place`` / ``shelf`` evaluation columns (see
+  :meth:`~rmrl_agents.common.evaluation.EvaluationResult.columns`), ``budget``;
+* ``source``: the source run's labels and budget (and, with ablations, its policy evaluated on
+  every evaluated cell: ``transfer``);
+* ``references``: per reference policy the ``place`` / ``shelf`` columns, plus the random
+  policy's chance of exceeding τ and the fitted constant (m, m, rad).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rmrl_agents.bench.config import (
+    ABLATION_KWARGS,
+    EVAL_POSES_SEED,
+    EVAL_RESET_SEED,
+    FIT_RESET_SEED,
+    PLACE_ID,
+    SHELF_ID,
+    SHELF_POSES_SEED,
+    BenchConfig,
+    Job,
+    source_cell,
+)
+from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
+
+
+def result_path(out: Path, job: Job) -> Path:
+    return out / "jobs" / f"{job.key}.json"
+
+
+def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
+    """The stored result of ``job`` if it finished under the same configuration, else None."""
+    path = result_path(out, job)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return data if data.get("fingerprint") == fingerprint else None
+
+
+def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def make_env(env_id: str, cell: int | None) -> Any:
+    import gymnasium as gym
+
+    import rmrl_env  # noqa: F401
+
+    return gym.make(env_id, cell_seed=cell) if cell is not None else gym.make(env_id)
+
+
+def _recorder(limit: int) -> Any:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class RewardRecorder(BaseCallback):
+        """Records every trial's reward and stops after ``limit`` trials (PPO would finish its rollout)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rewards: list[float] = []
+
+        def _on_step(self) -> bool:
+            self.rewards.extend(float(r) for r in self.locals["rewards"])
+            return len(self.rewards) < limit
+
+    return RewardRecorder()
+
+
+def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path) -> Any:
+    """The untrained model of a learning method (or an ablation) with the shared network."""
+    from stable_baselines3 import PPO
+
+    from rmrl_agents.algorithms import algorithm_class
+    from rmrl_agents.policies import PlateFeaturesExtractor
+
+    if method == "PPO":
+        trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
+        heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
+        return PPO(
+            "MultiInputPolicy",
+            env,
+            n_steps=8,
+            batch_size=8,
+            n_epochs=4,
+            gamma=0.0,  # one-step episodes: the return is the reward
+            gae_lambda=1.0,
+            policy_kwargs={
+                "features_extractor_class": PlateFeaturesExtractor,
+                "features_extractor_kwargs": trunk,
+                "net_arch": {"pi": heads, "vf": heads},
+            },
+            seed=seed,
+            learning_rate=cfg.learning_rate,
+            device="cpu",
+        )
+    base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6 ... -> RMRL
+    return algorithm_class(base)(
+        "MultiInputPolicy",
+        env,
+        policy_kwargs=dict(cfg.policy_kwargs),
+        data_dir=str(data_dir),
+        seed=seed,
+        learning_rate=cfg.learning_rate,
+        device="cpu",
+        **ABLATION_KWARGS.get(method, {}),
+    )
+
+
+def samples_per_step(method: str, model: Any) -> str:
+    """What one gradient step of ``method`` averages over (from the model's settings)."""
+    if method == "PPO":
+        return f"{model.batch_size} trials ({model.n_epochs} epochs per {model.n_steps} trials)"
+    if method.startswith("ReplayREINFORCE"):
+        return f"≤{model.batch_size} replayed trials, every {model.train_freq} trial(s)"
+    if method.startswith("REINFORCE"):
+        return "1 trial"
+    parts = ["1 trial (online)"] if model.online_updates else []
+    parts.append(f"{model.scene_size} labels (scene CE)")
+    if model.replay_freq:
+        parts.append(f"≤{model.replay_batch_size} labels (replay every {model.replay_freq})")
+    return ", ".join(parts)
+
+
+class _StepCounter:
+    """Counts optimizer steps of every torch optimizer while active (the gradient steps of a job)."""
+
+    def __enter__(self) -> _StepCounter:
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
+        self.steps = 0
+
+        def hook(*_: Any) -> None:
+            self.steps += 1
+
+        self._handle = register_optimizer_step_post_hook(hook)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._handle.remove()
+
+
+def _evaluate(
+    cfg: BenchConfig, cell: int | None, policy: Callable[[Any], PolicyLike], wrap: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """Place and shelf evaluations on the cell's fixed poses; ``policy(env)`` gives the policy for an
+    env (after ``wrap``, if given)."""
+    out = {}
+    for name, env_id, n, poses_seed in (
+        ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
+        ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
+    ):
+        env = make_env(env_id, cell)
+        if wrap is not None:
+            env = wrap(env)
+        poses = fixed_poses(reset_region(env), n, poses_seed)
+        out[name] = evaluate_policy(policy(env), env, poses=poses, seed=EVAL_RESET_SEED).columns()
+        env.close()
+    return out
+
+
+def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
+    """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``), then evaluate it."""
+    env = make_env(PLACE_ID, cell)
+    model = make_model(method, env, seed, cfg, run_dir)
+    result: dict[str, Any] = {"train_rewards": []}
+    with _StepCounter() as steps:
+        if source is not None:
+            with warnings.catch_warnings():  # the source run is on another cell by design (transfer)
+                warnings.filterwarnings("ignore", message=".*made on another env config")
+                result["pretrain"] = model.pretrain(source)
+        if trials > 0:
+            recorder = _recorder(trials)
+            model.learn(trials, callback=recorder)
+            result["train_rewards"] = recorder.rewards
+    result["budget"] = {
+        "online_trials": trials,
+        "gradient_steps": steps.steps,
+        "samples_per_step": samples_per_step(method, model),
+    }
+    if hasattr(model, "close_storage"):
+        result["labels"] = len(model.dataset) if method.startswith("RMRL") else None
+        model.close_storage()
+    env.close()
+    result["model"] = model
+    return result
+
+
+def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
+    """Run one job and return its result (not yet written)."""
+    import torch
+
+    torch.set_num_threads(1)
+    run_dir = out / "runs" / job.key
+    shutil.rmtree(run_dir, ignore_errors=True)  # what a killed attempt of this job left
+    if job.method == "references":
+        return run_references(cfg, job.cell)
+    assert job.seed is not None
+    if job.method == "source":
+        res = _train(cfg, "RMRL", 10_000 + job.seed, source_cell(job.seed), cfg.pretrain_trials, run_dir, None)
+        model = res.pop("model")
+        res["cell"] = source_cell(job.seed)
+        if "RMRL-transfer" in cfg.all_methods:
+            res["transfer"] = {str(c): _evaluate(cfg, c, lambda env: model) for c in cfg.cells}
+        return res
+    source = None
+    if job.method.startswith("RMRL-pretrained"):
+        source = out / "runs" / f"source__s{job.seed}__cdefault"
+        if not (source / "DONE").exists():
+            raise RuntimeError(f"{job.key} needs the source run of seed {job.seed}, which has not finished ({source})")
+    res = _train(cfg, job.method, job.seed, job.cell, cfg.online_trials(job.method), run_dir, source)
+    model = res.pop("model")
+    res.update(_evaluate(cfg, job.cell, lambda env: model))
+    if source is not None:
+        res["budget"]["source_trials"] = cfg.pretrain_trials
+    shutil.rmtree(run_dir, ignore_errors=True)  # trial logs with images: large, and not needed after
+    return res
+
+
+_WATCHED: list[int] = []
+
+
+def _exit_with_parent() -> None:
+    """Once per worker process: end it when its parent (the benchmark) is gone, not run on as an orphan."""
+    if _WATCHED:
+        return
+    parent = os.getppid()
+    _WATCHED.append(parent)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
+    """The job function of the pool and of Ray: run ``job`` and store its result atomically."""
+    _exit_with_parent()
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    res = run_job(cfg, job, out)
+    if job.method == "source":
+        (out / "runs" / job.key / "DONE").write_text(str(res.get("labels")))
+    data = {"job": job.key, "method": job.method, "seed": job.seed, "cell": job.cell, "fingerprint": cfg.fingerprint(), **res}
+    _write_atomic(result_path(out, job), data)
+    return data
+
+
+# -- reference policies ------------------------------------------------------------------------------
+
+
+def best_constant(env: Any, n_fit: int) -> np.ndarray:
+    """The mean oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` training scenes of the env's cell."""
+    from rmrl_env.protocols import PlanarPose
+    from rmrl_env.sim.oracle import oracle_adjustment, privileged
+
+    adjs = []
+    for k in range(n_fit):
+        obs, info = env.reset(seed=FIT_RESET_SEED + k)
+        est = PlanarPose.from_array(np.asarray(obs["pose"], dtype=np.float64))
+        adjs.append(oracle_adjustment(env, est, PlanarPose.from_array(np.asarray(privileged(info)["true_pose"]))))
+    return np.mean(adjs, axis=0)
+
+
+def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
+    """Zero, random, best constant (fitted on the cell's training scenes) and oracle on the cell."""
+    import gymnasium as gym
+
+    from rmrl_env.sim.oracle import oracle_action
+
+    fit_env = make_env(PLACE_ID, cell)
+    constant = best_constant(fit_env, cfg.fit_scenes)
+    rng = np.random.default_rng(0 if cell is None else cell + 1)
+    nvec = fit_env.unwrapped.action_space.nvec
+    chance = evaluate_policy(lambda obs: rng.integers(0, nvec), fit_env, cfg.random_trials, seed=FIT_RESET_SEED + cfg.fit_scenes)
+    fit_env.close()
+
+    class LastReset(gym.Wrapper):
+        """Keeps the info of the last reset, for the oracle (analysis only)."""
+
+        last_info: dict[str, Any] = {}
+
+        def reset(self, **kwargs: Any) -> Any:
+            obs, self.last_info = self.env.reset(**kwargs)
+            return obs, self.last_info
+
+    def policy(name: str) -> Callable[[Any], PolicyLike]:
+        def make(env: Any) -> PolicyLike:
+            if name == "zero":
+                return None
+            if name == "random":
+                r = np.random.default_rng(1)
+                return lambda obs: r.integers(0, nvec)
+            if name == "constant":
+                return lambda obs: env.unwrapped.grid.to_action(*constant)
+            return lambda obs: oracle_action(env, obs, env.last_info)[0]
+
+        return make
+
+    res: dict[str, Any] = {}
+    for name in ("zero", "random", "constant", "oracle"):
+        res[name] = _evaluate(cfg, cell, policy(name), wrap=LastReset if name == "oracle" else None)
+    res["random_p_above_tau"] = float(np.mean(np.array(chance.columns()["reward"]) > cfg.tau))
+    res["constant_adjustment"] = constant.tolist()
+    res["budget"] = {"online_trials": 0, "gradient_steps": 0, "fit_scenes": cfg.fit_scenes}
+    return res
