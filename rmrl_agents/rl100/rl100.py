@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -41,6 +42,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import obs_as_tensor
 
+from rmrl_agents.common.losses import BaselineKind
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.rl100.consistency import distillation_loss
@@ -115,8 +117,17 @@ class RL100(OneStepAlgorithm):
         ope_delta_rel: float = 0.05,
         ope_samples: int = 4,
         value_coef: float = 0.5,
+        reward_baseline: BaselineKind = "mean",
+        baseline_decay: float = 0.9,
+        max_grad_norm: float | None = 1.0,
+        data_dir: str | Path | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
-        **kwargs: Any,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
     ) -> None:
         _check_count("n_denoising_steps (K)", n_denoising_steps, 1)
         _check_count("batch_size", batch_size, 1)
@@ -149,7 +160,22 @@ class RL100(OneStepAlgorithm):
         self._collect_chains = False
         kwargs_policy = dict(policy_kwargs or {})
         kwargs_policy["n_denoising_steps"] = n_denoising_steps
-        super().__init__(policy, env, learning_rate=learning_rate, policy_kwargs=kwargs_policy, **kwargs)
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            reward_baseline=reward_baseline,
+            baseline_decay=baseline_decay,
+            max_grad_norm=max_grad_norm,
+            data_dir=data_dir,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=kwargs_policy,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"], []

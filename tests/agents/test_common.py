@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from rmrl_agents import ALGORITHMS, REINFORCE, RMRL, ReplayREINFORCE, algorithm_class
+from rmrl_agents import ALGORITHMS, REINFORCE, RL100, RMRL, ReplayREINFORCE, algorithm_class
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
 from rmrl_agents.common.info import privileged
@@ -110,7 +110,7 @@ def test_evaluate_policy_on_fixed_poses() -> None:
 
 
 def test_one_map_from_name_to_algorithm() -> None:
-    assert {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL} == ALGORITHMS
+    assert {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL, "rl100": RL100} == ALGORITHMS
     assert algorithm_class("rmrl") is RMRL and algorithm_class("ReplayREINFORCE") is ReplayREINFORCE
     with pytest.raises(ValueError, match=r"unknown algorithm 'ppo'.*'reinforce'"):
         algorithm_class("ppo")
@@ -123,8 +123,9 @@ def test_algorithm_constructors_are_fully_typed(cls) -> None:
     assert inspect.Parameter.VAR_KEYWORD not in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds
     assert all(p.annotation is not inspect.Parameter.empty for name, p in params.items() if name != "self")
     base = inspect.signature(OneStepAlgorithm.__init__).parameters
-    for name, p in base.items():  # every base parameter, with the same default
-        assert name in params and params[name].default == p.default, name
+    for name, p in base.items():  # every base parameter, with the same default (each algorithm picks its own step size)
+        assert name in params, name
+        assert name == "learning_rate" or params[name].default == p.default, name
 
 
 def test_the_trial_log_keeps_ground_truth_under_privileged(make_env, tiny_policy, tmp_path) -> None:

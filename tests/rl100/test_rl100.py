@@ -26,10 +26,13 @@ def _role_model_dataset(path: Path, n: int = 200, label_noise: int = 1, seed: in
     off by up to ``label_noise`` grid steps per axis (imperfect role models)."""
     env = SyntheticPlateEnv()
     rng = np.random.default_rng(seed)
-    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=[21, 21, 21])
+    nvec = env.grid.nvec
+    data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=[int(v) for v in nvec])
     obs, _ = env.reset(seed=seed)
     for i in range(n):
-        label = np.clip(env.optimal_action(obs["pose"].astype(float)) + rng.integers(-label_noise, label_noise + 1, 3), 0, 20)
+        label = np.clip(
+            env.optimal_action(obs["pose"].astype(float)) + rng.integers(-label_noise, label_noise + 1, 3), 0, nvec - 1
+        )
         data.add(obs["image"], obs["pose"], label, scene=i, trial=i, reward=0.97, role_model_trial=i, role_model_reward=0.99)
         obs, _ = env.reset()
     data.close()
@@ -190,14 +193,16 @@ def test_prior_data_of_another_grid_is_refused(tmp_path: Path) -> None:
 
 def test_grid_labels_map_to_the_same_adjustment() -> None:
     env = SyntheticPlateEnv()
-    labels = np.array([[0, 10, 20], [20, 0, 10], [13, 7, 3]])
+    last = env.grid.nvec - 1  # the last index of each axis; the middle one is zero
+    mid = last // 2
+    labels = np.array([[0, mid[1], last[2]], [last[0], 0, mid[2]], [13, 7, 3]])
     actions = grid_labels_to_actions(labels, env.grid)
     assert np.allclose(actions[0], [-1, 0, 1]) and np.allclose(actions[1], [1, -1, 0])
     continuous = ContinuousAdjustment(env.grid)
     for label, action in zip(labels, actions, strict=True):
         assert np.allclose(continuous.to_adjustment(action), env.grid.to_adjustment(label), atol=1e-7)
     with pytest.raises(DatasetError, match="outside the grid"):
-        grid_labels_to_actions(np.array([[21, 0, 0]]), env.grid)
+        grid_labels_to_actions(np.array([[last[0] + 1, 0, 0]]), env.grid)
 
 
 def test_continuous_synthetic_env_checks_actions() -> None:
@@ -208,4 +213,5 @@ def test_continuous_synthetic_env_checks_actions() -> None:
         env.step(np.array([1.5, 0.0, 0.0]))
     env.reset(seed=0)
     _, _, terminated, _, info = env.step(np.array([0.1, -0.2, 0.3], np.float32))
-    assert terminated and np.allclose(info["adjustment"], [0.001, -0.002, np.radians(1.5)])
+    xy_m, yaw_rad = env.grid.max_xy_mm / 1000.0, np.radians(env.grid.max_yaw_deg)  # the action's scale: the grid's ranges
+    assert terminated and np.allclose(info["adjustment"], [0.1 * xy_m, -0.2 * xy_m, 0.3 * yaw_rad])

@@ -19,6 +19,7 @@ other orientations are reported as having no solution.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -89,6 +90,9 @@ class NominalKinematics:
         self.upper_rad = np.array(self.kin.upper, dtype=float)
         self._offset = np.eye(4)
         self._offset_pose = [0.0] * 6
+        # One MuJoCo data buffer serves every solve: the command handler, the report stream and a
+        # test's probes run on different threads, so each solve holds the lock.
+        self._lock = threading.RLock()
 
     @property
     def tcp_offset(self) -> list[float]:
@@ -109,12 +113,14 @@ class NominalKinematics:
 
     def flange_transform(self, q_rad: np.ndarray) -> np.ndarray:
         """4x4 transform (mm) of the flange in the base frame at joint angles ``q_rad`` (shape (6,))."""
-        self.kin.forward(np.asarray(q_rad, dtype=float))
-        site = self.kin.tcp_site
-        rot = self.kin.data.site_xmat[site].reshape(3, 3)
+        with self._lock:
+            self.kin.forward(np.asarray(q_rad, dtype=float))
+            site = self.kin.tcp_site
+            rot = self.kin.data.site_xmat[site].reshape(3, 3).copy()
+            site_mm = 1000.0 * np.array(self.kin.data.site_xpos[site])
         t = np.eye(4)
         t[:3, :3] = rot
-        t[:3, 3] = 1000.0 * np.array(self.kin.data.site_xpos[site]) - MODEL_TCP_MM * rot[:, 2]
+        t[:3, 3] = site_mm - MODEL_TCP_MM * rot[:, 2]
         return t
 
     def forward(self, q_rad: np.ndarray) -> list[float]:
@@ -136,6 +142,7 @@ class NominalKinematics:
         yaw = math.atan2(rot[1, 0], rot[0, 0])
         target = ToolPose(site_mm[0] / 1000.0, site_mm[1] / 1000.0, site_mm[2] / 1000.0, yaw)
         try:
-            return np.asarray(self.kin.solve(target, np.asarray(seed_rad, dtype=float)), dtype=float)
+            with self._lock:
+                return np.asarray(self.kin.solve(target, np.asarray(seed_rad, dtype=float)), dtype=float)
         except UnreachableError:
             return None
