@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make bench  runs the main job: the paper's experiments on the sim, quick budget (creates .venv on first use)
-#   make test   runs the test suite (creates .venv on first use)
+#   make test   runs ruff, mypy and the test suite (creates .venv on first use)
 # and: make demo (a few scenes, zero vs oracle adjustment), make bench-full, make bench-speed
 PYTHON ?= python3
 VENV   := .venv
@@ -29,14 +29,18 @@ $(STAMP): setup.cfg pyproject.toml
 bench: $(STAMP)
 	$(BIN)/rmrl bench paper --quick --out runs/bench-paper-quick
 
-# The full run behind the README's results (5 seeds x 150 trials, ResNet-18; see the README for its wall time).
+# The full run behind the README's results (20 seeds x 2 cells x 100 trials; see the README for its wall time).
 bench-full: $(STAMP)
 	$(BIN)/rmrl bench paper --out docs/bench --readme README.md
 
 demo: $(STAMP)
 	$(BIN)/python -m rmrl_env.demo
 
+# Lint, format check and type check first (configuration in pyproject.toml), then the whole suite.
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q tests
 
 bench-speed: $(STAMP)
