@@ -241,6 +241,16 @@ def main() -> None:
         f"best constant of the default cell (mm, mm, °): {np.round(np.array(constants[None]) * [1000, 1000, 180 / math.pi], 2).tolist()}"
     )
     _print_table("Default cell", summaries["default"])
+    print("\nDefault cell by plate type: where the context is")
+    print("| plate | scenes | box true e_trans constant / affine / oracle (mm) | shelf seated constant / affine / oracle |")
+    print("|---|---|---|---|")
+    for plate in sorted({r["plate_type"] for r in default}):
+        s = _summary([r for r in default if r["plate_type"] == plate])
+        summaries[f"default_{plate}"] = s
+        n = sum(1 for r in default if r["plate_type"] == plate and r["method"] == "oracle" and r["task"] == TASKS[0])
+        box = " / ".join(f"{s[m]['place_true_e_trans_mm']:.2f}" for m in ("constant", "affine", "oracle"))
+        shelf = " / ".join(f"{100 * s[m]['shelf_seated']:.0f} %" for m in ("constant", "affine", "oracle"))
+        print(f"| {plate} | {n} | {box} | {shelf} |")
     if drawn:
         summaries["drawn"] = _summary(drawn)
         _print_table(f"{args.cells} drawn cells (all scenes pooled)", summaries["drawn"])
