@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import sys
-import tempfile
 import time
 from abc import abstractmethod
 from pathlib import Path
@@ -35,8 +34,9 @@ from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
-from rmrl_agents.common.preprocessing import image_shape, to_env_layout, to_policy_layout
-from rmrl_agents.common.trial_sync import Trial, last_scene, log_trial_metrics, open_trial_log, trial_record, unseen_trials
+from rmrl_agents.common.preprocessing import to_env_layout, to_policy_layout
+from rmrl_agents.common.trial_storage import TrialStorage
+from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
 from rmrl_agents.storage import TrialLog
@@ -45,7 +45,7 @@ SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
 SceneOption = Literal["new", "same"]
 
 
-class OneStepAlgorithm(BaseAlgorithm):
+class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     """Base class of REINFORCE, ReplayREINFORCE and RMRL (not used directly).
 
     :param policy: "MultiInputPolicy" or a :class:`RoleModelPolicy` subclass.
@@ -187,86 +187,6 @@ class OneStepAlgorithm(BaseAlgorithm):
     def _ensure_logger(self) -> None:
         if not hasattr(self, "_logger"):
             self._logger = configure_logger(self.verbose, self.tensorboard_log, type(self).__name__, True)
-
-    # -- storage ---------------------------------------------------------------------------------------
-    def _data_path(self) -> Path:
-        if self.data_dir is None:
-            self.data_dir = tempfile.mkdtemp(prefix=f"rmrl-{type(self).__name__.lower()}-")
-            if self.verbose >= 1:
-                print(f"{type(self).__name__}: trials are logged under {self.data_dir}")
-        return Path(self.data_dir)
-
-    def _env_image_shape(self) -> tuple[int, ...]:
-        """Image shape as the env gives it (before SB3 transposes it to channel-first)."""
-        if self.env is None:
-            raise RuntimeError("this model has no env; pass env= to load() or set_env() before learning")
-        return image_shape(self.env.unwrapped.observation_space)
-
-    def _policy_image_shape(self) -> tuple[int, ...]:
-        """Image shape as the policy takes it (channel-first after SB3's transpose)."""
-        return image_shape(self.observation_space)
-
-    @property
-    def trial_log(self) -> TrialLog:
-        """The on-disk log of every trial of this model's runs (opened on first use)."""
-        if self._trial_log is None:
-            shape = self._env_image_shape() if self.env is not None else None
-            nvec = [int(n) for n in self.action_space.nvec] if isinstance(self.action_space, spaces.MultiDiscrete) else None
-            sig = env_signature(self.env) if self.env is not None else None
-            self._trial_log = open_trial_log(self._data_path() / "trials", shape, self.env_id, nvec, sig)
-        return self._trial_log
-
-    @property
-    def log_start(self) -> int:
-        """Index of this model's first trial in the trial log (0 before any sync)."""
-        return self._log_start or 0
-
-    def close_storage(self) -> None:
-        """Release the on-disk stores (their locks); they reopen on next use."""
-        if self._trial_log is not None:
-            self._trial_log.close()
-            self._trial_log = None
-
-    def sync_with_log(self) -> int:
-        """Bring the model up to date with trials on disk that its weights have not seen.
-
-        A checkpoint records how many trials of the log its weights have consumed. After a
-        crash, the log may hold later trials (each is written as soon as it ends): they are
-        processed now exactly as they were live (same updates, same scene bookkeeping,
-        idempotent labelling), so at most the trial in flight is lost. A fresh model starts
-        after whatever the log already holds. Returns the number of trials replayed.
-        """
-        log = self.trial_log
-        self._ensure_logger()
-        if self._log_position is None:  # a fresh model: start after what the directory holds
-            self._log_start = self._log_position = len(log)
-            self._scene_counter = last_scene(log)
-            return 0
-        n = 0
-        for trial in unseen_trials(log, self._log_position):
-            self.num_timesteps += 1
-            self._episode_num += 1
-            self._scene_counter = trial.scene
-            self._process_trial(trial)
-            self._log_position = trial.index + 1
-            n += 1
-        if n and self.verbose >= 1:
-            print(f"{type(self).__name__}: caught up with {n} logged trial(s) the checkpoint had not seen")
-        return n
-
-    def restart_from_log(self) -> int:
-        """Rebuild a new model's state by replaying the whole trial log (its checkpoint was lost).
-
-        Every logged trial is processed as it was live (updates, scenes, labels — idempotent);
-        then the random streams are reseeded past the replayed trials, as loading a checkpoint
-        does, so the run does not repeat its first scenes. Returns the number of trials replayed.
-        """
-        self._log_start = self._log_position = 0
-        n = self.sync_with_log()
-        seed = None if self.seed is None else self.seed + self.num_timesteps
-        self.set_random_seed(seed)
-        self._rng = np.random.default_rng(seed)
-        return n
 
     # -- updates ------------------------------------------------------------------------------------------
     def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
