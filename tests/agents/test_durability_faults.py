@@ -207,3 +207,28 @@ def test_read_only_folders(tmp_path, capsys) -> None:
         for p, mode in modes.items():
             p.chmod(mode)
     np.testing.assert_equal(len(RoleModelDataset.open(out / LABELS)), 6)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a read-only bind mount needs root (others: test_read_only_folders)")
+def test_read_only_folders_as_root(tmp_path, capsys) -> None:
+    """As root, chmod does not stop writes: a read-only bind mount of the run folder does."""
+    import subprocess
+
+    out = tmp_path / "run"
+    assert main(_train_args(out, "rmrl", 6)) == 0
+    try:
+        subprocess.run(["mount", "--bind", str(out), str(out)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        pytest.skip(f"cannot bind-mount here: {err}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(out)], check=True, capture_output=True)
+        capsys.readouterr()
+        assert main(_train_args(out, "rmrl", 9)) == 2
+        err = capsys.readouterr().err
+        assert "read-only" in err.lower() and len(err.strip().splitlines()) == 1
+        assert main(["eval", "--model", str(out / "model.zip"), "--episodes", "2", "--no-progress"]) == 0
+        assert main(_train_args(tmp_path / "second", "rmrl", 3, "--pretrain", str(out), "--pretrain-epochs", "1")) == 0
+        assert len(TrialLog(out / TRIALS, writable=False)) == 6
+    finally:
+        subprocess.run(["umount", str(out)], check=False, capture_output=True)
+    assert len(RoleModelDataset.open(out / LABELS)) == 6
