@@ -298,7 +298,7 @@ def reading(results: dict[str, Any]) -> str:
     separated = [c for c in between if "no detectable difference" not in c["sentence"] and "too few" not in c["sentence"]]
     parts = [
         f"Of {len(between)} paired comparisons between learners, {len(between) - len(separated)} show no detectable difference"
-        + (": " + "; ".join(c["sentence"] for c in separated) + "." if separated else ".")
+        + (f"; the {len(separated)} that do: " + "; ".join(c["sentence"] for c in separated) + "." if separated else ".")
     ]
     vs_const = [c for c in comps if c["b"] == "constant" and c["metric"] == "true_e_trans_mm"]
     better = [c["a"] for c in vs_const if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]

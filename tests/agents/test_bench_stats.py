@@ -87,3 +87,24 @@ def test_chance_reference_matches_simulated_random_policies():
     assert abs(empirical.median - analytic.median) <= 1
     assert analytic.restricted_mean == pytest.approx(empirical.restricted_mean, rel=0.02)
     assert analytic.reached_share == pytest.approx(empirical.reached_share, abs=0.02)
+
+
+def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart():
+    from rmrl_agents.bench.report import reading
+
+    def comp(a, b, sentence):
+        return {"a": a, "b": b, "metric": "true_e_trans_mm", "sentence": sentence}
+
+    results = {
+        "comparisons": [
+            comp("RMRL", "REINFORCE", "true_e_trans_mm: RMRL is better than REINFORCE (difference -1.0 [-2.0, -0.5])"),
+            comp("RMRL", "PPO", "true_e_trans_mm: no detectable difference between RMRL and PPO (difference 0.1 [-0.3, 0.4])"),
+            comp("RMRL", "constant", "true_e_trans_mm: constant is better than RMRL (difference 1.9 [1.5, 2.4])"),
+        ],
+        "random_t10": {"restricted_mean": 61.2, "budget": 100},
+        "rows": {"RMRL": {"t10": {"budget": 100, "restricted_mean": 70.0}}},
+    }
+    text = reading(results)
+    assert text.startswith("Of 2 paired comparisons between learners, 1 show no detectable difference; the 1 that do: ")
+    assert "RMRL is better than REINFORCE" in text and "between RMRL and PPO" not in text
+    assert "worse RMRL" in text and "below the random policy's (61.2): none" in text
