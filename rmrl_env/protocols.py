@@ -192,6 +192,12 @@ class Arm(Protocol):
     def go_home(self) -> None:
         """Move to the configured home pose, clear of the camera's view."""
 
+    def recover(self) -> None:
+        """Clear a stop the arm latched (a collision, a controller error) so it can move again.
+
+        Called by the routine after a collision; an arm that latches nothing does nothing.
+        """
+
     def tool_pose(self) -> ToolPose:
         """The current TCP pose."""
 

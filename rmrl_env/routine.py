@@ -146,11 +146,8 @@ class PickAndPlace:
             # The arm stopped itself: let go, clear the stop, back off to home, see where the plate is.
             logger.warning("collision during the trial: %s", err)
             gripper.open()
-            # A real arm latches the collision and refuses motions until it is recovered; the
-            # sim's arm has nothing to recover (``recover`` is optional in the Arm protocol).
-            recover = getattr(arm, "recover", None)
-            if recover is not None:
-                recover()
+            # A real arm latches the collision and refuses motions until it is recovered.
+            arm.recover()
             arm.go_home()
             return self._relocalise(Failure.COLLISION, str(err))
 

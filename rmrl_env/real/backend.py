@@ -54,7 +54,8 @@ class _NoHardware:
             f"dry_run=True: the {self._what} is not connected. Build the env without dry_run to use the real cell"
         )
 
-    check_reachable = move_to = go_home = tool_pose = open = close = opening_m = capture = localise = stage_plate = _refuse
+    check_reachable = move_to = go_home = recover = tool_pose = _refuse
+    open = close = opening_m = capture = localise = stage_plate = _refuse
 
     @property
     def intrinsics(self) -> CameraIntrinsics:

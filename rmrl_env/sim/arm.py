@@ -89,6 +89,9 @@ class SimArm:
             self.world.hold_arm(self.q_home)
             self.world.forward()
 
+    def recover(self) -> None:
+        """Nothing to clear: a simulated collision stops the motion but latches no error."""
+
     def tool_pose(self) -> ToolPose:
         return self.kin.forward(self.world.arm_q_cmd)
 
