@@ -235,7 +235,7 @@ class CellPlateEnv(gym.Env):
             wrap_half_turn(estimate.pose.yaw_rad + adjustment[2]),
         )
         outcome = self.routine.run(pick, self.receptacle)
-        target = self._target()
+        target = self._target(estimate)
         info: dict[str, Any] = {
             "failure": outcome.failure,
             "message": outcome.message,
@@ -256,7 +256,7 @@ class CellPlateEnv(gym.Env):
                 e_trans_mm=error.e_trans_mm,
                 e_rot_deg=error.e_rot_deg,
                 final_pose=final.pose.as_array(),
-                success=outcome.failure is None and self._seated(final),
+                success=outcome.failure is None and self._seated(final, target),
             )
             obs = self._observation(outcome.seen)
         info["privileged"] = self._privileged(after_step=True)
@@ -323,20 +323,24 @@ class CellPlateEnv(gym.Env):
         self._last_obs = obs
         return obs
 
-    def _seated(self, final: PlateDetection) -> bool:
+    def _seated(self, final: PlateDetection, target: PlateDetection) -> bool:
         gt = self.backend.ground_truth
         if gt is not None:
             return gt.plate_seated(self.receptacle)
-        return self.backend.judge.is_seated(self.receptacle, self.target, final)
+        return self.backend.judge.is_seated(self.receptacle, target, final)
 
-    def _target(self) -> PlateDetection:
-        """P^target: measured once per receptacle, and per plate type where the cell handles
-        several (key ``"<receptacle>:<type>"``; a lab measures each type it uses, since a taller
-        plate is seen differently)."""
-        gt = self.backend.ground_truth
-        if gt is None:
+    def _target(self, estimate: PlateDetection) -> PlateDetection:
+        """P^target for the plate at hand: measured once per receptacle, and per plate type where
+        the cell uses several (key ``"<receptacle>:<type>"``), as a lab measures each type it uses
+        (a taller plate is seen differently). The type is told by the camera alone: the target
+        whose measured plate height (top face above the receptacle floor) is nearest to the height
+        measured at reset (top face above the table)."""
+        name = self.receptacle.name
+        candidates = [t for key, t in self.backend.targets.items() if key == name or key.startswith(name + ":")]
+        if len(candidates) < 2:
             return self.target
-        return self.backend.targets.get(f"{self.receptacle.name}:{gt.plate_type()}", self.target)
+        height = estimate.top_z_m - self.backend.layout.table_z_m
+        return min(candidates, key=lambda t: abs((t.top_z_m - self.receptacle.floor_z_m) - height))
 
     def _privileged(self, after_step: bool = False) -> dict[str, Any]:
         """What no learner may read: the requested pose and, in the sim, the true state."""
