@@ -15,27 +15,13 @@ Target: forward ≤ 30 ms median at 120×160 on 2 threads.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch as th
+from latency import time_ms  # benchmarks/latency.py (this folder is on sys.path when a script runs)
 
 from rmrl_agents import RMRL
 from rmrl_agents.common.envs import SyntheticPlateEnv
-
-
-def _time(fn: Callable[[], object], repeats: int, warmup: int = 3) -> tuple[float, float, float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000.0)
-    q = np.percentile(samples, [10, 90])
-    return statistics.median(samples), float(q[0]), float(q[1])
 
 
 def main() -> None:
@@ -75,33 +61,33 @@ def main() -> None:
             policy(obs_t)
 
     rows: list[tuple[str, tuple[float, float, float]]] = []
-    rows.append(("policy forward, batch 1", _time(forward, args.repeats)))
-    rows.append(("model.predict, one observation", _time(lambda: model.predict(obs_env, deterministic=True), args.repeats)))
+    rows.append(("policy forward, batch 1", time_ms(forward, args.repeats)))
+    rows.append(("model.predict, one observation", time_ms(lambda: model.predict(obs_env, deterministic=True), args.repeats)))
     rows.append(
         (
             "REINFORCE update (1 trial)",
-            _time(lambda: model.policy_gradient_update(img1, pose1, act1, [0.95]), args.update_repeats),
+            time_ms(lambda: model.policy_gradient_update(img1, pose1, act1, [0.95]), args.update_repeats),
         )
     )
     b = batch(args.replay_batch)
     rows.append(
         (
             f"RL+replay update (batch {args.replay_batch})",
-            _time(lambda: model.policy_gradient_update(*b, rng.random(len(b[0]))), args.update_repeats),
+            time_ms(lambda: model.policy_gradient_update(*b, rng.random(len(b[0]))), args.update_repeats),
         )
     )
     s = batch(args.scene_size)
     rows.append(
         (
             f"RM-RL scene CE (K={args.scene_size})",
-            _time(lambda: model.cross_entropy_update(*s, learning_rate=3e-4), args.update_repeats),
+            time_ms(lambda: model.cross_entropy_update(*s, learning_rate=3e-4), args.update_repeats),
         )
     )
     d = batch(args.dataset_batch)
     rows.append(
         (
             f"RM-RL data replay CE (batch {args.dataset_batch})",
-            _time(lambda: model.cross_entropy_update(*d, learning_rate=3e-4), args.update_repeats),
+            time_ms(lambda: model.cross_entropy_update(*d, learning_rate=3e-4), args.update_repeats),
         )
     )
 

@@ -13,28 +13,13 @@ the latency does not depend on them.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch as th
+from latency import time_ms  # benchmarks/latency.py (this folder is on sys.path when a script runs)
 
 from rmrl_agents import RL100
 from rmrl_agents.common.envs import SyntheticPlateEnv
-
-
-def _time(fn: Callable[[], object], repeats: int, warmup: int = 3) -> tuple[float, float, float]:
-    """(median, p10, p90) wall time of ``fn`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000.0)
-    q = np.percentile(samples, [10, 90])
-    return statistics.median(samples), float(q[0]), float(q[1])
 
 
 def _row(name: str, t: tuple[float, float, float]) -> str:
@@ -47,12 +32,12 @@ def _measure(k: int, env: SyntheticPlateEnv, obs: dict[str, np.ndarray], args: a
     model = RL100("MultiInputPolicy", env, n_denoising_steps=k, seed=0, policy_kwargs=kwargs)
     policy = model.policy
     policy.set_training_mode(False)
-    ddim = _time(lambda: model.predict(obs, deterministic=True, sampler="ddim"), args.repeats)
-    cm = _time(lambda: model.predict(obs, deterministic=True, sampler="consistency"), args.repeats)
+    ddim = time_ms(lambda: model.predict(obs, deterministic=True, sampler="ddim"), args.repeats)
+    cm = time_ms(lambda: model.predict(obs, deterministic=True, sampler="consistency"), args.repeats)
     with th.no_grad():
         cond = policy.features(model._obs_tensor(obs["image"][None], obs["pose"][None]))
-        heads_ddim = _time(lambda: policy.act(cond, "ddim", deterministic=True), args.repeats)
-        heads_cm = _time(lambda: policy.act(cond, "consistency", deterministic=True), args.repeats)
+        heads_ddim = time_ms(lambda: policy.act(cond, "ddim", deterministic=True), args.repeats)
+        heads_cm = time_ms(lambda: policy.act(cond, "consistency", deterministic=True), args.repeats)
     print(f"K = {k}")
     print(_row("predict, DDIM (trunk + K steps)", ddim))
     print(_row("predict, consistency (trunk + 1)", cm))

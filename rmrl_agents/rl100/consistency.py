@@ -10,8 +10,6 @@ a = C_w(a^{τ_K}, τ_K, c) for a^{τ_K} ~ N(0, I) (or a fixed zero noise when de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch as th
 
 from rmrl_agents.rl100.ddim import DDIMSampler, EpsModel
@@ -20,16 +18,6 @@ from rmrl_agents.rl100.denoiser import ConditionalActionMLP
 
 class ConsistencyHead(ConditionalActionMLP):
     """C_w(a^τ (B, d), τ (B,) long, c (B, C)) → action (B, d); see the module docstring."""
-
-    def __init__(
-        self,
-        action_dim: int,
-        cond_dim: int,
-        hidden: Sequence[int] = (256, 256),
-        step_embed_dim: int = 32,
-        cond_embed_dim: int = 128,
-    ) -> None:
-        super().__init__(action_dim, cond_dim, hidden, step_embed_dim, cond_embed_dim)
 
     def act(
         self,
