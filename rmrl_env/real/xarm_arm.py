@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -75,6 +76,8 @@ class XArmArm:
         connect_timeout_s: time-out of the reachability check and of the wait for the first
             report, seconds.
         port: TCP port checked for reachability.
+        report_silence_s: a report stream silent for longer than this stops motions with a
+            HardwareError, seconds (the controller reports several times a second).
         api_factory: builds the SDK object from the address (default ``xarm.wrapper.XArmAPI``;
             tests pass a fake).
     """
@@ -94,8 +97,10 @@ class XArmArm:
         connect_timeout_s: float = 5.0,
         port: int = 502,
         api_factory: Callable[..., Any] | None = None,
+        report_silence_s: float = 2.0,
     ) -> None:
         self.ip = ip
+        self.report_silence_s = float(report_silence_s)
         self.workspace = workspace
         self.speeds = speeds
         self.home = home
@@ -349,12 +354,33 @@ class XArmArm:
 
         return joint_move
 
+    def _check_report_stream(self, what: str) -> None:
+        """Raise a HardwareError when the controller's report stream has gone silent.
+
+        The SDK learns the arm's state and errors from that stream (port 30002); while it is
+        silent a motion's error would go unnoticed and the SDK's state is stale. The SDK keeps
+        the monotonic time of the last report (``XArmAPI._arm._last_report_time``); a stand-in
+        without it is not checked.
+        """
+        last = getattr(getattr(self.api, "_arm", self.api), "_last_report_time", None)
+        if not isinstance(last, float):
+            return
+        silent_s = time.monotonic() - last
+        if silent_s > self.report_silence_s:
+            raise HardwareError(
+                f"{what}: the xArm controller at {self.ip} has sent no report on port {REPORT_PORT} for {silent_s:.1f} s "
+                f"(limit {self.report_silence_s:g} s): the arm's state and errors are unknown, so it was stopped. Check "
+                "the Ethernet link and the controller's load, then restart the env"
+            )
+
     def _run_motion(self, send: Callable[[], Any], pose: ToolPose) -> None:
         """Send a motion, stop the arm if anything goes wrong, and check that it arrived at ``pose``."""
         with stop_on_failure(self.stop, f"motion to {pose}"):
+            self._check_report_stream(f"before moving to {pose}")
             with ctrl_c_stops(self.stop, f"a motion of the xArm at {self.ip}"):
                 result = send()
             self._check(result, f"moving to {pose}")
+            self._check_report_stream(f"after moving to {pose}")
             self._raise_if_controller_error(f"after moving to {pose}")
             reached = self.tool_pose()
             miss = math.dist((reached.x_m, reached.y_m, reached.z_m), (pose.x_m, pose.y_m, pose.z_m))
