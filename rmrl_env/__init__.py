@@ -6,6 +6,8 @@ Importing the package registers the Gymnasium ids::
     CellPlateShelf-sim-v0    plate onto the shelf slot (1.5 mm clearance per side), MuJoCo twin
     CellPlatePlace-real-v0   the same on a real xArm 6 cell (``config=PATH``; ``dry_run=True``
     CellPlateShelf-real-v0   builds the spaces without hardware)
+    CellPlatePlace-twin-v0   the real cell's drivers, config and safety against an emulated xArm
+    CellPlateShelf-twin-v0   controller and the MuJoCo cell (rehearse a lab's config: ``config=PATH``)
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ _SIM_IDS = {
     "CellPlateShelf-sim-v0": "rmrl_env.make:make_sim_shelf",
 }
 # Gymnasium's passive checker would reset and step on first use: on hardware that is a real
-# pick-and-place, so the real ids skip it (the spaces are the sim's, which are checked).
+# pick-and-place, so the real and twin ids skip it (the spaces are the sim's, which are checked).
 _REAL_IDS = {
     "CellPlatePlace-real-v0": "rmrl_env.make:make_real_place",
     "CellPlateShelf-real-v0": "rmrl_env.make:make_real_shelf",
+    "CellPlatePlace-twin-v0": "rmrl_env.make:make_twin_place",
+    "CellPlateShelf-twin-v0": "rmrl_env.make:make_twin_shelf",
 }
 for _ids, _skip_checker in ((_SIM_IDS, False), (_REAL_IDS, True)):
     for _id, _entry in _ids.items():

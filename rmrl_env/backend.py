@@ -86,6 +86,8 @@ class Backend:
         close_fn: releases devices.
         description: what configures the backend beyond the layout (the sim's error sources,
             the real cell's config), JSON-able; hashed into the env's ``config_hash``.
+        handles: objects a backend exposes to tools and tests by name (the twin's
+            :class:`~rmrl_env.twin.backend.TwinCell` as ``"twin"``, for fault injection).
     """
 
     name: str
@@ -97,6 +99,7 @@ class Backend:
     seed_fn: Callable[[int | None], None] | None = None
     close_fn: Callable[[], None] | None = None
     description: dict[str, Any] = field(default_factory=dict)
+    handles: dict[str, Any] = field(default_factory=dict)
 
     @property
     def drivers(self) -> Drivers:

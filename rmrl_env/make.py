@@ -33,6 +33,9 @@ ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_
 GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 #: Keywords of the sim backend (besides the error-source fields by name).
 SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion", "plate_mix", "position_method")
+#: Keywords of the twin backend (besides the sim's error sources: ``errors``, ``cell_seed`` and the
+#: :class:`~rmrl_env.sim.error_sources.ErrorSources` fields by name).
+TWIN_KWARGS = ("time_scale", "twin_folder", "plate_seed", "reset_log", "before_connect")
 #: Injection points of the real backend, for tests and other hardware: an SDK object factory, a
 #: RealSense device, a ready localiser, where to log resets.
 HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
@@ -166,6 +169,57 @@ def make_real_env(
         raise
 
 
+def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | None = None, **kwargs: Any) -> CellPlateEnv:
+    """Create the twin env: the real cell's drivers, config, safety and stager against an xArm
+    controller emulator and the MuJoCo cell (:mod:`rmrl_env.twin.backend`).
+
+    Args:
+        task: ``"place"`` or ``"shelf"``.
+        config: a lab's TOML config to rehearse (default: the twin's generated one).
+        kwargs: the sim's cell (``errors``, ``cell_seed``, error-source fields by name), the twin's
+            :data:`TWIN_KWARGS` (``time_scale``: controller seconds per wall second, default 1;
+            ``twin_folder``: where the generated config and calibration are written, default a
+            temporary folder removed at ``close``; ``plate_seed``: where the plate starts;
+            ``reset_log``; ``before_connect``: called with the twin before the drivers connect),
+            config overrides (:data:`rmrl_env.real.config.OVERRIDE_KEYS` but the
+            robot's address and the calibration file, which are the twin's) and env keywords.
+    """
+    from rmrl_env.real.config import OVERRIDE_KEYS
+    from rmrl_env.sim.backend import resolve_error_sources
+    from rmrl_env.sim.error_sources import ErrorSources
+    from rmrl_env.twin.backend import make_twin_backend
+
+    _check_task(task)
+    owned = {"robot_ip", "robot_port", "calibration_file", "camera_serial"}
+    overrides = {k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs}
+    taken = sorted(owned & set(overrides))
+    if taken:
+        raise ConfigError(f"{taken} are the twin's own (its emulator's address, its calibration and camera); drop them")
+    valid = set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(TWIN_KWARGS) | {"errors", "cell_seed"}
+    _reject_unknown(kwargs, valid | set(ErrorSources.field_names()), "twin")
+    errors = resolve_error_sources(
+        kwargs.get("errors"), kwargs.get("cell_seed"), {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
+    )
+    backend, cfg = make_twin_backend(
+        errors,
+        config,
+        time_scale=_number("time_scale", kwargs.get("time_scale", 1.0)),
+        folder=kwargs.get("twin_folder"),
+        plate_seed=kwargs.get("plate_seed"),
+        reset_log=kwargs.get("reset_log"),
+        overrides=overrides,
+        before_connect=kwargs.get("before_connect"),
+    )
+    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
+        backend.close()
+        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
+    try:
+        return CellPlateEnv(backend, task, **{**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)})
+    except BaseException:
+        backend.close()
+        raise
+
+
 def make_sim_place(**kwargs: Any) -> CellPlateEnv:
     """``CellPlatePlace-sim-v0``: the plate into the target box (3 mm clearance per side)."""
     return make_sim_env("place", **kwargs)
@@ -184,3 +238,13 @@ def make_real_place(**kwargs: Any) -> CellPlateEnv:
 def make_real_shelf(**kwargs: Any) -> CellPlateEnv:
     """``CellPlateShelf-real-v0``: the plate onto the shelf slot."""
     return make_real_env("shelf", **kwargs)
+
+
+def make_twin_place(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlatePlace-twin-v0``: the real drivers on the emulated controller and the MuJoCo cell, into the box."""
+    return make_twin_env("place", **kwargs)
+
+
+def make_twin_shelf(**kwargs: Any) -> CellPlateEnv:
+    """``CellPlateShelf-twin-v0``: the same, onto the shelf slot."""
+    return make_twin_env("shelf", **kwargs)

@@ -28,8 +28,9 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("rmrl_env/sim", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real")),
-        ("rmrl_env/real", ("rmrl_env.env", "rmrl_env.make")),
+        ("rmrl_env/sim", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real", "rmrl_env.twin")),
+        ("rmrl_env/real", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.twin")),
+        ("rmrl_env/twin", ("rmrl_env.env", "rmrl_env.make")),
         ("rmrl_env/perception", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real", "rmrl_env.sim", "rmrl_env.backend")),
     ],
 )
@@ -44,7 +45,7 @@ def test_lower_layers_never_import_upper_ones(package, forbidden):
 
 
 def test_importing_the_backends_does_not_import_the_env():
-    code = "import sys, rmrl_env.sim.backend, rmrl_env.real.backend; print('rmrl_env.env' in sys.modules)"
+    code = "import sys, rmrl_env.sim.backend, rmrl_env.real.backend, rmrl_env.twin.backend; print('rmrl_env.env' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 

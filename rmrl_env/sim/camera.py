@@ -45,6 +45,13 @@ def distortion_maps(intrinsics: CameraIntrinsics, distortion: tuple[float, ...])
     return cv2.convertMaps(ideal[..., 0].astype(np.float32), ideal[..., 1].astype(np.float32), cv2.CV_16SC2)
 
 
+def true_camera_to_base(world: SimWorld) -> RigidTransform:
+    """The overhead camera's true pose (OpenCV axes) in the base frame of ``world`` (after a forward pass)."""
+    d = world.data
+    rot = d.cam_xmat[world.camera_id].reshape(3, 3) @ _MJ_TO_CV
+    return RigidTransform(rot.copy(), d.cam_xpos[world.camera_id].copy())
+
+
 class SimCamera:
     """Args:
     world: the simulated cell.
@@ -75,9 +82,7 @@ class SimCamera:
 
     def true_camera_to_base(self) -> RigidTransform:
         """The camera's true pose (OpenCV axes) in the base frame."""
-        d = self.world.data
-        rot = d.cam_xmat[self.world.camera_id].reshape(3, 3) @ _MJ_TO_CV
-        return RigidTransform(rot.copy(), d.cam_xpos[self.world.camera_id].copy())
+        return true_camera_to_base(self.world)
 
     def seed(self, seed: int | None) -> None:
         self.rng = np.random.default_rng(seed)

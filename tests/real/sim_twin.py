@@ -18,9 +18,9 @@ from rmrl_env.sim.arm import SimArm
 from rmrl_env.sim.camera import SimCamera
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.world import SimWorld
+from rmrl_env.twin.software_d435 import SoftwareD435
 
 from .fakes import FakeXArmAPI
-from .software_camera import SoftwareD435
 
 JAW_OPEN_M = 0.13
 

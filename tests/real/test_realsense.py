@@ -13,8 +13,7 @@ rs = pytest.importorskip("pyrealsense2")
 from rmrl_env.errors import HardwareError  # noqa: E402
 from rmrl_env.protocols import Camera, CameraIntrinsics, PlanarPose  # noqa: E402
 from rmrl_env.real.realsense import RealSenseCamera  # noqa: E402
-
-from .software_camera import SoftwareD435  # noqa: E402
+from rmrl_env.twin.software_d435 import SoftwareD435  # noqa: E402
 
 
 @pytest.fixture(scope="module")

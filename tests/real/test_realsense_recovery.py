@@ -13,8 +13,7 @@ rs = pytest.importorskip("pyrealsense2")
 from rmrl_env.errors import HardwareError  # noqa: E402
 from rmrl_env.protocols import CameraIntrinsics  # noqa: E402
 from rmrl_env.real.realsense import RealSenseCamera  # noqa: E402
-
-from .software_camera import SoftwareD435  # noqa: E402
+from rmrl_env.twin.software_d435 import SoftwareD435  # noqa: E402
 
 INTR = CameraIntrinsics(640, 480, 615.0, 615.0, 321.0, 242.0)
 #: Inverse Brown-Conrady coefficients of the size a D415 / D455 colour stream reports.

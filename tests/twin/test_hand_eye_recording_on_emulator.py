@@ -13,10 +13,9 @@ import pytest
 
 pytest.importorskip("pyrealsense2")
 
-from real.software_camera import SoftwareD435
-
 from rmrl_env.protocols import CameraIntrinsics
 from rmrl_env.real.hand_eye_cli import read_views, record_views
+from rmrl_env.twin.software_d435 import SoftwareD435
 
 pytestmark = pytest.mark.real
 

@@ -27,6 +27,7 @@ and stop on an object of the configured width.
 from __future__ import annotations
 
 import struct
+from typing import Protocol
 
 #: Jaw speed per unit of the speed register, mm/s (2000 → 100 mm/s, an assumption).
 MM_PER_S_PER_SPEED = 0.05
@@ -47,15 +48,36 @@ def g2_mm(pulses: int) -> float:
     return (pulses + 265.13) / 3.7342
 
 
+class Jaws(Protocol):
+    """Physical jaws the register model drives instead of its own kinematic ones (the twin's)."""
+
+    def drive(self, target_mm: float | None, speed_mm_s: float) -> None:
+        """Move toward opening ``target_mm`` at ``speed_mm_s``; ``None`` holds still (disabled or faulted)."""
+
+    def opening_mm(self) -> float:
+        """The jaws' opening now, mm."""
+
+    def stalled(self) -> bool:
+        """Whether the jaws have stopped moving (on an object, or at their target)."""
+
+
+#: With physical jaws: a closing jaw that stalls this far (mm) short of its target has caught something,
+#: and one within this distance of its target has arrived.
+CAUGHT_MARGIN_MM = 2.0
+
+
 class BioGripperModel:
     """Register model and jaw motion of one BIO gripper.
 
     Args:
         model: ``"bio"`` (original) or ``"bio_g2"``.
-        object_width_mm: width of the object between the jaws (None: nothing to catch).
+        object_width_mm: width of the object between the jaws (None: nothing to catch); not used
+            with ``jaws``.
+        jaws: physical jaws to drive (the MuJoCo twin's); by default the jaws are kinematic and
+            stop on ``object_width_mm``.
     """
 
-    def __init__(self, model: str = "bio_g2", object_width_mm: float | None = None) -> None:
+    def __init__(self, model: str = "bio_g2", object_width_mm: float | None = None, jaws: Jaws | None = None) -> None:
         if model not in ("bio", "bio_g2"):
             raise ValueError(f"gripper model must be 'bio' or 'bio_g2', got {model!r}")
         self.model = model
@@ -68,6 +90,9 @@ class BioGripperModel:
         self.target_mm = G2_MAX_MM
         self.target_register = BIO_OPEN_POS if model == "bio" else g2_pulses(G2_MAX_MM)
         self.caught = False
+        self.jaws = jaws
+        if jaws is not None:
+            self.opening_mm = self.target_mm = jaws.opening_mm()
 
     @property
     def is_g2(self) -> bool:
@@ -76,10 +101,14 @@ class BioGripperModel:
     # -- physics ------------------------------------------------------------------------------
     @property
     def moving(self) -> bool:
-        return self.enabled and not self.error_code and not self.caught and abs(self.opening_mm - self.target_mm) > 1e-6
+        arrived_mm = 1e-6 if self.jaws is None else CAUGHT_MARGIN_MM
+        return self.enabled and not self.error_code and not self.caught and abs(self.opening_mm - self.target_mm) > arrived_mm
 
     def advance(self, dt_s: float) -> None:
         """Move the jaws for ``dt_s`` seconds towards the target; stop on the object."""
+        if self.jaws is not None:
+            self._advance_physical()
+            return
         if not self.moving:
             return
         step = max(self.speed, 1) * MM_PER_S_PER_SPEED * dt_s
@@ -90,6 +119,16 @@ class BioGripperModel:
         else:
             new = min(self.target_mm, self.opening_mm + step)
         self.opening_mm = new
+
+    def _advance_physical(self) -> None:
+        """Physical jaws: drive them, read their opening back, and call a stall short of a closing target a catch."""
+        assert self.jaws is not None
+        active = self.enabled and not self.error_code
+        self.jaws.drive(self.target_mm if active else None, max(self.speed, 1) * MM_PER_S_PER_SPEED)
+        self.opening_mm = self.jaws.opening_mm()
+        closing_short = self.opening_mm - self.target_mm > CAUGHT_MARGIN_MM
+        if active and not self.caught and closing_short and self.jaws.stalled():
+            self.caught = True
 
     def inject_fault(self, code: int) -> None:
         """Latch a gripper fault (status 3, ``code`` in the error register); the jaws stop."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import queue
 import random
@@ -34,7 +35,7 @@ from types import TracebackType
 
 from rmrl_env.twin.xarm_emulator.controller import IDLE, STOPPED, Controller
 from rmrl_env.twin.xarm_emulator.framing import HEARTBEAT_PROTOCOL, split_frames
-from rmrl_env.twin.xarm_emulator.gripper import BioGripperModel
+from rmrl_env.twin.xarm_emulator.gripper import BioGripperModel, Jaws
 from rmrl_env.twin.xarm_emulator.handlers import Handlers, Session
 from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics
 from rmrl_env.twin.xarm_emulator.motion import MotionSink, RecordingSink
@@ -64,6 +65,15 @@ class XArmEmulator:
         lifetime_s: the emulator stops by itself this many seconds after :meth:`start`.
         start_ready: power up ready to move (state 2) instead of stopped (state 4).
         ik_failure_style: how ``get_inverse_kinematics`` reports "no solution" (see handlers).
+        time_scale: controller seconds per wall-clock second (motions and jaws run this many
+            times faster than on a real arm; the SDK's own time-outs stay in wall time). 1 is
+            real time; the twin's soak runs faster.
+        jaws: physical jaws for the gripper (see :class:`~.gripper.Jaws`); default kinematic
+            jaws that stop on ``object_width_mm``.
+        clock: the controller's clock, seconds, instead of ``time_scale`` times the wall clock
+            (the twin's physics supplies its simulated time).
+        external_ticks: someone else calls :meth:`tick` (the twin's physics, in lock step);
+            the emulator's clock thread then only watches its lifetime.
     """
 
     def __init__(
@@ -77,11 +87,20 @@ class XArmEmulator:
         lifetime_s: float = 300.0,
         start_ready: bool = False,
         ik_failure_style: str = "invalid",
+        time_scale: float = 1.0,
+        jaws: Jaws | None = None,
+        clock: Callable[[], float] | None = None,
+        external_ticks: bool = False,
     ) -> None:
         if host is not None and not host.startswith("127."):
             raise ValueError(f"the emulator listens on loopback only (127.x.x.x), got {host!r}")
         if report_period_s <= 0 or lifetime_s <= 0:
             raise ValueError(f"report_period_s and lifetime_s must be > 0, got {report_period_s}, {lifetime_s}")
+        if not (math.isfinite(time_scale) and 0.1 <= time_scale <= 50.0):
+            raise ValueError(f"time_scale must be between 0.1 and 50 (controller seconds per wall second), got {time_scale}")
+        self.time_scale = float(time_scale)
+        self._clock = clock
+        self.external_ticks = bool(external_ticks)
         self._requested_host = host
         self.host = host or ""
         self.report_period_s = float(report_period_s)
@@ -90,11 +109,14 @@ class XArmEmulator:
         self.controller = Controller(
             kinematics if kinematics is not None else NominalKinematics(),
             sink=self.sink,
-            gripper=BioGripperModel(gripper_model, object_width_mm),
+            gripper=BioGripperModel(gripper_model, object_width_mm, jaws=jaws),
+            clock=self.clock,
         )
         if start_ready:
             self.controller.state = IDLE
         self.handlers = Handlers(self.controller, FIRMWARE_VERSION, ik_failure_style)
+        #: Period of the controller's clock thread (motion ticks), wall seconds.
+        self.tick_s = 0.01
         self.reports_silenced = False
         self.reports_sent = 0
         #: Extra latency before each command is answered, seconds (a slow network or controller).
@@ -107,6 +129,12 @@ class XArmEmulator:
         self._clients_lock = threading.Lock()
         self._client_count = 0
         self._threads: list[threading.Thread] = []
+
+    def clock(self) -> float:
+        """The controller's clock, seconds: the given clock, or wall-clock (monotonic) time times ``time_scale``."""
+        if self._clock is not None:
+            return self._clock()
+        return time.monotonic() * self.time_scale
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> XArmEmulator:
@@ -250,14 +278,19 @@ class XArmEmulator:
         for callback, code in calls:
             callback(2, code)
 
+    def tick(self) -> None:
+        """Advance the controller to its clock's now and send the motion feedback that is due."""
+        self._feedback(self.controller.tick())
+
     def _clock_loop(self) -> None:
         while self._alive.is_set():
-            self._feedback(self.controller.tick())
+            if not self.external_ticks:
+                self.tick()
             if time.monotonic() > self._deadline_s:
                 logger.warning("xArm emulator on %s reached its lifetime of %.0f s: stopping", self.host, self.lifetime_s)
                 threading.Thread(target=self.stop, daemon=True).start()
                 return
-            time.sleep(0.01)
+            time.sleep(self.tick_s)
 
     def _accept_loop(self, listener: socket.socket, serve: object) -> None:
         while self._alive.is_set():

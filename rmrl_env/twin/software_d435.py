@@ -1,4 +1,5 @@
-"""A RealSense ``software_device`` that streams given colour and depth images.
+"""A D435 made of a librealsense ``software_device`` that streams given colour and depth images
+(the twin's camera: its renders reach the real driver through librealsense itself).
 
 The real :class:`~rmrl_env.real.realsense.RealSenseCamera` opens it through ``rs.pipeline``
 (``pipeline.set_device``) and runs unchanged: stream profiles, depth scale option, extrinsics
@@ -46,6 +47,7 @@ class SoftwareD435:
         model: rs.distortion = rs.distortion.brown_conrady,
     ) -> None:
         self.intrinsics = intrinsics
+        self.serial = serial
         self.model = model
         self.depth_units_m = depth_units_m
         self.fps = fps
