@@ -148,8 +148,19 @@ class PickAndPlace:
             gripper.open()
             # A real arm latches the collision and refuses motions until it is recovered.
             arm.recover()
+            self._back_off()
             arm.go_home()
             return self._relocalise(Failure.COLLISION, str(err))
+
+    def _back_off(self) -> None:
+        """Straight up from where a collision stopped the arm (by the approach height, at most to
+        the transit height), before the joint-space move home: a joint move from a pose pressed
+        into something could push further into it."""
+        arm, motion = self.drivers.arm, self.layout.motion
+        here = arm.tool_pose()
+        up_z = max(here.z_m, min(here.z_m + motion.approach_height_m, motion.transit_z_m))
+        if up_z > here.z_m:
+            arm.move_to(ToolPose(here.x_m, here.y_m, up_z, here.yaw_rad), motion.lift_speed_m_s)
 
     def _execute(self, waypoints: dict[str, ToolPose]) -> TrialOutcome:
         arm, gripper = self.drivers.arm, self.drivers.gripper

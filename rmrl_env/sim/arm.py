@@ -12,6 +12,9 @@ from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
 
+#: A collision needs the pad force to grow by more than this per control tick, newtons.
+COLLISION_RISE_N = 10.0
+
 
 class SimArm:
     """The arm as a stiff position servo over the MuJoCo model.
@@ -37,7 +40,9 @@ class SimArm:
         simulate_free_space: spend simulation time on joint-space moves too.
         collision_force_n: like the xArm's collision detection, a linear move stops and raises
             :class:`~rmrl_env.errors.CollisionError` when a finger pad presses on anything with
-            more than this normal force (gripping the plate takes the gripper's 15 N).
+            more than this normal force (gripping the plate takes the gripper's 15 N), and harder
+            than a control tick before (by :data:`COLLISION_RISE_N`): the arm is pushing into
+            it. An arm backing away from a contact, its force falling, is not stopped again.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class SimArm:
         dt = self.substeps * self.world.timestep
         n_ticks = max(1, math.ceil(duration / dt))
         q_prev = self.world.arm_q_cmd.copy()
+        last_force, _ = self.world.pad_contact_force()
         for k in range(1, n_ticks + 1):
             s = _trapezoid_fraction(k * duration / n_ticks, duration, dist, speed_m_s, self.accel_m_s2)
             p = p0 + s * (p1 - p0)
@@ -119,7 +125,8 @@ class SimArm:
                 self.world.step(1)
             q_prev = q
             force, touched = self.world.pad_contact_force()
-            if force > self.collision_force_n:
+            rising, last_force = force > last_force + COLLISION_RISE_N, force
+            if force > self.collision_force_n and rising:
                 self.world.hold_arm(q_prev)
                 here = self.tool_pose()
                 raise CollisionError(

@@ -40,6 +40,7 @@ import numpy as np
 
 from rmrl_env.errors import HardwareError
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, RGBDFrame
+from rmrl_env.sim.arm import COLLISION_RISE_N
 from rmrl_env.sim.camera import SimCamera, pinhole_intrinsics
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.world import SimWorld
@@ -104,6 +105,7 @@ class TwinPhysics:
         self._on_collision: Callable[[int], bool] | None = None
         self._on_tick: Callable[[], None] | None = None
         self.collisions = 0
+        self._last_force_n = 0.0
         #: The largest lag of the physics behind ``time_scale`` times the wall clock, simulated seconds.
         self.max_lag_s = 0.0
         self._requests: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
@@ -228,8 +230,8 @@ class TwinPhysics:
             except Exception:
                 logger.exception("twin physics step failed; the physics thread stops")
                 self._alive.clear()
-                return
             time.sleep(0.002)
+        self._camera.close()  # the GL context belongs to this thread: release it here
 
     def _render(self) -> RGBDFrame:
         with self.lock:
@@ -264,9 +266,13 @@ class TwinPhysics:
                 self._check_collision()
 
     def _check_collision(self) -> None:
-        """Latch a collision when a pad presses harder than ``collision_force_n``."""
+        """Latch a collision when a pad presses harder than ``collision_force_n`` and harder than
+        a control period ago by over :data:`~rmrl_env.sim.arm.COLLISION_RISE_N`: the arm is pushing into something (an arm
+        backing away from a contact, its force steady or falling, is not stopped again)."""
         force, touched = self.world.pad_contact_force()
-        if force > self.collision_force_n and self._on_collision is not None and self._on_collision(COLLISION_CODE):
+        rising = force > self._last_force_n + COLLISION_RISE_N
+        self._last_force_n = force
+        if force > self.collision_force_n and rising and self._on_collision is not None and self._on_collision(COLLISION_CODE):
             self.collisions += 1
             logger.warning("twin: a finger pad pressed on %r with %.0f N: C%d latched", touched, force, COLLISION_CODE)
 
