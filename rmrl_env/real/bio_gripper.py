@@ -53,7 +53,6 @@ class BioGripper:
         if model not in ("bio", "bio_g2"):
             raise ValueError(f"gripper model must be 'bio' or 'bio_g2', got {model!r}")
         self.arm = arm
-        self.api = arm.api
         self.model = model
         self.open_width_m = float(open_width_m)
         self.speed = int(speed)
@@ -64,8 +63,18 @@ class BioGripper:
         self._move_speed = self.speed
         self.enable()
 
+    @property
+    def api(self) -> Any:
+        """The arm's SDK object (the gripper hangs on its end-effector bus; a reconnect replaces it)."""
+        return self.arm.api
+
     def _check(self, result: object, what: str) -> Any:
         return self.arm._check(result, f"BIO gripper: {what}")
+
+    def clear_fault(self) -> None:
+        """Clear a latched gripper fault and enable again (after its cause is fixed)."""
+        self._check(self.api.clean_bio_gripper_error(), "clear the gripper error")
+        self.enable()
 
     def enable(self) -> None:
         """Enable the gripper (idempotent) and, on a G2, set its force."""

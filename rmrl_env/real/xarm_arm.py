@@ -117,10 +117,17 @@ class XArmArm:
         self._stopped = False
         workspace.check(home, "the home pose")
         check_controller_address(ip)
-        check_tcp_reachable(ip, port, connect_timeout_s)
-        factory = api_factory if api_factory is not None else import_xarm_api()
+        self.port = port
+        self.connect_timeout_s = float(connect_timeout_s)
+        self._factory = api_factory if api_factory is not None else import_xarm_api()
+        self._connect()
+
+    def _connect(self) -> None:
+        """Open the SDK connection, clear what is latched, set the TCP offset (no motion)."""
+        ip, connect_timeout_s = self.ip, self.connect_timeout_s
+        check_tcp_reachable(ip, self.port, connect_timeout_s)
         try:
-            self.api = factory(ip, is_radian=False)
+            self.api = self._factory(ip, is_radian=False)
         except Exception as err:
             raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
         try:
@@ -234,6 +241,13 @@ class XArmArm:
                 code,
                 self.ip,
             )
+
+    def reconnect(self) -> None:
+        """Drop the SDK connection and connect again (after a lost connection or a silent report
+        stream): what is latched is cleared and the TCP offset set again; nothing moves."""
+        self.close()
+        self._connect()
+        self._stopped = False
 
     def close(self) -> None:
         """Disconnect from the controller (the arm holds its pose)."""

@@ -94,6 +94,11 @@ class SoftwareD435:
         """Stop delivering frames (a dropped USB link)."""
         self._paused.set()
 
+    @property
+    def paused(self) -> bool:
+        """Whether frames are being held back (see :meth:`pause`)."""
+        return self._paused.is_set()
+
     def resume(self) -> None:
         self._paused.clear()
 
