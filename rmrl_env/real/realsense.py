@@ -270,11 +270,14 @@ class RealSenseCamera:
             time.sleep(0.1)
         self.start()
 
-    def _hardware_reset(self, device: Any) -> None:
+    def _hardware_reset(self, device: Any) -> bool:
+        """Ask the camera to reset (it leaves the USB bus and re-enumerates); False if it refused."""
         try:
             device.hardware_reset()
         except RuntimeError as err:
-            logger.warning("hardware_reset() of the RealSense camera failed (%s); waiting for it anyway", err)
+            logger.warning("hardware_reset() of the RealSense camera failed (%s); restarting the stream only", err)
+            return False
+        return True
 
     def _reset_and_wait(self) -> None:
         """``hardware_reset()`` the camera, wait for it to leave the USB bus and come back.
@@ -287,9 +290,11 @@ class RealSenseCamera:
         start = time.monotonic()
         if device is not None:
             logger.warning("resetting the RealSense camera %s (USB re-enumeration takes a few seconds)", which)
-            self._hardware_reset(device)
-            while self._find_device(self.serial) is not None and time.monotonic() - start < min(
-                3.0, self.reenumeration_timeout_s
+            left = self._hardware_reset(device)
+            while (
+                left
+                and self._find_device(self.serial) is not None
+                and time.monotonic() - start < min(3.0, self.reenumeration_timeout_s)
             ):
                 time.sleep(0.1)
         while self._find_device(self.serial) is None:

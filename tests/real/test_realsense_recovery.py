@@ -45,8 +45,9 @@ def usb_camera(usb: FakeUsb, **kwargs) -> RealSenseCamera:
     """The real driver treating the software device as a USB camera; only the reset itself is simulated."""
 
     class Camera(RealSenseCamera):
-        def _hardware_reset(self, device) -> None:
+        def _hardware_reset(self, device) -> bool:
             usb.hardware_reset()
+            return True
 
     return Camera(find_device=usb.find, **kwargs)
 
