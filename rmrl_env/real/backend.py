@@ -148,8 +148,13 @@ def make_real_backend(
     camera_device: Any | None = None,
     localiser_instance: Localiser | None = None,
     reset_log: str | Path | None = None,
+    find_camera: Callable[[str], Any] | None = None,
 ) -> Backend:
-    """Connect the devices of a real cell (or stand-ins with ``dry_run``) into a Backend."""
+    """Connect the devices of a real cell (or stand-ins with ``dry_run``) into a Backend.
+
+    ``camera_device`` streams from a given librealsense device; ``find_camera(serial)`` replaces
+    the USB lookup (the twin's camera, which can drop off its "bus" and re-enumerate).
+    """
     calibration = _load_calibration(cfg, dry_run)
     intrinsics = calibration.intrinsics if calibration is not None and calibration.intrinsics is not None else None
     camera_to_base = (
@@ -204,6 +209,7 @@ def make_real_backend(
             warmup_frames=c.warmup_frames,
             reenumeration_timeout_s=c.reenumeration_timeout_s,
             device=camera_device,
+            find_device=find_camera,
         )
         localiser = localiser_instance or build_localiser(cfg, camera_to_base)
         drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)

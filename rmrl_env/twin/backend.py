@@ -244,7 +244,7 @@ def make_twin_backend(
         twin.put_plate(initial_pose(cfg, plate_seed), cfg.layout.table_z_m)
         if before_connect is not None:
             before_connect(twin)
-        backend = make_real_backend(cfg, camera_device=twin.physics.device.device, reset_log=reset_log)
+        backend = make_real_backend(cfg, find_camera=twin.physics.device.find, reset_log=reset_log)
     except BaseException:
         twin.close()
         raise

@@ -70,6 +70,7 @@ class SoftwareD435:
         self._depth = np.zeros((h, w), np.uint16)
         self._lock = threading.Lock()
         self._paused = threading.Event()
+        self._unplugged_until = 0.0
         self._stop = threading.Event()
         self._n = 0
         self.frames_pushed = 0
@@ -93,6 +94,19 @@ class SoftwareD435:
     def pause(self) -> None:
         """Stop delivering frames (a dropped USB link)."""
         self._paused.set()
+
+    def unplug(self, duration_s: float) -> None:
+        """Drop off the USB bus for ``duration_s`` seconds, then re-enumerate (frames stop meanwhile)."""
+        self._unplugged_until = time.monotonic() + float(duration_s)
+        self.pause()
+        threading.Timer(float(duration_s), self.resume).start()
+
+    def find(self, serial: str) -> rs.device | None:
+        """This camera if it is on the "USB bus" and ``serial`` is its own (or ``""``), else None:
+        the real driver's device lookup (``RealSenseCamera(find_device=...)``)."""
+        if time.monotonic() < self._unplugged_until or serial not in ("", self.serial):
+            return None
+        return self.device
 
     @property
     def paused(self) -> bool:

@@ -129,6 +129,15 @@ def test_a_camera_that_stops_sending_frames_is_named_and_recovers_when_frames_re
     assert np.isfinite(obs["pose"]).all()
 
 
+def test_a_camera_that_drops_off_the_usb_bus_is_waited_for_until_it_re_enumerates(twin_env):
+    device = twin_of(twin_env).physics.device
+    device.unplug(2.5)
+    t0 = time.monotonic()
+    obs, _ = twin_env.reset()  # the capture times out, the driver waits for the camera to come back
+    assert time.monotonic() - t0 >= 2.5
+    assert np.isfinite(obs["pose"]).all() and device.find("") is not None
+
+
 def test_a_plate_the_camera_cannot_find_is_named_and_the_arm_does_not_move(twin_env):
     twin = twin_of(twin_env)
     twin.put_plate(PlanarPose(1.5, 1.5, 0.0))  # off the table, out of view
