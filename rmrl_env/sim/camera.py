@@ -80,6 +80,10 @@ class SimCamera:
     def intrinsics(self) -> CameraIntrinsics:
         return self._intrinsics
 
+    def close(self) -> None:
+        """Release the renderer's GL context (call it from the thread that renders)."""
+        self._renderer.close()
+
     def true_camera_to_base(self) -> RigidTransform:
         """The camera's true pose (OpenCV axes) in the base frame."""
         return true_camera_to_base(self.world)

@@ -80,6 +80,8 @@ class TwinPhysics:
         collision_force_n: float = 50.0,
         camera_seed: int = 0,
     ) -> None:
+        if not (math.isfinite(time_scale) and 0.1 <= time_scale <= 50.0):
+            raise ValueError(f"time_scale must be between 0.1 and 50 (simulated seconds per wall second), got {time_scale}")
         if not render_hz > 0 or not collision_force_n > 0:
             raise ValueError(f"render_hz and collision_force_n must be > 0, got {render_hz}, {collision_force_n}")
         self.errors = errors
@@ -95,8 +97,6 @@ class TwinPhysics:
         self.lock = threading.RLock()
         self._q_cmd: np.ndarray = self.world.arm_q_cmd.copy()
         self._substeps = max(1, round(CONTROL_PERIOD_S / self.world.timestep))
-        if not (math.isfinite(time_scale) and 0.1 <= time_scale <= 50.0):
-            raise ValueError(f"time_scale must be between 0.1 and 50 (simulated seconds per wall second), got {time_scale}")
         self.time_scale = float(time_scale)
         self._wall0, self._sim0 = time.monotonic(), 0.0
         self._jaw_target_m: float | None = None
