@@ -35,7 +35,7 @@ GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 SIM_KWARGS = ("errors", "cell_seed", "simulate_free_space", "motion", "plate_mix", "position_method")
 #: Keywords of the twin backend (besides the sim's error sources: ``errors``, ``cell_seed`` and the
 #: :class:`~rmrl_env.sim.error_sources.ErrorSources` fields by name).
-TWIN_KWARGS = ("time_scale", "twin_folder", "plate_seed", "reset_log", "before_connect")
+TWIN_KWARGS = ("time_scale", "twin_folder", "plate_seed", "reset_log", "before_connect", "calibration_marker")
 #: Injection points of the real backend, for tests and other hardware: an SDK object factory, a
 #: RealSense device, a ready localiser, where to log resets.
 HARDWARE_KWARGS = ("api_factory", "camera_device", "localiser_instance", "reset_log")
@@ -180,7 +180,8 @@ def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | Non
             :data:`TWIN_KWARGS` (``time_scale``: controller seconds per wall second, default 1;
             ``twin_folder``: where the generated config and calibration are written, default a
             temporary folder removed at ``close``; ``plate_seed``: where the plate starts;
-            ``reset_log``; ``before_connect``: called with the twin before the drivers connect),
+            ``reset_log``; ``before_connect``: called with the twin before the drivers connect;
+            ``calibration_marker``: the hand-eye calibration board on the gripper, default False),
             config overrides (:data:`rmrl_env.real.config.OVERRIDE_KEYS` but the
             robot's address and the calibration file, which are the twin's) and env keywords.
     """
@@ -209,6 +210,7 @@ def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | Non
         reset_log=kwargs.get("reset_log"),
         overrides=overrides,
         before_connect=kwargs.get("before_connect"),
+        calibration_marker=kwargs.get("calibration_marker", False),
     )
     if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
         backend.close()

@@ -40,6 +40,9 @@ from rmrl_env.perception.boards import GridBoardSpec
 from rmrl_env.perception.calibration import estimate_board_pose
 from rmrl_env.protocols import CameraIntrinsics, RigidTransform
 
+#: The board for a gripper mount, the default of ``rmrl calibrate hand-eye``: 4 x 3 AprilTags
+#: 36h11 of 35 mm, 8 mm apart (164 x 121 mm).
+GRIPPER_BOARD = GridBoardSpec(markers_x=4, markers_y=3, marker_m=0.035, separation_m=0.008, dictionary="APRILTAG_36H11")
 #: Fewest views accepted (OpenCV needs 3; a useful calibration 10-20).
 MIN_VIEWS = 3
 #: The tool's rotations between views must span axes at least this far apart, degrees.

@@ -42,10 +42,16 @@ class SimWorld:
     Args:
         errors: error sources; the TCP offset and jaw asymmetry are built into the model.
         image_height: rendered frame height in pixels (sets the camera's field of view).
+        calibration_marker: mount the hand-eye calibration board on the gripper
+            (:func:`add_calibration_marker`); off for every trial.
     """
 
-    def __init__(self, errors: ErrorSources, image_height: int = 480) -> None:
+    def __init__(self, errors: ErrorSources, image_height: int = 480, calibration_marker: bool = False) -> None:
         spec = mujoco.MjSpec.from_file(str(scene_path()))
+        if not isinstance(calibration_marker, bool):
+            raise ConfigError(f"calibration_marker must be True or False, got {calibration_marker!r}")
+        if calibration_marker:
+            add_calibration_marker(spec)
         spec.body("gripper").pos = np.asarray(errors.tcp_offset_mm, dtype=float) / 1000.0
         coupling = spec.equality("finger_coupling")
         data = np.array(coupling.data)
@@ -223,6 +229,64 @@ class SimWorld:
             receptacles=receptacles or self.slots(),
             motion=motion or MotionPlan(),
         )
+
+
+#: Geom of the hand-eye calibration board's printed face (present only when asked for).
+MARKER_GEOM = "calibration_board"
+#: The board's bracket on the gripper body (flange frame, z toward the TCP): the printed face's
+#: centre, metres. Beside the gripper housing (30 mm half-width along x), 45 mm below the flange,
+#: facing away from the TCP (up when the tool points down).
+MARKER_CENTRE_M = (0.115, 0.0, 0.045)
+#: White margin printed around the board's markers, metres; texture pixels per metre.
+_MARKER_MARGIN_M = 0.010
+_MARKER_PX_PER_M = 5000
+
+
+def add_calibration_marker(spec: mujoco.MjSpec) -> None:
+    """Mount the hand-eye calibration board on the gripper, as a lab does for the day.
+
+    The board is the CLI's default gripper board (:data:`rmrl_env.perception.hand_eye.GRIPPER_BOARD`),
+    drawn by OpenCV now and printed with a white margin onto a flat quad (the texture's pixels are
+    exact fractions of the marker size); a thin white plate backs it and a strut joins the
+    plate to the housing. All of it is visual only: no contacts, and no mass (the gripper body's
+    inertia is given explicitly), so nothing the arm or the fingers do changes.
+    """
+    from rmrl_env.perception.hand_eye import GRIPPER_BOARD
+
+    board_w, board_h = GRIPPER_BOARD.size_m
+    w, h = board_w + 2 * _MARKER_MARGIN_M, board_h + 2 * _MARKER_MARGIN_M
+    image = GRIPPER_BOARD.board().generateImage(
+        (round(w * _MARKER_PX_PER_M), round(h * _MARKER_PX_PER_M)), marginSize=round(_MARKER_MARGIN_M * _MARKER_PX_PER_M)
+    )
+    # Rows flipped so that the board reads the right way round from above (mirrored, it would not decode).
+    rgb = np.ascontiguousarray(np.repeat(image[::-1, :, None], 3, axis=2))
+    spec.add_texture(
+        name=MARKER_GEOM, type=mujoco.mjtTexture.mjTEXTURE_2D, width=rgb.shape[1], height=rgb.shape[0], nchannel=3
+    ).data = rgb.tobytes()
+    material = spec.add_material(name=MARKER_GEOM, specular=0.05, shininess=0.1)
+    material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = MARKER_GEOM
+    quad = spec.add_mesh(name=MARKER_GEOM, inertia=mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL)
+    # The printed face in the flange frame: long side along y, facing -z (away from the TCP).
+    quad.uservert = [-h / 2, -w / 2, 0.0, -h / 2, w / 2, 0.0, h / 2, w / 2, 0.0, h / 2, -w / 2, 0.0]
+    quad.usertexcoord = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
+    quad.userface = [0, 1, 2, 0, 2, 3]
+    gripper = spec.body("gripper")
+    cx, cy, cz = MARKER_CENTRE_M
+    visual = {"contype": 0, "conaffinity": 0, "group": 1, "density": 0.0}
+    gripper.add_geom(
+        name=MARKER_GEOM, type=mujoco.mjtGeom.mjGEOM_MESH, meshname=MARKER_GEOM, material=MARKER_GEOM,
+        pos=[cx, cy, cz], **visual,
+    )  # fmt: skip
+    grey = [0.55, 0.56, 0.58, 1.0]
+    gripper.add_geom(
+        name=MARKER_GEOM + "_plate", type=mujoco.mjtGeom.mjGEOM_BOX, size=[h / 2, w / 2, 0.002],
+        pos=[cx, cy, cz + 0.0025], rgba=[0.95, 0.95, 0.95, 1.0], **visual,
+    )  # fmt: skip
+    strut_from = 0.03
+    gripper.add_geom(
+        name=MARKER_GEOM + "_strut", type=mujoco.mjtGeom.mjGEOM_BOX, size=[(cx - h / 2 - strut_from) / 2 + 0.01, 0.01, 0.004],
+        pos=[(strut_from + cx - h / 2) / 2, cy, cz + 0.008], rgba=grey, **visual,
+    )  # fmt: skip
 
 
 def _quat_of_rotvec(rotvec_rad: np.ndarray) -> np.ndarray:

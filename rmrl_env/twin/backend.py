@@ -117,10 +117,16 @@ def _on_collision(emulator: XArmEmulator) -> Any:
 
 
 def start_twin(
-    errors: ErrorSources, *, time_scale: float, folder: str | Path | None, gripper_model: str, lifetime_s: float
+    errors: ErrorSources,
+    *,
+    time_scale: float,
+    folder: str | Path | None,
+    gripper_model: str,
+    lifetime_s: float,
+    calibration_marker: bool = False,
 ) -> TwinCell:
     """Start the MuJoCo cell and the emulator that drives it."""
-    physics = TwinPhysics(errors, time_scale=time_scale)
+    physics = TwinPhysics(errors, time_scale=time_scale, calibration_marker=calibration_marker)
     emulator = XArmEmulator(
         gripper_model=gripper_model, sink=physics, jaws=physics, clock=physics.clock, external_ticks=True, lifetime_s=lifetime_s
     )
@@ -220,11 +226,13 @@ def make_twin_backend(
     overrides: dict[str, Any] | None = None,
     lifetime_s: float = 24 * 3600.0,
     before_connect: Callable[[TwinCell], None] | None = None,
+    calibration_marker: bool = False,
 ) -> tuple[Backend, RealCellConfig]:
     """Start the twin and connect the real cell's drivers to it (see the module docstring).
 
     ``before_connect(twin)`` runs once the twin is up and before the drivers connect (to leave
-    an error latched, as a crashed program would). Returns the backend
+    an error latched, as a crashed program would). ``calibration_marker`` mounts the hand-eye
+    calibration board on the gripper. Returns the backend
     (``backend.handles["twin"]`` is the :class:`TwinCell`) and the config used.
     """
     from rmrl_env.real.backend import make_real_backend
@@ -234,7 +242,10 @@ def make_twin_backend(
         if config is None
         else (config if isinstance(config, RealCellConfig) else load_config(config)).gripper.model
     )
-    twin = start_twin(errors, time_scale=time_scale, folder=folder, gripper_model=str(model), lifetime_s=lifetime_s)
+    twin = start_twin(
+        errors, time_scale=time_scale, folder=folder, gripper_model=str(model), lifetime_s=lifetime_s,
+        calibration_marker=calibration_marker,
+    )  # fmt: skip
     try:
         calibration_file = twin.folder / "calibration.json"
         cfg = twin_config(twin, config, calibration_file)

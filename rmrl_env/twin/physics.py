@@ -70,6 +70,8 @@ class TwinPhysics:
         render_hz: camera renders per wall-clock second.
         collision_force_n: pad force that latches C31, newtons (gripping the plate takes ~15 N).
         camera_seed: seed of the camera's sensor noise.
+        calibration_marker: mount the hand-eye calibration board on the gripper (see
+            :func:`~rmrl_env.sim.world.add_calibration_marker`).
     """
 
     def __init__(
@@ -79,13 +81,14 @@ class TwinPhysics:
         render_hz: float = 15.0,
         collision_force_n: float = 50.0,
         camera_seed: int = 0,
+        calibration_marker: bool = False,
     ) -> None:
         if not (math.isfinite(time_scale) and 0.1 <= time_scale <= 50.0):
             raise ValueError(f"time_scale must be between 0.1 and 50 (simulated seconds per wall second), got {time_scale}")
         if not render_hz > 0 or not collision_force_n > 0:
             raise ValueError(f"render_hz and collision_force_n must be > 0, got {render_hz}, {collision_force_n}")
         self.errors = errors
-        self.world = SimWorld(errors)
+        self.world = SimWorld(errors, calibration_marker=calibration_marker)
         self.world.set_fingers(0.075)
         self.world.forward()
         self.intrinsics: CameraIntrinsics = pinhole_intrinsics()
