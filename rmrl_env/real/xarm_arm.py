@@ -425,6 +425,24 @@ class XArmArm:
         self._refuse_if_stopped()
         self._run_motion(self._joint_motion(self.home_joints_deg, self.home_speed_m_s, "the home joints"), self.home)
 
+    def move_to_joints(self, joints_deg: Sequence[float], speed_m_s: float) -> None:
+        """Joint-space move to joint angles J1-J6 (degrees): the tilted tool of a hand-eye
+        calibration view (the routine's own motions are all top-down). Checked as
+        :meth:`go_home` is: joint limits, the target TCP and the sampled path in the workspace
+        box, joint and tool speed limited, arrival checked."""
+        self._refuse_if_stopped()
+        target = [float(a) for a in joints_deg]
+        if len(target) != 6 or not all(math.isfinite(a) for a in target):
+            raise ConfigError(f"joint angles must be 6 finite numbers (J1-J6, degrees), got {list(joints_deg)}")
+        x, y, z = self._forward_mm(target)[:3]
+        pose = ToolPose(x / 1000.0, y / 1000.0, z / 1000.0, 0.0)
+        limit = self.api.is_joint_limit(target, is_radian=False)
+        if limit[0] == 0 and limit[1]:
+            raise UnreachableError(f"joint angles {[round(a, 1) for a in target]}° are beyond the joint limits", pose)
+        self.workspace.check(pose, f"the TCP at joint angles {[round(a, 1) for a in target]}°")
+        speed = self.speeds.check_speed(speed_m_s)
+        self._run_motion(self._joint_motion(target, speed, f"joint angles {[round(a, 1) for a in target]}°"), pose)
+
     def tool_pose(self) -> ToolPose:
         """The current TCP pose (m, rad)."""
         x, y, z, _roll, _pitch, yaw = self.tcp_pose_mm_deg()
