@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,16 @@ import numpy as np
 
 from rmrl_env.errors import CalibrationError, ConfigError
 from rmrl_env.perception.calibration import load_calibration, update_calibration
-from rmrl_env.perception.hand_eye import hand_eye_from_images
+from rmrl_env.perception.hand_eye import GRIPPER_BOARD, hand_eye_from_images
 from rmrl_env.real.calibrate_cli import _grid_spec, _open_camera, _output_path
 
 POSES_FILE = "poses.json"
 #: Board defaults for a gripper mount (markers COLSxROWS, marker and gap in mm).
-HAND_EYE_BOARD = {"markers": (4, 3), "marker_mm": 35.0, "separation_mm": 8.0}
+HAND_EYE_BOARD = {
+    "markers": (GRIPPER_BOARD.markers_x, GRIPPER_BOARD.markers_y),
+    "marker_mm": round(1000.0 * GRIPPER_BOARD.marker_m, 6),
+    "separation_mm": round(1000.0 * GRIPPER_BOARD.separation_m, 6),
+}
 
 
 def read_views(directory: Path) -> tuple[list[np.ndarray], list[list[float]]]:
@@ -57,6 +61,16 @@ def read_views(directory: Path) -> tuple[list[np.ndarray], list[list[float]]]:
             raise ConfigError(f"cannot read the image {directory / name} listed in {index}")
         images.append(img)
     return images, [pose for _, pose in pairs]
+
+
+def save_view(directory: Path, views: list[dict[str, object]], tcp_pose_mm_deg: Sequence[float], color: np.ndarray) -> None:
+    """Add one view to ``views`` and ``directory``: the colour image (RGB, H x W x 3 uint8) as
+    ``view_KK.png`` and the controller's TCP pose ``[x, y, z mm, roll, pitch, yaw deg]``; the
+    views file is rewritten each time, so an interrupted recording keeps what it has."""
+    name = f"view_{len(views):02d}.png"
+    cv2.imwrite(str(directory / name), cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
+    views.append({"image": name, "tcp_pose_mm_deg": [float(v) for v in tcp_pose_mm_deg]})
+    (directory / POSES_FILE).write_text(json.dumps({"views": views}, indent=2) + "\n")
 
 
 def record_views(
@@ -89,11 +103,7 @@ def record_views(
                 )
                 if answer.strip().lower() == "q":
                     break
-                pose = arm.tcp_pose_mm_deg()
-                name = f"view_{k:02d}.png"
-                cv2.imwrite(str(directory / name), cv2.cvtColor(camera.capture().color, cv2.COLOR_RGB2BGR))
-                views.append({"image": name, "tcp_pose_mm_deg": [float(v) for v in pose]})
-                (directory / POSES_FILE).write_text(json.dumps({"views": views}, indent=2) + "\n")
+                save_view(directory, views, arm.tcp_pose_mm_deg(), camera.capture().color)
         finally:
             camera.stop()
     finally:
@@ -134,7 +144,7 @@ def cmd_hand_eye(args: argparse.Namespace) -> int:
     notes = dict(existing.notes)
     notes.update(
         extrinsics_method="hand-eye", hand_eye_board=vars(spec), hand_eye_views=result.views_used,
-        hand_eye_residual_rms_mm=round(result.rms_mm, 3),
+        hand_eye_residual_rms_mm=round(result.rms_mm, 3), hand_eye_residual_max_mm=round(float(result.residual_mm.max()), 3),
         board_to_tool={"rotation": result.board_to_tool.rotation.tolist(), "translation_m": result.board_to_tool.translation.tolist()},
     )  # fmt: skip
     update_calibration(path, camera_to_base=result.camera_to_base, extrinsics_rms_px=None, notes=notes)

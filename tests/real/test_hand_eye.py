@@ -130,6 +130,8 @@ def test_rmrl_calibrate_hand_eye_solves_recorded_views_and_writes_the_calibratio
     printed = capsys.readouterr().out
     assert "residual RMS" in printed and "view 11" in printed
     cal = load_calibration(out)
+    assert cal.camera_to_base is not None
     assert 1000.0 * np.linalg.norm(cal.camera_to_base.translation - CAMERA_TO_BASE.translation) < MAX_POSITION_ERROR_MM
     assert cal.notes["extrinsics_method"] == "hand-eye" and cal.notes["operator"] == "bench 2"
     assert cal.notes["hand_eye_views"] == 12
+    assert cal.notes["hand_eye_residual_max_mm"] >= cal.notes["hand_eye_residual_rms_mm"] > 0.0
