@@ -197,6 +197,11 @@ class XArmArm:
                 raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_warning(warn)}", 0, warn)
         raise HardwareError(f"{what} failed on the xArm at {self.ip}: {explain_api_code(int(code))}")
 
+    def _raise_if_disconnected(self, code: Any, what: str) -> None:
+        """A query that failed because the connection is gone is a HardwareError, not an answer."""
+        if code == -1 or not getattr(self.api, "connected", True):
+            self._check(-1, what)
+
     @staticmethod
     def _error_for(context: str, err: int, warn: int) -> ControllerError:
         """The exception for controller error ``err``: a collision code gives ControllerCollisionError."""
@@ -276,6 +281,7 @@ class XArmArm:
     def _solve_ik(self, pose: ToolPose) -> list[float]:
         """Joint angles (6, degrees) of ``pose``, checked to land on it and within the joint limits."""
         code, angles = self.api.get_inverse_kinematics(self._sdk_pose(pose), input_is_radian=False, return_is_radian=False)
+        self._raise_if_disconnected(code, f"inverse kinematics of {pose}")
         if code != 0 or not angles:
             raise UnreachableError(f"the xArm has no inverse-kinematics solution for {pose} (SDK code {code})", pose)
         angles = [float(a) for a in list(angles)[:6]]
@@ -295,6 +301,7 @@ class XArmArm:
         if forward is None:  # a stand-in for the SDK without forward kinematics
             return
         code, reached = forward(angles_deg, input_is_radian=False, return_is_radian=False)
+        self._raise_if_disconnected(code, f"forward kinematics of {pose}")
         if code != 0 or not reached:
             raise UnreachableError(
                 f"the xArm's inverse-kinematics answer for {pose} could not be checked (SDK code {code})", pose

@@ -89,6 +89,21 @@ def test_a_dropped_connection_mid_trial_is_a_named_error_and_the_log_is_kept(twi
     assert logged(twin_env, tmp_path) == before
 
 
+def test_a_connection_dropped_between_trials_is_named_and_a_reconnect_carries_on(twin_env):
+    """The trial's first SDK call is the reachability check's IK query: a lost connection there
+    must not read as "no IK solution" (an unreachable trial)."""
+    emu = twin_of(twin_env).emulator
+    emu.drop_connections()
+    with pytest.raises(HardwareError, match="connection to the xArm at .* is lost"):
+        twin_env.step(twin_env.unwrapped.grid.zero_action())
+    drivers = twin_env.unwrapped.backend.drivers
+    drivers.arm.reconnect()
+    drivers.gripper.enable()
+    twin_env.reset()
+    _, _, terminated, _, info = twin_env.step(twin_env.unwrapped.grid.zero_action())
+    assert terminated and info["failure"] is None, info["message"]
+
+
 def test_a_silent_report_stream_stops_the_arm_with_a_named_error(twin_env, tmp_path):
     emu = twin_of(twin_env).emulator
     before = logged(twin_env, tmp_path)
