@@ -8,21 +8,24 @@ action followed by an autonomous reset; each outcome is appended to a JSON-lines
 happens (``--log``). About every ``--fault-every`` trials (jittered by ±5) the next fault of a
 fixed rotation is injected:
 
-==================  ===========================================================  ===============================
-fault               how                                                          what recovers
-==================  ===========================================================  ===============================
-collision C31       latched half-way through the trial's 3rd motion              the routine (recorded failure)
-collision C22       the same with a self-collision code                          the routine (recorded failure)
-no IK solution      the controller answers "no solution" for one trial           the routine (recorded failure)
-camera time-out     the D435 sends no frame for 1.5 s during the trial           the camera driver's retries
-gripper fault       the BIO gripper latches error 5 before the trial             operator: clear, enable, retry
-dropped connection  every SDK connection closed between trials                   operator: reconnect, retry
-silent reports      the report stream stops between trials                       operator: reconnect, retry
-plate taken away    the plate is moved out of the camera's view between trials    operator: put it back, reset
-==================  ===========================================================  ===============================
+==================  ==================================================  ==============================
+fault               how                                                 what recovers
+==================  ==================================================  ==============================
+collision C31       latched half-way through the trial's first motion   the routine (recorded failure)
+collision C22       the same with a self-collision code                 the routine (recorded failure)
+no IK solution      the controller answers "no solution" for one trial  the routine (recorded failure)
+camera time-out     no frame for 1.5 s at a reset's first capture       the camera driver's retries
+camera unplugged    the D435 leaves the USB bus for 3 s at a capture    the driver waits for it
+gripper fault       the BIO gripper latches error 5 before the trial    operator: clear, enable, retry
+dropped connection  every SDK connection closed between trials          operator: reconnect, retry
+silent reports      the report stream stops between trials              operator: reconnect, retry
+plate taken away    the plate is moved out of the camera's view         operator: put it back, reset
+==================  ==================================================  ==============================
 
 "Operator" recoveries are what a person (or a supervisor script) does on the named error:
-they never touch the trial log. A trial is *lost* when a planned trial has no logged outcome
+they never touch the trial log. When a reset fails (the plate not seen, or jammed on a rim so
+that every grasp collides) the operator puts the plate back in the reset area by hand, and the
+soak counts it. A trial is *lost* when a planned trial has no logged outcome
 at the end (the target is 0); a step that raised is *interrupted* and is run again after the
 recovery. Times are wall-clock at ``--time-scale`` (controller seconds per wall second); the
 rate is also given per hour of controller time, i.e. what a real arm at these speeds would do.
@@ -55,6 +58,7 @@ FAULTS = (
     "collision C22",
     "no IK solution",
     "camera time-out",
+    "camera unplugged",
     "gripper fault",
     "dropped connection",
     "silent reports",
@@ -88,9 +92,17 @@ class Soak:
             emu.error_mid_motion(22, fraction=0.5)
         elif fault == "no IK solution":
             emu.fail_ik(True)
-        elif fault == "camera time-out":
-            physics.device.pause()
-            _later(1.5, physics.device.resume)
+        elif fault in ("camera time-out", "camera unplugged"):
+            hold_s = 1.5 if fault == "camera time-out" else 3.0
+            if fault == "camera time-out":
+                physics.device.pause()
+                _later(hold_s, physics.device.resume)
+            else:
+                physics.device.unplug(hold_s)
+            t0 = time.monotonic()
+            self.reset()  # an autonomous reset starts with a capture: it meets the fault at once
+            if time.monotonic() - t0 >= hold_s:
+                self.fault_seen("camera driver")
         elif fault == "gripper fault":
             emu.gripper_fault(5)
         elif fault == "dropped connection":
@@ -118,9 +130,13 @@ class Soak:
         emu, drivers = self.twin.emulator, self.u.backend.drivers
         text = str(err)
         logger.warning("operator: %s: %s", type(err).__name__, text.splitlines()[0][:200])
-        if isinstance(err, PlateNotFoundError) or (isinstance(err, ResetError) and "not found" in text):
+        if isinstance(err, (PlateNotFoundError, ResetError)):
+            # The reset could not pick the plate up (not seen, or jammed on a rim so that every grasp
+            # collides): as the error says, a person puts it back in the reset area.
             region = self.u.backend.layout.reset_region
-            self.twin.put_plate(PlanarPose(float(np.mean(region.x_m)), float(np.mean(region.y_m)), 0.0))
+            pose = PlanarPose(*(float(self.rng.uniform(*r)) for r in (region.x_m, region.y_m, region.yaw_rad)))
+            self.twin.put_plate(pose)
+            self.counts["plates put back by hand"] += 1
             return
         emu.silence_reports(False)
         if "BIO gripper reports an error" in text:
@@ -147,8 +163,6 @@ class Soak:
             failure = info["failure"]
             if failure is not None and self.pending in ("collision C31", "collision C22", "no IK solution"):
                 self.fault_seen("routine")
-            elif self.pending == "camera time-out" and not self.twin.physics.device.paused:
-                self.fault_seen("camera driver")
             return {
                 "trial": trial,
                 "attempt": attempt + 1,
@@ -249,6 +263,7 @@ def report(res: dict[str, Any], fault_every: int, time_scale: float) -> None:
         print(f"    {key}: {n}")
     print(f"  steps interrupted by an error (retried): {counts.get('steps interrupted', 0)}, "
           f"resets interrupted: {counts.get('resets interrupted', 0)}")  # fmt: skip
+    print(f"  plates put back by hand after a failed reset: {counts.get('plates put back by hand', 0)}")
     print(f"  trial outcomes:     {dict(failures)}")
     if true_err.size:
         print(f"  true e_trans of finished trials: median {np.median(true_err):.2f} mm (random grid actions)")
