@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rmrl_env.errors import (
     ConfigError,
-    ControllerCollisionError,
-    ControllerError,
     HardwareError,
     SafetyError,
     UnreachableError,
@@ -31,15 +27,12 @@ from rmrl_env.errors import (
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.joint_moves import plan_joint_move
 from rmrl_env.real.safety import (
-    COLLISION_ERROR_CODES,
     SpeedLimits,
     WorkspaceBox,
-    explain_api_code,
-    explain_controller_error,
-    explain_controller_warning,
     stop_on_failure,
 )
-from rmrl_env.real.xarm_connect import REPORT_PORT, check_controller_address, check_tcp_reachable, ctrl_c_stops, import_xarm_api
+from rmrl_env.real.xarm_connect import ctrl_c_stops
+from rmrl_env.real.xarm_link import XArmLink
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +47,8 @@ def _deg(rad: float) -> float:
     return math.degrees(rad)
 
 
-class XArmArm:
-    """Top-down Cartesian motions of an xArm 6.
+class XArmArm(XArmLink):
+    """Top-down Cartesian motions of an xArm 6 (the connection and return codes: :class:`XArmLink`).
 
     Args:
         ip: controller address.
@@ -99,8 +92,7 @@ class XArmArm:
         api_factory: Callable[..., Any] | None = None,
         report_silence_s: float = 2.0,
     ) -> None:
-        self.ip = ip
-        self.report_silence_s = float(report_silence_s)
+        super().__init__(ip, connect_timeout_s, port, report_silence_s, api_factory)
         self.workspace = workspace
         self.speeds = speeds
         self.home = home
@@ -114,26 +106,13 @@ class XArmArm:
             raise ConfigError(f"cell.home_joints_deg must have 6 joint angles (J1-J6, degrees), got {list(home_joints_deg)}")
         self.home_joints_deg = None if home_joints_deg is None else [float(v) for v in home_joints_deg]
         self.arrival_tolerance_m = float(arrival_tolerance_m)
-        self._stopped = False
         workspace.check(home, "the home pose")
-        check_controller_address(ip)
-        self.port = port
-        self.connect_timeout_s = float(connect_timeout_s)
-        self._factory = api_factory if api_factory is not None else import_xarm_api()
         self._connect()
 
     def _connect(self) -> None:
         """Open the SDK connection, clear what is latched, set the TCP offset (no motion)."""
-        ip, connect_timeout_s = self.ip, self.connect_timeout_s
-        check_tcp_reachable(ip, self.port, connect_timeout_s)
+        self._open()
         try:
-            self.api = self._factory(ip, is_radian=False)
-        except Exception as err:
-            raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
-        try:
-            if not getattr(self.api, "connected", False):
-                raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
-            self._wait_for_first_report(connect_timeout_s)
             self.recover()
             offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
             self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
@@ -143,123 +122,13 @@ class XArmArm:
             self.close()  # leave no SDK connection (and its threads) behind
             raise
 
-    def _wait_for_first_report(self, timeout_s: float) -> None:
-        """Wait for a report on the controller's report port or raise a HardwareError naming it.
-
-        The SDK's motions wait, without a time-out, for a first report to synchronise with; a
-        blocked report port would otherwise hang the first motion forever.
-        """
-        register = getattr(self.api, "register_report_callback", None)
-        if register is None:  # a stand-in for the SDK without a report stream
-            return
-        arrived = threading.Event()
-
-        def on_report(_report: object) -> None:
-            arrived.set()
-
-        register(on_report)
-        try:
-            if not arrived.wait(timeout_s):
-                raise HardwareError(
-                    f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
-                    f"{timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
-                    "is not overloaded; motions cannot run without the report stream"
-                )
-        finally:
-            self.api.release_report_callback(on_report)
-
-    # -- code handling ------------------------------------------------------------------------
-    def _controller_codes(self) -> tuple[int, int]:
-        result = self.api.get_err_warn_code()
-        code, values = result if isinstance(result, tuple) else (result, [0, 0])
-        if code != 0 or not values:
-            return int(getattr(self.api, "error_code", 0) or 0), int(getattr(self.api, "warn_code", 0) or 0)
-        return int(values[0] or 0), int(values[1] or 0)
-
-    def _check(self, result: Any, what: str) -> Any:
-        """Raise a clear error unless an SDK call's return code is 0; return the call's value."""
-        if isinstance(result, tuple):
-            code, value = result[0], result[1] if len(result) > 1 else None
-        else:
-            code, value = result, None
-        if code == 0:
-            return value
-        if code == -1 or not getattr(self.api, "connected", True):
-            raise HardwareError(
-                f"{what}: the connection to the xArm at {self.ip} is lost ({explain_api_code(-1)}). "
-                "The arm stops by itself when its connection drops."
-            )
-        if code in (1, 2, 9, -2, -9):
-            err, warn = self._controller_codes()
-            if err:
-                raise self._error_for(f"{what} failed on the xArm at {self.ip}", err, warn)
-            if warn:
-                raise ControllerError(f"{what} failed on the xArm at {self.ip}: {explain_controller_warning(warn)}", 0, warn)
-        raise HardwareError(f"{what} failed on the xArm at {self.ip}: {explain_api_code(int(code))}")
-
-    def _raise_if_disconnected(self, code: Any, what: str) -> None:
-        """A query that failed because the connection is gone is a HardwareError, not an answer."""
-        if code == -1 or not getattr(self.api, "connected", True):
-            self._check(-1, what)
-
-    @staticmethod
-    def _error_for(context: str, err: int, warn: int) -> ControllerError:
-        """The exception for controller error ``err``: a collision code gives ControllerCollisionError."""
-        kind = ControllerCollisionError if err in COLLISION_ERROR_CODES else ControllerError
-        return kind(f"{context}: {explain_controller_error(err)}", err, warn)
-
-    def _raise_if_controller_error(self, what: str) -> None:
-        err, warn = self._controller_codes()
-        if err:
-            raise self._error_for(f"{what}: the xArm at {self.ip} reports", err, warn)
-        if warn:
-            logger.warning("%s: xArm %s", what, explain_controller_warning(warn))
-
-    # -- recovery and stopping ----------------------------------------------------------------
-    def recover(self) -> None:
-        """Clear warnings and errors, enable the motors, position mode, ready state.
-
-        Call it after fixing the cause of a :class:`ControllerError` or after a stop; it raises
-        again if the controller still reports an error (e.g. the emergency stop is pressed).
-        """
-        # Errors first: while one is latched every reply carries the controller's error flag, so
-        # clean_warn would answer 1. Both return the reply's status as the code (no mapping in
-        # the SDK): 1 / 2 only mean "an error / a warning is (still) latched", which the check
-        # of the controller's codes below reports with its meaning (e.g. a pressed e-stop).
-        for name, clean in (("clean_error", self.api.clean_error), ("clean_warn", self.api.clean_warn)):
-            code = clean()
-            if code not in (0, 1, 2):
-                self._check(code, name)
-        self._check(self.api.motion_enable(enable=True), "motion_enable")
-        self._check(self.api.set_mode(0), "set_mode(0)")
-        self._check(self.api.set_state(0), "set_state(0)")
-        self._raise_if_controller_error("after recovery")
-        self._stopped = False
-
-    def stop(self) -> None:
-        """Stop any motion now (stop state); motions are refused until :meth:`recover`."""
-        self._stopped = True
-        code = self.api.set_state(4)
-        if code != 0:
-            logger.error(
-                "set_state(4) returned %s while stopping the xArm at %s: press the emergency stop if it still moves",
-                code,
-                self.ip,
-            )
-
+    # -- recovery -----------------------------------------------------------------------------
     def reconnect(self) -> None:
         """Drop the SDK connection and connect again (after a lost connection or a silent report
         stream): what is latched is cleared and the TCP offset set again; nothing moves."""
         self.close()
         self._connect()
         self._stopped = False
-
-    def close(self) -> None:
-        """Disconnect from the controller (the arm holds its pose)."""
-        try:
-            self.api.disconnect()
-        except Exception as err:
-            logger.warning("disconnecting from the xArm at %s: %s", self.ip, err)
 
     # -- Arm protocol -------------------------------------------------------------------------
     def _sdk_pose(self, pose: ToolPose) -> list[float]:
@@ -374,25 +243,6 @@ class XArmArm:
             )  # fmt: skip
 
         return joint_move
-
-    def _check_report_stream(self, what: str) -> None:
-        """Raise a HardwareError when the controller's report stream has gone silent.
-
-        The SDK learns the arm's state and errors from that stream (port 30002); while it is
-        silent a motion's error would go unnoticed and the SDK's state is stale. The SDK keeps
-        the monotonic time of the last report (``XArmAPI._arm._last_report_time``); a stand-in
-        without it is not checked.
-        """
-        last = getattr(getattr(self.api, "_arm", self.api), "_last_report_time", None)
-        if not isinstance(last, float):
-            return
-        silent_s = time.monotonic() - last
-        if silent_s > self.report_silence_s:
-            raise HardwareError(
-                f"{what}: the xArm controller at {self.ip} has sent no report on port {REPORT_PORT} for {silent_s:.1f} s "
-                f"(limit {self.report_silence_s:g} s): the arm's state and errors are unknown, so it was stopped. Check "
-                "the Ethernet link and the controller's load, then restart the env"
-            )
 
     def _run_motion(self, send: Callable[[], Any], pose: ToolPose) -> None:
         """Send a motion, stop the arm if anything goes wrong, and check that it arrived at ``pose``."""

@@ -11,7 +11,8 @@ from rmrl_env.errors import ControllerError, HardwareError, SafetyError, Unreach
 from rmrl_env.protocols import Arm, Gripper, ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox, explain_controller_error
-from rmrl_env.real.xarm_arm import XArmArm, check_tcp_reachable
+from rmrl_env.real.xarm_arm import XArmArm
+from rmrl_env.real.xarm_connect import check_tcp_reachable
 
 from .fakes import fake_factory
 
