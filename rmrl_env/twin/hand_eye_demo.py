@@ -173,13 +173,12 @@ def calibrate_on_twin(
     """
     import gymnasium as gym
 
-    from rmrl_env.env import CellPlateEnv
     from rmrl_env.real.calibrate_cli import main as calibrate
 
     check_view_count(n_views)
     env = gym.make("CellPlatePlace-twin-v0", calibration_marker=True, time_scale=time_scale, **make_kwargs)
     try:
-        twin = cast(CellPlateEnv, env.unwrapped).backend.handles["twin"]
+        twin = cast(Any, env.unwrapped).backend.handles["twin"]  # a CellPlateEnv (the env layer is not imported here)
         poses = record_twin_views(env, directory, n_views)
         generated = load_calibration(twin.folder / "calibration.json")
         truth: RigidTransform = twin.camera_to_base
