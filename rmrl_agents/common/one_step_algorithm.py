@@ -24,7 +24,7 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import is_wrapped
-from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
@@ -186,7 +186,14 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
 
     def _ensure_logger(self) -> None:
         if not hasattr(self, "_logger"):
-            self._logger = configure_logger(self.verbose, self.tensorboard_log, type(self).__name__, True)
+            self._logger = self._default_logger(type(self).__name__)
+
+    def _default_logger(self, tb_log_name: str) -> Logger:
+        """SB3's logger, without the empty ``/tmp/SB3-<date>`` folder SB3 makes for every
+        ``learn`` when nothing is written to files (no TensorBoard folder)."""
+        if self.tensorboard_log is not None:
+            return configure_logger(self.verbose, self.tensorboard_log, tb_log_name, True)
+        return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if self.verbose >= 1 else [])
 
     # -- updates ------------------------------------------------------------------------------------------
     def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
@@ -276,6 +283,9 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
             self.close_storage()
             self.data_dir, self._log_position, self._log_start, self._data_dir_asked = None, None, None, True
         env_reset = reset_num_timesteps or self._last_obs is None
+        if not self._custom_logger and self.tensorboard_log is None:
+            self._logger = self._default_logger(tb_log_name or type(self).__name__)
+            self._custom_logger = True  # SB3's _setup_learn would configure (and make a folder for) its own
         total_timesteps, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name or type(self).__name__, progress_bar
         )

@@ -135,3 +135,25 @@ def test_the_trial_log_keeps_ground_truth_under_privileged(make_env, tiny_policy
         assert set(rec["privileged"]) == PRIVILEGED_KEYS
         assert rec["privileged"]["true_e_trans_mm"] == pytest.approx(rec["e_trans_mm"])
         assert not PRIVILEGED_KEYS & set(rec["info"]) and "privileged" not in rec["reset_info"]
+
+
+def test_learning_leaves_no_empty_sb3_log_folder_and_still_logs(make_env, tiny_policy, tmp_path, monkeypatch) -> None:
+    """SB3 makes a /tmp/SB3-<date> folder per learn() when nothing goes to files; ours does not,
+    and a TensorBoard folder, when asked for, is still written."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    model = REINFORCE("MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path / "trials")
+    model.learn(2)
+    assert not list(tmp_path.glob("SB3-*"))
+    model.logger.record("probe/value", 1.0)  # the logger works (records without a folder)
+    tb = REINFORCE(
+        "MultiInputPolicy",
+        make_env(),
+        seed=0,
+        policy_kwargs=tiny_policy,
+        data_dir=tmp_path / "t2",
+        tensorboard_log=str(tmp_path / "tb"),
+    )
+    tb.learn(2, log_interval=1)
+    assert list((tmp_path / "tb").glob("REINFORCE_*"))
