@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
 DEFAULT_SEGMENTER = "facebook/sam-vit-base"
 DEFAULT_PROMPT = "black cell plate"
+#: Grounding DINO score thresholds of a detection box and of its text match (0-1).
+DEFAULT_BOX_THRESHOLD = 0.3
+DEFAULT_TEXT_THRESHOLD = 0.25
 
 
 def pick_device(device: str = "auto") -> str:
@@ -109,8 +112,8 @@ class FoundationLocaliser:
         detector: str = DEFAULT_DETECTOR,
         segmenter: str = DEFAULT_SEGMENTER,
         prompt: str = DEFAULT_PROMPT,
-        box_threshold: float = 0.3,
-        text_threshold: float = 0.25,
+        box_threshold: float = DEFAULT_BOX_THRESHOLD,
+        text_threshold: float = DEFAULT_TEXT_THRESHOLD,
         device: str = "auto",
         models: FoundationModels | None = None,
         min_mask_px: int = 200,

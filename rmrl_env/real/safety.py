@@ -81,10 +81,13 @@ class WorkspaceBox:
 
 @dataclass(frozen=True)
 class SpeedLimits:
-    """The fastest motions the real arm is allowed (TCP linear speed m/s, acceleration m/s²)."""
+    """The fastest motions the real arm is allowed (TCP linear speed m/s, acceleration m/s²).
 
-    max_speed_m_s: float = 0.25
-    max_acceleration_m_s2: float = 1.0
+    No defaults here: the config's ``[safety]`` section holds them (one place).
+    """
+
+    max_speed_m_s: float
+    max_acceleration_m_s2: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_speed_m_s) and 0 < self.max_speed_m_s <= 1.0):

@@ -28,6 +28,13 @@ logger = logging.getLogger(__name__)
 SURFACE_SNAP_M = 0.01
 
 
+#: A plate this close to the requested pose (m, degrees) is left where it is.
+RESET_TOLERANCE_M = 0.002
+RESET_TOLERANCE_DEG = 1.0
+#: Transfers tried per reset (a missed grasp is retried).
+RESET_ATTEMPTS = 2
+
+
 class RobotStager:
     """Put the plate at a pose with the robot.
 
@@ -42,9 +49,9 @@ class RobotStager:
     def __init__(
         self,
         routine: PickAndPlace,
-        tolerance_m: float = 0.002,
-        tolerance_rad: float = math.radians(1.0),
-        attempts: int = 2,
+        tolerance_m: float = RESET_TOLERANCE_M,
+        tolerance_rad: float = math.radians(RESET_TOLERANCE_DEG),
+        attempts: int = RESET_ATTEMPTS,
         log_path: str | Path | None = None,
     ) -> None:
         self.routine = routine

@@ -29,8 +29,15 @@ from pydantic import (
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, MotionPlan, Receptacle, Region
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
-from rmrl_env.perception.foundation import DEFAULT_DETECTOR, DEFAULT_PROMPT, DEFAULT_SEGMENTER
+from rmrl_env.perception.foundation import (
+    DEFAULT_BOX_THRESHOLD,
+    DEFAULT_DETECTOR,
+    DEFAULT_PROMPT,
+    DEFAULT_SEGMENTER,
+    DEFAULT_TEXT_THRESHOLD,
+)
 from rmrl_env.protocols import PlanarPose, ToolPose
+from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
 
 #: A finite number; TOML integers are accepted, strings and booleans are not.
@@ -205,8 +212,12 @@ class PerceptionConfig(Section):
     prompt: Annotated[StrictStr, AfterValidator(_not_blank)] = Field(
         default=DEFAULT_PROMPT, description="The detector's text prompt."
     )
-    box_threshold: Number = Field(default=0.3, ge=0.0, le=1.0, description="Detection box score threshold, 0-1.")
-    text_threshold: Number = Field(default=0.25, ge=0.0, le=1.0, description="Detection text score threshold, 0-1.")
+    box_threshold: Number = Field(
+        default=DEFAULT_BOX_THRESHOLD, ge=0.0, le=1.0, description="Detection box score threshold, 0-1."
+    )
+    text_threshold: Number = Field(
+        default=DEFAULT_TEXT_THRESHOLD, ge=0.0, le=1.0, description="Detection text score threshold, 0-1."
+    )
     device: Annotated[StrictStr, AfterValidator(_check_device)] = Field(
         default="auto", description='"auto" (the GPU when present), "cpu", "cuda" or "cuda:N".'
     )
@@ -343,10 +354,12 @@ class ResetConfig(Section):
     y_m: IntervalM = Field(description="Reset area [low, high] along y, metres.")
     yaw_deg: IntervalDeg = Field(default=(0.0, 0.0), description="Initial yaw [low, high], degrees.")
     tolerance_m: Number = Field(
-        default=0.002, ge=0.0, le=0.02, description="A plate this close to the requested position is not moved, m."
+        default=RESET_TOLERANCE_M, ge=0.0, le=0.02, description="A plate this close to the requested position is not moved, m."
     )
-    tolerance_deg: Number = Field(default=1.0, ge=0.0, le=10.0, description="... and this close in yaw, degrees.")
-    attempts: StrictInt = Field(default=2, ge=1, le=10, description="Transfers tried per reset (a missed grasp is retried).")
+    tolerance_deg: Number = Field(default=RESET_TOLERANCE_DEG, ge=0.0, le=10.0, description="... and this close in yaw, degrees.")
+    attempts: StrictInt = Field(
+        default=RESET_ATTEMPTS, ge=1, le=10, description="Transfers tried per reset (a missed grasp is retried)."
+    )
 
     @property
     def region(self) -> Region:
