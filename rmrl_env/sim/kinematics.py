@@ -83,13 +83,25 @@ class ArmKinematics:
         return ToolPose(float(pos[0]), float(pos[1]), float(pos[2]), math.atan2(rot[1, 0], rot[0, 0]))
 
     def solve(self, target: ToolPose, seed: np.ndarray, max_iter: int = 100) -> np.ndarray:
-        """Joint angles (rad, shape (6,)) that put the TCP at ``target``.
+        """Joint angles (rad, shape (6,)) that put the TCP at the top-down pose ``target``.
 
         Raises:
             UnreachableError: no solution within the joint limits near ``seed``.
         """
         pos_t = np.array([target.x_m, target.y_m, target.z_m])
-        quat_t = tool_quaternion(target.yaw_rad)
+        q = self.solve_pose(pos_t, tool_quaternion(target.yaw_rad), seed, max_iter)
+        if q is None:
+            raise UnreachableError(
+                f"tool pose x={target.x_m:.4f} m, y={target.y_m:.4f} m, z={target.z_m:.4f} m, "
+                f"yaw={math.degrees(target.yaw_rad):.1f}° is outside the arm's reach or joint limits",
+                pose=target,
+            )
+        return q
+
+    def solve_pose(self, pos_t: np.ndarray, quat_t: np.ndarray, seed: np.ndarray, max_iter: int = 100) -> np.ndarray | None:
+        """Joint angles (rad, shape (6,)) that put the TCP site at position ``pos_t`` (m, shape (3,))
+        with orientation ``quat_t`` (w, x, y, z; any orientation), or None if the solver does not
+        converge within the joint limits near ``seed``."""
         quat = np.empty(4)
         e_rot = np.empty(3)
         q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
@@ -113,8 +125,4 @@ class ArmKinematics:
             if step > 0.5:
                 dq *= 0.5 / step
             q = np.clip(q + dq, self.lower, self.upper)
-        raise UnreachableError(
-            f"tool pose x={target.x_m:.4f} m, y={target.y_m:.4f} m, z={target.z_m:.4f} m, "
-            f"yaw={math.degrees(target.yaw_rad):.1f}° is outside the arm's reach or joint limits",
-            pose=target,
-        )
+        return None

@@ -59,7 +59,11 @@ def test_nominal_kinematics_zero_pose_and_round_trip(kin):
         q = kin.inverse(pose, np.zeros(6))
         assert q is not None and kin.within_limits(q)
         assert kin.forward(q) == pytest.approx(pose, abs=1e-3)
-        assert kin.inverse([320.0, -80.0, 140.0, math.pi / 2, 0.0, 0.0], q) is None  # not top-down
+        tilted = [330.0, -60.0, 180.0, math.pi - 0.35, 0.25, math.radians(-20)]  # as a hand-eye view tilts it
+        q_tilted = kin.inverse(tilted, q)
+        assert q_tilted is not None and kin.within_limits(q_tilted)
+        assert kin.forward(q_tilted)[:3] == pytest.approx(tilted[:3], abs=1e-3)
+        assert np.allclose(rpy_to_matrix(*kin.forward(q_tilted)[3:]), rpy_to_matrix(*tilted[3:]), atol=1e-5)
         assert kin.inverse([2000.0, 0.0, 140.0, math.pi, 0.0, 0.0], q) is None  # out of reach
     finally:
         kin.set_tcp_offset([0.0] * 6)

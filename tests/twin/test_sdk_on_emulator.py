@@ -69,6 +69,20 @@ def test_cartesian_move_arrives_on_a_straight_line_in_the_trapezoid_time(emulato
         assert off_line < 0.5, f"TCP {p} is {off_line:.2f} mm off the straight line"
 
 
+def test_a_tilted_tool_pose_is_reached_as_a_real_controller_would(emulator, sdk_factory):
+    """Hand-eye views tilt the tool: the controller solves any orientation, not only top-down."""
+    api = sdk_factory(emulator)
+    make_ready(api)
+    assert api.set_tcp_offset([0, 0, 172, 0, 0, 0]) == 0
+    target = [330.0, -60.0, 220.0, 160.0, 15.0, -20.0]
+    code, angles = api.get_inverse_kinematics(target, input_is_radian=False, return_is_radian=False)
+    assert code == 0 and len(angles) >= 6
+    assert api.set_position(*target, speed=150.0, mvacc=600.0, wait=True) == 0
+    code, reached = api.get_position()
+    assert code == 0 and reached[:3] == pytest.approx(target[:3], abs=0.05)
+    assert [reached[3] % 360, reached[4], reached[5]] == pytest.approx(target[3:], abs=0.01)
+
+
 def test_joint_move_arrives_in_the_trapezoid_time(emulator, sdk_factory):
     api = sdk_factory(emulator)
     make_ready(api)

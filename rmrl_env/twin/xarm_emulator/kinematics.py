@@ -11,9 +11,8 @@ Frames (all right-handed):
   roll, pitch, yaw rad), zero at power-up, so by default the SDK reports the flange pose.
 
 Poses in the SDK's layout are ``[x, y, z, roll, pitch, yaw]`` in mm and rad, with the
-rotation ``Rz(yaw) @ Ry(pitch) @ Rx(roll)``. The solver handles top-down flange orientations
-(the flange's z axis pointing straight down, any yaw), the only ones the project commands;
-other orientations are reported as having no solution.
+rotation ``Rz(yaw) @ Ry(pitch) @ Rx(roll)``. The solver handles any orientation, as the
+controller does (the project's trials command top-down poses; hand-eye views tilt the tool).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 import math
 import threading
 
+import mujoco
 import numpy as np
 
 from rmrl_env.errors import UnreachableError
@@ -29,7 +29,7 @@ from rmrl_env.sim.kinematics import ArmKinematics
 
 #: Offset of the MJCF's ``tcp`` site along the flange's z axis (mm).
 MODEL_TCP_MM = 150.0
-#: How far from straight down the flange may point for the solver to accept it (rad).
+#: A flange within this angle of straight down is solved as a top-down pose (rad).
 TOP_DOWN_TOL_RAD = 1e-3
 
 
@@ -136,13 +136,17 @@ class NominalKinematics:
             return None
         flange = pose_to_transform(pose) @ np.linalg.inv(self._offset)
         rot = flange[:3, :3]
-        if float(rot[:, 2] @ np.array([0.0, 0.0, -1.0])) < math.cos(TOP_DOWN_TOL_RAD):
-            return None
         site_mm = flange[:3, 3] + MODEL_TCP_MM * rot[:, 2]
+        seed = np.asarray(seed_rad, dtype=float)
+        if float(rot[:, 2] @ np.array([0.0, 0.0, -1.0])) < math.cos(TOP_DOWN_TOL_RAD):  # a tilted tool
+            quat = np.empty(4)
+            mujoco.mju_mat2Quat(quat, np.ascontiguousarray(rot).ravel())
+            with self._lock:
+                return self.kin.solve_pose(site_mm / 1000.0, quat, seed)
         yaw = math.atan2(rot[1, 0], rot[0, 0])
         target = ToolPose(site_mm[0] / 1000.0, site_mm[1] / 1000.0, site_mm[2] / 1000.0, yaw)
         try:
             with self._lock:
-                return np.asarray(self.kin.solve(target, np.asarray(seed_rad, dtype=float)), dtype=float)
+                return np.asarray(self.kin.solve(target, seed), dtype=float)
         except UnreachableError:
             return None
