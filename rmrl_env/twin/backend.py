@@ -197,7 +197,17 @@ def twin_config(twin: TwinCell, config: str | Path | RealCellConfig | None, cali
         (twin.folder / "twin_cell.toml").write_text(_config_toml(cfg))
         return cfg
     cfg = config if isinstance(config, RealCellConfig) else load_config(config)
-    return cfg.with_overrides(robot_ip=twin.emulator.host, calibration_file=str(calibration_file), camera_serial=serial["serial"])
+    cfg = cfg.with_overrides(robot_ip=twin.emulator.host, calibration_file=str(calibration_file), camera_serial=serial["serial"])
+    # The TCP belongs to the gripper on the flange, and the gripper here is the twin's.
+    twin_tcp = tuple(twin_cell_data()["robot"]["tcp_offset_m"])
+    if tuple(cfg.robot.tcp_offset_m) != twin_tcp:
+        logger.warning(
+            "rehearsing on the twin: robot.tcp_offset_m %s of the config is the twin gripper's %s here "
+            "(the TCP belongs to the gripper, and the gripper is the twin's)",
+            list(cfg.robot.tcp_offset_m), list(twin_tcp),
+        )  # fmt: skip
+        cfg = cfg.model_copy(update={"robot": cfg.robot.model_copy(update={"tcp_offset_m": twin_tcp})})
+    return cfg
 
 
 def _config_toml(cfg: RealCellConfig) -> str:

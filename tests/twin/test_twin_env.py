@@ -83,6 +83,10 @@ def test_a_labs_config_is_rehearsed_with_its_own_speeds_and_workspace(tmp_path):
         assert arm.ip == twin.emulator.host
         assert arm.speeds.max_speed_m_s == cfg.speeds.max_speed_m_s
         assert arm.workspace == cfg.workspace
+        assert cfg.robot.tcp_offset_m != arm.tcp_offset_m  # the TCP is the twin gripper's
+        env.reset(seed=0)  # the example cell's resets and a trial run on the twin
+        _, _, terminated, _, info = env.step(env.unwrapped.grid.zero_action())
+        assert terminated and info["failure"] is None, info["message"]
     finally:
         env.close()
 
