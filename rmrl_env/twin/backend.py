@@ -18,8 +18,8 @@ controller and the MuJoCo cell.
    the twin's renders), the real safety checks and the robot stager.
 
 With ``config=PATH`` the lab's own file is used instead (its workspace box, speeds, motion plan,
-reset area, gripper and camera settings, receptacle poses); only the robot's address and the
-calibration file are the twin's. The twin's physical cell stays the MuJoCo model, so receptacle
+reset area, gripper and camera settings, receptacle poses); only the robot's address, the
+calibration file and the TCP offset (the gripper is the twin's) are the twin's. The twin's physical cell stays the MuJoCo model, so receptacle
 poses taught on another table will miss its slots: the rehearsal checks the config, the safety
 box, the speeds and the resets, not the lab's geometry.
 """
