@@ -118,7 +118,8 @@ class XArmLink:
         if code == -1 or not getattr(self.api, "connected", True):
             raise HardwareError(
                 f"{what}: the connection to the xArm at {self.ip} is lost ({explain_api_code(-1)}). "
-                "The arm stops by itself when its connection drops."
+                "A motion the controller already has runs to its end: a lost connection does not stop the arm "
+                "(use the emergency stop if it must not finish); reconnect with arm.reconnect() or restart the env."
             )
         if code in (1, 2, 9, -2, -9):
             err, warn = self._controller_codes()
