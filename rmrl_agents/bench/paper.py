@@ -9,6 +9,9 @@ same network and evaluation poses:
 * ``RMRL-pretrained-equal``: the same, with online trials cut so source + online trials equal
   every other method's budget;
 * ``PPO``: Stable-Baselines3's PPO with the same ResNet + pose-MLP trunk;
+* ``RL100``: the diffusion policy on the continuous envs, its prior data the role-model labels of
+  the seed's source run (mapped to continuous actions); evaluated with its default sampler (DDIM);
+* ``SAC``: Stable-Baselines3's SAC on the continuous envs with the same trunk;
 
 and reference policies per cell (zero, random, best constant fitted on training scenes, oracle
 from the sim's ground truth). Jobs run in a local process pool (spawn) or as Ray tasks, both on
@@ -35,8 +38,10 @@ from rmrl_agents.bench.config import (
     REFERENCES,
     SHELF_ID,
     SHELF_POSES_SEED,
+    USES_SOURCE,
     BenchConfig,
     Job,
+    job_fingerprint,
     jobs,
 )
 from rmrl_agents.bench.jobs import execute, load_done
@@ -112,11 +117,10 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    fp = cfg.fingerprint()
     todo = jobs(cfg)
     results: dict[str, dict[str, Any]] = {}
     for job in todo:
-        done = load_done(out, job, fp)
+        done = load_done(out, job, job_fingerprint(cfg, job))
         if done is not None:
             results[job.key] = done
     pending = [j for j in todo if j.key not in results]
@@ -133,8 +137,8 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
     running: dict[Future[dict[str, Any]], Job] = {}
 
     def ready(job: Job) -> bool:
-        """A pretrained job waits for its seed's source run."""
-        return not job.method.startswith("RMRL-pretrained") or Job("source", job.seed, None).key in results
+        """A job that starts from its seed's source run (pretrained RM-RL, RL100) waits for it."""
+        return job.method not in USES_SOURCE or Job("source", job.seed, None).key in results
 
     try:
         while pending or running:
@@ -164,11 +168,13 @@ def config_for(
     workers: int | None = None,
     cells: tuple[int | None, ...] | None = None,
     ablations: bool = False,
+    methods: tuple[str, ...] | None = None,
 ) -> BenchConfig:
     """The preset (quick or full) with command-line overrides."""
     cfg = QUICK if quick else FULL
     changes: dict[str, Any] = {"ablations": ablations}
-    for name, value in (("seeds", seeds), ("train_trials", trials), ("workers", workers), ("cells", cells)):
+    overrides = (("seeds", seeds), ("train_trials", trials), ("workers", workers), ("cells", cells), ("methods", methods))
+    for name, value in overrides:
         if value is not None:
             changes[name] = value
     return replace(cfg, **changes)
