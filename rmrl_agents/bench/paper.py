@@ -111,7 +111,8 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
     """Run every job not already finished in ``out`` (resume) and return the raw results.
 
     Source runs go first; each seed's pretrained jobs start when its source run has finished.
-    Results: ``{"config", "jobs": {key: result}, "wall_s", "machine"}``.
+    Results: ``{"config", "jobs": {key: result}, "wall_s", "reused_jobs", "machine"}`` (``wall_s``: this
+    call only; ``reused_jobs``: jobs found finished in ``out``).
     """
     from tqdm.auto import tqdm
 
@@ -124,6 +125,7 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
         if done is not None:
             results[job.key] = done
     pending = [j for j in todo if j.key not in results]
+    n_pending = len(pending)
     bar = tqdm(
         total=round(sum(j.cost(cfg) for j in todo)),
         initial=round(sum(j.cost(cfg) for j in todo if j.key in results)),
@@ -157,6 +159,7 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
         "config": {**asdict(cfg), "tau": cfg.tau, "all_methods": list(cfg.all_methods), "references": list(REFERENCES)},
         "jobs": results,
         "wall_s": time.perf_counter() - t0,
+        "reused_jobs": len(todo) - n_pending,
         "machine": {"cpus": os.cpu_count(), "backend": f"ray {ray_address}" if ray_address else f"{cfg.workers} processes"},
     }
 

@@ -126,7 +126,14 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     cfg = raw["config"]
     rows = per_run(raw)
     learners = list(cfg["all_methods"])
-    out: dict[str, Any] = {"config": cfg, "wall_s": raw["wall_s"], "pairs": [list(p) for p in pairs(raw)], "rows": {}}
+    out: dict[str, Any] = {
+        "config": cfg,
+        "wall_s": raw["wall_s"],
+        "reused_jobs": raw.get("reused_jobs", 0),
+        "n_jobs": len(raw["jobs"]),
+        "pairs": [list(p) for p in pairs(raw)],
+        "rows": {},
+    }
     for name, cols in rows.items():
         entry = {k: _summary(cols[k], i) for i, k in enumerate(EVAL_METRICS)}
         if name in learners and name != "RMRL-transfer":
@@ -239,7 +246,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
         f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
         f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % bootstrap CI] (sample sd) over runs; paper: real "
-        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min.",
+        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}.",
         "",
         "**Table 1, training.** T^10_τ: the trial at which the reward has exceeded τ for the 10th time; Kaplan–Meier "
         "median, runs that never reached it, and the restricted mean (never = the budget).",
@@ -311,6 +318,11 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [f"- {c['sentence']}; P(a better than b) = {c['p_improvement']:.2f}" for c in results["comparisons"]]
     lines += ["", "**Reading the results.** " + reading(results)]
     return "\n".join(lines) + "\n"
+
+
+def _reused(results: dict[str, Any]) -> str:
+    n = results.get("reused_jobs", 0)
+    return f" ({n} of {results['n_jobs']} jobs reused from earlier runs, not timed)" if n else ""
 
 
 def _continuous_note(results: dict[str, Any]) -> str:

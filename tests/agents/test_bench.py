@@ -244,6 +244,7 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     final = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
     assert {k for k in after if after[k] != final[k]} == set()
     assert set(final) - set(after) == {f"{Job(m, s, None).key}.json" for m in ("RL100", "SAC") for s in range(2)}
+    assert third["reused_jobs"] == len(after) and again["reused_jobs"] == len(files) - 1
     for s in range(2):
         rl100 = third["jobs"][Job("RL100", s, None).key]
         assert len(rl100["train_rewards"]) == 6 and rl100["budget"]["source_trials"] == 5 and len(rl100["ope"]) == 1
@@ -256,7 +257,8 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
         assert len(row["t10"]["per_run"]) == 2
     assert results["budget"]["RL100"]["source_trials"] == 5 and results["budget"]["SAC"]["source_trials"] == 0
     assert results["budget"]["RL100"]["online_trials"] == results["budget"]["SAC"]["online_trials"] == 6
-    assert "| RL100 |" in report.markdown(results) and "| SAC |" in report.markdown(results)
+    text = report.markdown(results)
+    assert "| RL100 |" in text and "| SAC |" in text and f"({len(after)} of {len(final)} jobs reused" in text
 
 
 def test_cells_on_the_command_line():
