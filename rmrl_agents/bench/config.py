@@ -158,9 +158,10 @@ class BenchConfig:
 
 
 #: The full run: 20 seeds × 2 cells × 100 trials, a ResNet-10 (width 32) at 60×80 for every method. Its work
-#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 5.0 min on the shared 2-core machine: ~76 min.
+#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 714 CPU-seconds (with RL100 and SAC): ~90 min on
+#: 2 idle cores. The six methods before RL100 and SAC took 46.5 min.
 FULL = BenchConfig()
-#: ``--quick``: under 10 minutes on 2 cores.
+#: ``--quick``: 714 CPU-seconds, ~6 min on 2 idle cores (17 min measured beside the full run and other tests).
 QUICK = BenchConfig(
     train_trials=40,
     seeds=3,
