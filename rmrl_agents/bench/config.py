@@ -3,18 +3,26 @@
 Every method runs on the same (seed, cell) pairs: seeds ``0..seeds-1`` crossed with ``cells``
 (``None`` = the default cell, an int = ``cell_seed``). Pretrained RM-RL pretrains on the labels
 of one RM-RL *source run per seed* made on a cell outside ``cells`` (``SOURCE_CELL0 + seed``), so it
-has to transfer rather than memorise the evaluated cell's constant.
+has to transfer rather than memorise the evaluated cell's constant; RL100 imitates the same labels
+(mapped to continuous actions). RL100 and SAC act on the continuous envs (``action_type="continuous"``).
+
+Resume is per job: :func:`job_fingerprint` hashes only what changes that job's result, so adding
+methods (or seeds, cells) reuses every finished job of the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Learning methods in the order of the paper's tables (PPO and the equal-budget variant added).
-METHODS = ("REINFORCE", "ReplayREINFORCE", "RMRL", "RMRL-pretrained", "RMRL-pretrained-equal", "PPO")
+METHODS = ("REINFORCE", "ReplayREINFORCE", "RMRL", "RMRL-pretrained", "RMRL-pretrained-equal", "PPO", "RL100", "SAC")
+#: Methods on the continuous envs (``gym.make(id, action_type="continuous")``).
+CONTINUOUS = ("RL100", "SAC")
+#: Methods that start from the role-model labels of their seed's source run (counted in their budget).
+USES_SOURCE = ("RMRL-pretrained", "RMRL-pretrained-equal", "RL100")
 #: Reference policies (no learning; ``oracle`` reads the sim's ground truth: analysis only).
 REFERENCES = ("zero", "random", "constant", "oracle")
 #: Ablations (``--ablations``): RM-RL without the online policy gradient, without data replay,
@@ -42,6 +50,22 @@ FIT_RESET_SEED = 200_000
 SCENE_SIZE = 5
 
 
+#: RL100 in the benchmark: 200 imitation steps on the source run's labels (its default, 1000,
+#: takes 2.5 min per job with this network and would double the run; 200 steps already pass the
+#: 50 labels 200 times), 2 offline iterations of 20 trials each, then online PPO on the rest; the
+#: OPE δ relative to the spread of the logged rewards (the paper's 0.05·|Ĵ| rejected every
+#: candidate on benchmark-sized runs: README, "RL100").
+RL100_KWARGS: dict[str, Any] = {
+    "imitation_steps": 200,
+    "offline_iterations": 2,
+    "trials_per_iteration": 20,
+    "ope_delta_scale": "reward_sd",
+}
+#: SAC in the benchmark: learning starts after 10 (uniformly random) trials, one update of 64
+#: replayed trials per trial (SB3's default learning_starts, 100, would be the whole budget).
+SAC_KWARGS: dict[str, Any] = {"learning_starts": 10, "batch_size": 64, "train_freq": 1, "gradient_steps": 1}
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """Budgets and settings of one benchmark run.
@@ -60,7 +84,12 @@ class BenchConfig:
         tau_e_trans_mm: τ of T^10_τ is the reward of this error.
         methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
         ablations: also run the ablations.
-        policy_kwargs: the network, shared by every method.
+        policy_kwargs: the network, shared by every method (RL100 and SAC take its trunk; see
+            :func:`~rmrl_agents.bench.jobs.make_model` for their heads).
+        learning_rate: Adam learning rate of every method but RL100 (which keeps its own defaults).
+        rl100_kwargs: RL100's keyword arguments in the benchmark (its defaults for the rest).
+        sac_kwargs: SB3 SAC's keyword arguments in the benchmark (gamma = 0, the buffer and the
+            network are set by the benchmark).
         workers: local worker processes.
     """
 
@@ -80,6 +109,8 @@ class BenchConfig:
         default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "image_size": (60, 80), "head_hidden": (128,)}
     )
     learning_rate: float = 3e-4
+    rl100_kwargs: dict[str, Any] = field(default_factory=lambda: dict(RL100_KWARGS))
+    sac_kwargs: dict[str, Any] = field(default_factory=lambda: dict(SAC_KWARGS))
     workers: int = 2
     quick: bool = False
 
@@ -125,19 +156,22 @@ class BenchConfig:
             return 0
         return self.train_trials
 
-    def fingerprint(self) -> str:
-        """Hash of everything that changes a job's result (not ``workers``): resume only reuses matching jobs."""
-        d = asdict(self)
-        d.pop("workers")
-        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
 
 #: The full run: 20 seeds × 2 cells × 100 trials, a ResNet-10 (width 32) at 60×80 for every method. Its work
-#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 5.0 min on the shared 2-core machine: ~76 min.
+#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 714 CPU-seconds (with RL100 and SAC): ~90 min on
+#: 2 idle cores. The six methods before RL100 and SAC took 46.5 min.
 FULL = BenchConfig()
-#: ``--quick``: under 10 minutes on 2 cores.
+#: ``--quick``: 714 CPU-seconds, ~6 min on 2 idle cores (17 min measured beside the full run and other tests).
 QUICK = BenchConfig(
-    train_trials=40, seeds=3, cells=(None, 0), eval_poses=6, shelf_trials=6, pretrain_trials=20, fit_scenes=10, quick=True
+    train_trials=40,
+    seeds=3,
+    cells=(None, 0),
+    eval_poses=6,
+    shelf_trials=6,
+    pretrain_trials=20,
+    fit_scenes=10,
+    rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8},
+    quick=True,
 )
 
 
@@ -163,12 +197,17 @@ class Job:
             return cfg.pretrain_trials + (evals * len(cfg.cells) if cfg.ablations else 0)
         if self.method == "references":
             return cfg.fit_scenes + cfg.random_trials + 4 * evals
-        return 2.5 * cfg.online_trials(self.method) + evals  # a trial with learning ≈ 2.5 env steps
+        trials = cfg.online_trials(self.method)
+        if self.method == "RL100":  # an imitation step on the trunk ≈ 1.7 env steps
+            return 2.5 * trials + evals + 1.7 * cfg.rl100_kwargs.get("imitation_steps", 1000)
+        if self.method == "SAC":  # an update (actor, critic and target trunks) ≈ 4 env steps
+            return 5.0 * trials + evals
+        return 2.5 * trials + evals  # a trial with learning ≈ 2.5 env steps
 
 
 def jobs(cfg: BenchConfig) -> list[Job]:
     """Every job of the benchmark: one source run per seed, references per cell, methods per (seed, cell)."""
-    needs_source = any(m.startswith("RMRL-pretrained") for m in cfg.all_methods) or "RMRL-transfer" in cfg.all_methods
+    needs_source = any(m in USES_SOURCE for m in cfg.all_methods) or "RMRL-transfer" in cfg.all_methods
     out = [Job("source", s, None) for s in range(cfg.seeds)] if needs_source else []
     out += [Job("references", None, c) for c in cfg.cells]
     out += [Job(m, s, c) for s in range(cfg.seeds) for c in cfg.cells for m in cfg.all_methods if m != "RMRL-transfer"]
@@ -178,3 +217,41 @@ def jobs(cfg: BenchConfig) -> list[Job]:
 def source_cell(seed: int) -> int:
     """The cell_seed of seed ``seed``'s source run (never an evaluated cell)."""
     return SOURCE_CELL0 + seed
+
+
+def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
+    """Everything in ``cfg`` that changes ``job``'s result (its key names method, seed and cell).
+
+    Not in it: ``workers``, ``seeds``, the other methods, ``quick`` and the report's settings, so a
+    run with more methods, seeds or cells reuses the finished jobs of the others. A job that starts
+    from a source run includes the source run's settings.
+    """
+    evaluation = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials}
+    learner = {"policy_kwargs": cfg.policy_kwargs, "learning_rate": cfg.learning_rate}
+    if job.method == "references":
+        return {
+            "job": job.key,
+            "fit_scenes": cfg.fit_scenes,
+            "random_trials": cfg.random_trials,
+            "tau_e_trans_mm": cfg.tau_e_trans_mm,
+            **evaluation,
+        }
+    source = {"pretrain_trials": cfg.pretrain_trials, **learner}
+    if job.method == "source":
+        transfer = "RMRL-transfer" in cfg.all_methods  # then it also evaluates on every cell
+        return {"job": job.key, **source, "transfer": {"cells": cfg.cells, **evaluation} if transfer else None}
+    out = {"job": job.key, **learner, **evaluation, "online_trials": cfg.online_trials(job.method)}
+    out["kwargs"] = ABLATION_KWARGS.get(job.method, {})
+    if job.method in USES_SOURCE:
+        out["source"] = source
+    if job.method == "RL100":
+        out["rl100_kwargs"] = cfg.rl100_kwargs
+    if job.method == "SAC":
+        out["sac_kwargs"] = cfg.sac_kwargs
+    return out
+
+
+def job_fingerprint(cfg: BenchConfig, job: Job) -> str:
+    """Hash of :func:`job_settings`: resume reuses a finished job only if it matches."""
+    text = json.dumps(job_settings(cfg, job), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -5,7 +5,8 @@
 benchmark re-run with the same ``out`` skips it. Results are JSON-able dicts:
 
 * a method: ``train_rewards`` (T,), ``place`` / ``shelf`` evaluation columns (see
-  :meth:`~rmrl_agents.common.evaluation.EvaluationResult.columns`), ``budget``;
+  :meth:`~rmrl_agents.common.evaluation.EvaluationResult.columns`), ``budget`` (and RL100's OPE
+  decisions, ``ope``);
 * ``source``: the source run's labels and budget (and, with ablations, its policy evaluated on
   every evaluated cell: ``transfer``);
 * ``references``: per reference policy the ``place`` / ``shelf`` columns, plus the random
@@ -28,14 +29,17 @@ import numpy as np
 
 from rmrl_agents.bench.config import (
     ABLATION_KWARGS,
+    CONTINUOUS,
     EVAL_POSES_SEED,
     EVAL_RESET_SEED,
     FIT_RESET_SEED,
     PLACE_ID,
     SHELF_ID,
     SHELF_POSES_SEED,
+    USES_SOURCE,
     BenchConfig,
     Job,
+    job_fingerprint,
     source_cell,
 )
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
@@ -46,7 +50,8 @@ def result_path(out: Path, job: Job) -> Path:
 
 
 def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
-    """The stored result of ``job`` if it finished under the same configuration, else None."""
+    """The stored result of ``job`` if it finished with the same settings (``fingerprint``, see
+    :func:`~rmrl_agents.bench.config.job_fingerprint`), else None."""
     path = result_path(out, job)
     if not path.exists():
         return None
@@ -61,12 +66,16 @@ def _write_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def make_env(env_id: str, cell: int | None) -> Any:
+def make_env(env_id: str, cell: int | None, continuous: bool = False) -> Any:
+    """The env of ``env_id`` on ``cell`` (None: the default cell), with continuous actions if asked."""
     import gymnasium as gym
 
     import rmrl_env  # noqa: F401
 
-    return gym.make(env_id, cell_seed=cell) if cell is not None else gym.make(env_id)
+    kwargs: dict[str, Any] = {"action_type": "continuous"} if continuous else {}
+    if cell is not None:
+        kwargs["cell_seed"] = cell
+    return gym.make(env_id, **kwargs)
 
 
 def _recorder(limit: int) -> Any:
@@ -86,16 +95,52 @@ def _recorder(limit: int) -> Any:
     return RewardRecorder()
 
 
-def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path) -> Any:
-    """The untrained model of a learning method (or an ablation) with the shared network."""
-    from stable_baselines3 import PPO
+def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path, source: Path | None = None) -> Any:
+    """The untrained model of a learning method (or an ablation) with the shared network.
+
+    The rmrl agents take ``cfg.policy_kwargs`` as they are. PPO and SAC put SB3's heads
+    (``head_hidden`` sizes) on the same trunk (:class:`~rmrl_agents.policies.PlateFeaturesExtractor`);
+    SAC's critic has its own trunk (SB3's default). RL100 gets the trunk and keeps its own heads
+    (denoiser, consistency head and critics) and learning rates; ``source`` is its prior data.
+    """
+    from stable_baselines3 import PPO, SAC
 
     from rmrl_agents.algorithms import algorithm_class
     from rmrl_agents.policies import PlateFeaturesExtractor
 
+    trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
+    heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
+    if method == "RL100":
+        from rmrl_agents.rl100 import RL100
+
+        prior = None if source is None else str(source)
+        return RL100(
+            "MultiInputPolicy",
+            env,
+            prior_data=prior,
+            policy_kwargs=trunk,
+            data_dir=str(data_dir),
+            seed=seed,
+            device="cpu",
+            **cfg.rl100_kwargs,
+        )
+    if method == "SAC":
+        return SAC(
+            "MultiInputPolicy",
+            env,
+            gamma=0.0,  # one-step episodes: the target is the reward
+            buffer_size=max(cfg.train_trials, 1),
+            policy_kwargs={
+                "features_extractor_class": PlateFeaturesExtractor,
+                "features_extractor_kwargs": trunk,
+                "net_arch": {"pi": heads, "qf": heads},
+            },
+            seed=seed,
+            learning_rate=cfg.learning_rate,
+            device="cpu",
+            **cfg.sac_kwargs,
+        )
     if method == "PPO":
-        trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
-        heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
         return PPO(
             "MultiInputPolicy",
             env,
@@ -130,6 +175,16 @@ def samples_per_step(method: str, model: Any) -> str:
     """What one gradient step of ``method`` averages over (from the model's settings)."""
     if method == "PPO":
         return f"{model.batch_size} trials ({model.n_epochs} epochs per {model.n_steps} trials)"
+    if method == "SAC":
+        return (
+            f"≤{model.batch_size} replayed trials ({model.gradient_steps} update per {model.train_freq.frequency} trial "
+            f"after {model.learning_starts}; actor, critic and entropy steps)"
+        )
+    if method == "RL100":
+        return (
+            f"≤{model.batch_size} transitions (imitation, critics, distillation, offline PPO); "
+            f"online PPO on {model.online_batch_size}-trial batches"
+        )
     if method.startswith("ReplayREINFORCE"):
         return f"≤{model.batch_size} replayed trials, every {model.train_freq} trial(s)"
     if method.startswith("REINFORCE"):
@@ -160,16 +215,20 @@ class _StepCounter:
 
 
 def _evaluate(
-    cfg: BenchConfig, cell: int | None, policy: Callable[[Any], PolicyLike], wrap: Callable[[Any], Any] | None = None
+    cfg: BenchConfig,
+    cell: int | None,
+    policy: Callable[[Any], PolicyLike],
+    wrap: Callable[[Any], Any] | None = None,
+    continuous: bool = False,
 ) -> dict[str, Any]:
     """Place and shelf evaluations on the cell's fixed poses; ``policy(env)`` gives the policy for an
-    env (after ``wrap``, if given)."""
+    env (after ``wrap``, if given). The continuous envs have the same poses, scenes and metrics."""
     out = {}
     for name, env_id, n, poses_seed in (
         ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
         ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
     ):
-        env = make_env(env_id, cell)
+        env = make_env(env_id, cell, continuous)
         if wrap is not None:
             env = wrap(env)
         poses = fixed_poses(reset_region(env), n, poses_seed)
@@ -179,12 +238,13 @@ def _evaluate(
 
 
 def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
-    """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``), then evaluate it."""
-    env = make_env(PLACE_ID, cell)
-    model = make_model(method, env, seed, cfg, run_dir)
+    """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
+    as RL100's prior data), then evaluate it."""
+    env = make_env(PLACE_ID, cell, method in CONTINUOUS)
+    model = make_model(method, env, seed, cfg, run_dir, source if method == "RL100" else None)
     result: dict[str, Any] = {"train_rewards": []}
     with _StepCounter() as steps:
-        if source is not None:
+        if source is not None and method != "RL100":
             with warnings.catch_warnings():  # the source run is on another cell by design (transfer)
                 warnings.filterwarnings("ignore", message=".*made on another env config")
                 result["pretrain"] = model.pretrain(source)
@@ -200,6 +260,9 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
     if hasattr(model, "close_storage"):
         result["labels"] = len(model.dataset) if method.startswith("RMRL") else None
         model.close_storage()
+    if method == "RL100":  # evaluated by ``predict``'s default sampler
+        result["ope"] = list(model.ope_decisions)
+        result["sampler"] = f"{model.n_denoising_steps}-step DDIM"
     env.close()
     result["model"] = model
     return result
@@ -223,13 +286,13 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
             res["transfer"] = {str(c): _evaluate(cfg, c, lambda env: model) for c in cfg.cells}
         return res
     source = None
-    if job.method.startswith("RMRL-pretrained"):
+    if job.method in USES_SOURCE:
         source = out / "runs" / f"source__s{job.seed}__cdefault"
         if not (source / "DONE").exists():
             raise RuntimeError(f"{job.key} needs the source run of seed {job.seed}, which has not finished ({source})")
     res = _train(cfg, job.method, job.seed, job.cell, cfg.online_trials(job.method), run_dir, source)
     model = res.pop("model")
-    res.update(_evaluate(cfg, job.cell, lambda env: model))
+    res.update(_evaluate(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS))
     if source is not None:
         res["budget"]["source_trials"] = cfg.pretrain_trials
     shutil.rmtree(run_dir, ignore_errors=True)  # trial logs with images: large, and not needed after
@@ -262,7 +325,14 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
     res = run_job(cfg, job, out)
     if job.method == "source":
         (out / "runs" / job.key / "DONE").write_text(str(res.get("labels")))
-    data = {"job": job.key, "method": job.method, "seed": job.seed, "cell": job.cell, "fingerprint": cfg.fingerprint(), **res}
+    data = {
+        "job": job.key,
+        "method": job.method,
+        "seed": job.seed,
+        "cell": job.cell,
+        "fingerprint": job_fingerprint(cfg, job),
+        **res,
+    }
     _write_atomic(result_path(out, job), data)
     return data
 

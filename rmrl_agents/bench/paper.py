@@ -9,6 +9,9 @@ same network and evaluation poses:
 * ``RMRL-pretrained-equal``: the same, with online trials cut so source + online trials equal
   every other method's budget;
 * ``PPO``: Stable-Baselines3's PPO with the same ResNet + pose-MLP trunk;
+* ``RL100``: the diffusion policy on the continuous envs, its prior data the role-model labels of
+  the seed's source run (mapped to continuous actions); evaluated with its default sampler (DDIM);
+* ``SAC``: Stable-Baselines3's SAC on the continuous envs with the same trunk;
 
 and reference policies per cell (zero, random, best constant fitted on training scenes, oracle
 from the sim's ground truth). Jobs run in a local process pool (spawn) or as Ray tasks, both on
@@ -35,8 +38,10 @@ from rmrl_agents.bench.config import (
     REFERENCES,
     SHELF_ID,
     SHELF_POSES_SEED,
+    USES_SOURCE,
     BenchConfig,
     Job,
+    job_fingerprint,
     jobs,
 )
 from rmrl_agents.bench.jobs import execute, load_done
@@ -106,20 +111,21 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
     """Run every job not already finished in ``out`` (resume) and return the raw results.
 
     Source runs go first; each seed's pretrained jobs start when its source run has finished.
-    Results: ``{"config", "jobs": {key: result}, "wall_s", "machine"}``.
+    Results: ``{"config", "jobs": {key: result}, "wall_s", "reused_jobs", "machine"}`` (``wall_s``: this
+    call only; ``reused_jobs``: jobs found finished in ``out``).
     """
     from tqdm.auto import tqdm
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    fp = cfg.fingerprint()
     todo = jobs(cfg)
     results: dict[str, dict[str, Any]] = {}
     for job in todo:
-        done = load_done(out, job, fp)
+        done = load_done(out, job, job_fingerprint(cfg, job))
         if done is not None:
             results[job.key] = done
     pending = [j for j in todo if j.key not in results]
+    n_pending = len(pending)
     bar = tqdm(
         total=round(sum(j.cost(cfg) for j in todo)),
         initial=round(sum(j.cost(cfg) for j in todo if j.key in results)),
@@ -133,8 +139,8 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
     running: dict[Future[dict[str, Any]], Job] = {}
 
     def ready(job: Job) -> bool:
-        """A pretrained job waits for its seed's source run."""
-        return not job.method.startswith("RMRL-pretrained") or Job("source", job.seed, None).key in results
+        """A job that starts from its seed's source run (pretrained RM-RL, RL100) waits for it."""
+        return job.method not in USES_SOURCE or Job("source", job.seed, None).key in results
 
     try:
         while pending or running:
@@ -153,6 +159,7 @@ def run(cfg: BenchConfig, out: Path, show_progress: bool = True, ray_address: st
         "config": {**asdict(cfg), "tau": cfg.tau, "all_methods": list(cfg.all_methods), "references": list(REFERENCES)},
         "jobs": results,
         "wall_s": time.perf_counter() - t0,
+        "reused_jobs": len(todo) - n_pending,
         "machine": {"cpus": os.cpu_count(), "backend": f"ray {ray_address}" if ray_address else f"{cfg.workers} processes"},
     }
 
@@ -164,11 +171,13 @@ def config_for(
     workers: int | None = None,
     cells: tuple[int | None, ...] | None = None,
     ablations: bool = False,
+    methods: tuple[str, ...] | None = None,
 ) -> BenchConfig:
     """The preset (quick or full) with command-line overrides."""
     cfg = QUICK if quick else FULL
     changes: dict[str, Any] = {"ablations": ablations}
-    for name, value in (("seeds", seeds), ("train_trials", trials), ("workers", workers), ("cells", cells)):
+    overrides = (("seeds", seeds), ("train_trials", trials), ("workers", workers), ("cells", cells), ("methods", methods))
+    for name, value in overrides:
         if value is not None:
             changes[name] = value
     return replace(cfg, **changes)

@@ -54,6 +54,9 @@ EVAL_METRICS = ("reward", "e_trans_mm", "true_e_trans_mm", "e_rot_deg", "true_e_
 HIGHER_IS_BETTER = {"reward", "place_success", "shelf_success", "avg_reward"}
 #: Comparisons in the summary: (a, b) pairs and the metrics compared.
 COMPARED = ("true_e_trans_mm", "e_trans_mm", "shelf_success", "avg_reward")
+#: Pairs compared besides RMRL against every learner: the two methods on the same prior data,
+#: and SB3's two baselines.
+EXTRA_PAIRS = (("RMRL-pretrained", "RL100"), ("PPO", "SAC"))
 
 
 def pairs(raw: dict[str, Any]) -> list[tuple[int, int | None]]:
@@ -123,7 +126,14 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     cfg = raw["config"]
     rows = per_run(raw)
     learners = list(cfg["all_methods"])
-    out: dict[str, Any] = {"config": cfg, "wall_s": raw["wall_s"], "pairs": [list(p) for p in pairs(raw)], "rows": {}}
+    out: dict[str, Any] = {
+        "config": cfg,
+        "wall_s": raw["wall_s"],
+        "reused_jobs": raw.get("reused_jobs", 0),
+        "n_jobs": len(raw["jobs"]),
+        "pairs": [list(p) for p in pairs(raw)],
+        "rows": {},
+    }
     for name, cols in rows.items():
         entry = {k: _summary(cols[k], i) for i, k in enumerate(EVAL_METRICS)}
         if name in learners and name != "RMRL-transfer":
@@ -137,13 +147,24 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     out["random_t10"] = {**chance_time_to_event(p_random, 10, cfg["train_trials"]).__dict__, "p_above_tau": p_random}
     out["comparisons"] = comparisons(rows, learners)
     out["budget"] = budgets(raw)
+    if "RL100" in learners:
+        runs = [raw["jobs"][_key("RL100", s, c)] for s, c in pairs(raw)]
+        decisions = [d for r in runs for d in r.get("ope", [])]
+        out["rl100"] = {
+            "sampler": runs[0]["sampler"],
+            "ope_candidates": len(decisions),
+            "ope_accepted": sum(bool(d["accepted"]) for d in decisions),
+        }
     return out
 
 
 def comparisons(rows: dict[str, dict[str, list[Any]]], learners: list[str]) -> list[dict[str, Any]]:
-    """Paired differences RMRL (or the first learner run) − each other learner, and each learner − the best constant."""
+    """Paired differences RMRL (or the first learner run) − each other learner, the :data:`EXTRA_PAIRS`
+    run, and each learner − the best constant."""
     anchor = "RMRL" if "RMRL" in learners else learners[0]
-    todo = [(anchor, m) for m in learners if m != anchor] + [(m, "constant") for m in learners]
+    todo = [(anchor, m) for m in learners if m != anchor]
+    todo += [(a, b) for a, b in EXTRA_PAIRS if a in learners and b in learners and anchor not in (a, b)]
+    todo += [(m, "constant") for m in learners]
     out = []
     for a, b in todo:
         for metric in COMPARED:
@@ -225,7 +246,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
         f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
         f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % bootstrap CI] (sample sd) over runs; paper: real "
-        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min.",
+        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}.",
         "",
         "**Table 1, training.** T^10_τ: the trial at which the reward has exceeded τ for the 10th time; Kaplan–Meier "
         "median, runs that never reached it, and the restricted mean (never = the budget).",
@@ -250,7 +271,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"**Table 2, evaluation** of the deterministic policy from {cfg['eval_poses']} fixed initial poses per cell; "
         "measured errors (the camera) and true errors (the sim's ground truth). "
         "Reference rows are deterministic per cell and repeat over seeds: their intervals show the cells' spread only; "
-        "intervals resample (seed, cell) runs as if independent (runs on one cell share it).",
+        "intervals resample (seed, cell) runs as if independent (runs on one cell share it)." + _continuous_note(results),
         "",
         "| method | reward | (paper) | e_trans mm measured | true | (paper) | e_rot ° measured | true | seated |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -285,10 +306,38 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} |"
         )
+    if "rl100" in results:
+        r = results["rl100"]
+        lines += [
+            "",
+            f"RL100's OPE gate accepted {r['ope_accepted']} of {r['ope_candidates']} offline candidates "
+            f"(δ = {cfg['rl100_kwargs'].get('ope_delta_rel', 0.05):g} × "
+            f"{'the sd of the logged rewards' if cfg['rl100_kwargs'].get('ope_delta_scale') == 'reward_sd' else '|Ĵ|'}).",
+        ]
     lines += ["", "**Paired differences** (a − b over the same runs, 95 % bootstrap CI):", ""]
     lines += [f"- {c['sentence']}; P(a better than b) = {c['p_improvement']:.2f}" for c in results["comparisons"]]
     lines += ["", "**Reading the results.** " + reading(results)]
     return "\n".join(lines) + "\n"
+
+
+def _reused(results: dict[str, Any]) -> str:
+    n = results.get("reused_jobs", 0)
+    return f" ({n} of {results['n_jobs']} jobs reused from earlier runs, not timed)" if n else ""
+
+
+def _continuous_note(results: dict[str, Any]) -> str:
+    """Table 2's note on the methods with continuous actions (empty without them)."""
+    learners = results["config"]["all_methods"]
+    if not {"RL100", "SAC"} & set(learners):
+        return ""
+    text = " RL100 and SAC act on the continuous envs (the same poses, scenes and metrics)"
+    if "rl100" in results:
+        text += (
+            f"; RL100 is evaluated with its default sampler, {results['rl100']['sampler']}, from zero noise with the step means"
+        )
+    if "SAC" in learners:
+        text += "; SAC with its deterministic action (tanh of the Gaussian mean)"
+    return text + "."
 
 
 def reading(results: dict[str, Any]) -> str:

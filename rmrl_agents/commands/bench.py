@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markdown import Markdown
 
+from rmrl_agents.bench.config import ABLATIONS, METHODS
 from rmrl_agents.commands._shared import positive_int
 
 
@@ -15,8 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "bench",
         help="reproduce the paper's experiments on the simulated cell",
-        description="Train and evaluate REINFORCE, ReplayREINFORCE, RMRL, RMRL-pretrained and SB3's PPO "
-        "with the same budget and seeds; write results.json, results.md and reward_curves.png.",
+        description="Train and evaluate REINFORCE, ReplayREINFORCE, RMRL, RMRL-pretrained, SB3's PPO, and RL100 and "
+        "SB3's SAC on the continuous envs, with the same budget and seeds; write results.json, results.md and "
+        "reward_curves.png. Finished jobs in --out are reused when their settings match.",
     )
     p.add_argument("which", choices=["paper"], help="the benchmark to run")
     p.add_argument(
@@ -32,6 +34,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=parse_cells,
         default=None,
         help="evaluated cells, comma-separated: 'default' or a cell_seed (default: default,0)",
+    )
+    p.add_argument(
+        "--methods",
+        type=parse_methods,
+        default=None,
+        help="learning methods to run, comma-separated (default: all of " + ",".join(METHODS) + ")",
     )
     p.add_argument(
         "--ablations",
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         cells=args.cells,
         ablations=args.ablations,
+        methods=args.methods,
     )
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
     console = Console()
@@ -90,3 +99,12 @@ def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
         else:
             raise argparse.ArgumentTypeError(f"{part!r} is neither 'default' nor a cell_seed (a whole number >= 0)")
     return tuple(cells)
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``"RMRL,RL100"`` → ``("RMRL", "RL100")``; an unknown name is refused with the known ones."""
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHODS and m not in ABLATIONS]
+    if unknown or not methods:
+        raise argparse.ArgumentTypeError(f"unknown methods {unknown or [text]}; known: {','.join((*METHODS, *ABLATIONS))}")
+    return methods

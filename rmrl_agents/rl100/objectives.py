@@ -6,7 +6,9 @@
   and one advantage A per env step shared by all K steps,
   ``J = mean_batch Σ_k min(r_k A, clip(r_k, 1 - ε, 1 + ε) A)``; the loss is -J.
 * OPE (one-step episodes): Ĵ(π) = E_{s∈D, a∼π}[Q_ψ(s, a)]; a candidate π is accepted over the
-  behaviour policy π_i only if Ĵ(π) - Ĵ(π_i) ≥ δ with δ = δ_rel · |Ĵ(π_i)| (δ_rel = 0.05).
+  behaviour policy π_i only if Ĵ(π) - Ĵ(π_i) ≥ δ with δ = δ_rel · |Ĵ(π_i)| (the paper's rule,
+  δ_rel = 0.05) or δ = δ_rel · s, s a scale given by the caller (RL100: the standard deviation of
+  the logged rewards, for rewards that all lie near 1, where |Ĵ| says nothing about their spread).
 """
 
 from __future__ import annotations
@@ -140,11 +142,17 @@ class GateDecision:
     delta: float
 
 
-def ope_gate(value_new: float, value_old: float, delta_rel: float = 0.05) -> GateDecision:
-    """Accept a candidate iff Ĵ_new - Ĵ_old ≥ δ = delta_rel · |Ĵ_old| (paper: delta_rel = 0.05)."""
+def ope_gate(value_new: float, value_old: float, delta_rel: float = 0.05, scale: float | None = None) -> GateDecision:
+    """Accept a candidate iff Ĵ_new - Ĵ_old ≥ δ = delta_rel · scale.
+
+    :param scale: what δ is relative to, in reward units; None: |Ĵ_old| (the paper's rule, with
+        delta_rel = 0.05).
+    """
     if delta_rel < 0:
         raise ValueError(f"delta_rel must be ≥ 0, got {delta_rel}")
-    delta = delta_rel * abs(value_old)
+    if scale is not None and not scale >= 0:
+        raise ValueError(f"scale must be a number ≥ 0 (in reward units), got {scale}")
+    delta = delta_rel * (abs(value_old) if scale is None else scale)
     return GateDecision(bool(value_new - value_old >= delta), float(value_new), float(value_old), float(delta))
 
 

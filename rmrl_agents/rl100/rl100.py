@@ -9,7 +9,8 @@
    fit the data D (prior data + every logged trial); a candidate denoiser is trained from the
    behaviour policy π_i by PPO over the K denoising steps on chains it samples at D's states,
    with A = Q - V shared by the steps; the OPE gate accepts it only if
-   Ĵ(π) - Ĵ(π_i) ≥ δ = ``ope_delta_rel``·|Ĵ(π_i)| with Ĵ(π) = E_{s∈D, a∼π}[Q(s, a)]; the
+   Ĵ(π) - Ĵ(π_i) ≥ δ with Ĵ(π) = E_{s∈D, a∼π}[Q(s, a)] and δ = ``ope_delta_rel``·|Ĵ(π_i)| (the
+   paper's rule) or ``ope_delta_rel``·sd(rewards in D) (``ope_delta_scale="reward_sd"``); the
    consistency head is distilled; then ``trials_per_iteration`` new trials are collected with
    the (possibly unchanged) behaviour policy and join D.
 3. **Online RL** (the rest of the budget): batches of ``online_batch_size`` trials sampled by
@@ -33,7 +34,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch as th
@@ -51,6 +52,8 @@ from rmrl_agents.rl100.objectives import estimate_value, imitation_loss, ope_gat
 from rmrl_agents.rl100.policy import SAMPLERS, RL100Policy, SamplerKind, check_continuous_spaces
 
 SelfRL100 = TypeVar("SelfRL100", bound="RL100")
+OpeDeltaScale = Literal["value", "reward_sd"]
+OPE_DELTA_SCALES: tuple[OpeDeltaScale, ...] = ("value", "reward_sd")
 
 
 def _check_count(name: str, value: int, minimum: int) -> None:
@@ -82,7 +85,12 @@ class RL100(OneStepAlgorithm):
     :param distill_steps: distillation steps after imitation, after each offline iteration and at
         the end of ``learn`` (default 300); ``online_distill_steps`` after each online batch (20).
     :param clip_eps: ε of the PPO clip (default 0.2).
-    :param ope_delta_rel: δ of the OPE gate relative to |Ĵ(π_i)| (default 0.05, the paper's).
+    :param ope_delta_rel: δ of the OPE gate relative to its scale (default 0.05, the paper's).
+    :param ope_delta_scale: the scale δ is relative to: "value", |Ĵ(π_i)| (the paper's rule;
+        default), or "reward_sd", the standard deviation of the rewards in D. With rewards that
+        all lie near 1, 5 % of |Ĵ| is more than the gap between a good and a poor policy and
+        the paper's rule rejects every candidate (README, "RL100"); 5 % of the rewards' spread
+        keeps the gate's intent (a margin above the estimate's noise) on any reward offset.
     :param ope_samples: actions per state in Ĵ (default 4).
     :param value_coef: λ_V, weight of the value regression online (default 0.5).
     Other parameters (max_grad_norm, data_dir, ..., seed, device): see
@@ -115,6 +123,7 @@ class RL100(OneStepAlgorithm):
         online_distill_steps: int = 20,
         clip_eps: float = 0.2,
         ope_delta_rel: float = 0.05,
+        ope_delta_scale: OpeDeltaScale = "value",
         ope_samples: int = 4,
         value_coef: float = 0.5,
         reward_baseline: BaselineKind = "mean",
@@ -141,6 +150,9 @@ class RL100(OneStepAlgorithm):
             raise ValueError(
                 f"need clip_eps > 0, ope_delta_rel ≥ 0, value_coef ≥ 0; got {clip_eps}, {ope_delta_rel}, {value_coef}"
             )
+        if ope_delta_scale not in OPE_DELTA_SCALES:
+            raise ValueError(f"ope_delta_scale must be one of {list(OPE_DELTA_SCALES)}, got {ope_delta_scale!r}")
+        self.ope_delta_scale = ope_delta_scale
         sources = [] if prior_data is None else list(prior_data) if isinstance(prior_data, (list, tuple)) else [prior_data]
         self.prior_data = [str(getattr(s, "path", s)) for s in sources]
         self.n_denoising_steps = n_denoising_steps
@@ -327,7 +339,9 @@ class RL100(OneStepAlgorithm):
                 lambda c: sampler.sample(model, c, policy.action_dim)[0].clamp(-1, 1), critics.q, feats, self.ope_samples
             )
 
-        decision = ope_gate(value(candidate), value(behaviour), self.ope_delta_rel)
+        by_spread = getattr(self, "ope_delta_scale", "value") == "reward_sd"  # models saved before the option: the paper's
+        scale = float(np.std(data.rewards)) if by_spread else None
+        decision = ope_gate(value(candidate), value(behaviour), self.ope_delta_rel, scale)
         if decision.accepted:
             behaviour.load_state_dict(candidate.state_dict())
         self.offline_done += 1

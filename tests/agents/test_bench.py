@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import replace
@@ -50,7 +51,60 @@ def test_every_method_runs_on_the_same_pairs_and_sources_lie_on_other_cells():
     assert all(config.source_cell(s) not in cfg.cells for s in range(3))
     assert len({j.key for j in todo}) == len(todo)
     assert cfg.online_trials("RMRL-pretrained-equal") + cfg.pretrain_trials == cfg.online_trials("REINFORCE")
-    assert replace(cfg, workers=1).fingerprint() == cfg.fingerprint() != replace(cfg, train_trials=41).fingerprint()
+    job = Job("RMRL", 0, None)
+    fp = config.job_fingerprint
+    assert fp(replace(cfg, workers=1), job) == fp(cfg, job) != fp(replace(cfg, train_trials=41), job)
+
+
+def test_rl100_and_sac_run_on_every_pair_and_rl100_waits_for_its_source_run():
+    cfg = replace(paper.QUICK, seeds=3, cells=(None, 4))
+    todo = config.jobs(cfg)
+    every = {(s, c) for s in range(3) for c in (None, 4)}
+    for method in ("RL100", "SAC"):
+        assert method in config.METHODS and method in config.CONTINUOUS
+        assert {(j.seed, j.cell) for j in todo if j.method == method} == every
+    assert "RL100" in config.USES_SOURCE and "SAC" not in config.USES_SOURCE
+    # without a pretrained RM-RL, RL100 alone still gets its seed's source run
+    only = replace(cfg, methods=("RL100",))
+    assert {j.key for j in config.jobs(only) if j.method == "source"} == {f"source__s{s}__cdefault" for s in range(3)}
+    assert cfg.online_trials("RL100") == cfg.online_trials("SAC") == cfg.train_trials
+
+
+def test_a_job_fingerprint_changes_only_with_what_changes_that_job():
+    base = BenchConfig(methods=("REINFORCE", "RMRL-pretrained", "PPO"))
+    fp = config.job_fingerprint
+    rf, pre, ref, src = (
+        Job("REINFORCE", 3, None),
+        Job("RMRL-pretrained", 3, 0),
+        Job("references", None, 0),
+        Job("source", 3, None),
+    )
+    rl100, sac = Job("RL100", 3, None), Job("SAC", 3, 0)
+    more = replace(base, methods=(*base.methods, "RL100", "SAC"), seeds=25, cells=(None, 0, 7), workers=1)
+    # more methods, seeds, cells or workers: every job of the first run keeps its fingerprint
+    assert all(fp(more, j) == fp(base, j) for j in (rf, pre, ref, src))
+    # the job's identity is part of it
+    assert fp(base, rf) != fp(base, Job("REINFORCE", 4, None)) != fp(base, Job("REINFORCE", 4, 0))
+    # training trials: the learners, not the references or the source runs
+    longer = replace(base, train_trials=120)
+    assert fp(longer, rf) != fp(base, rf) and fp(longer, pre) != fp(base, pre)
+    assert fp(longer, ref) == fp(base, ref) and fp(longer, src) == fp(base, src)
+    # the source run's budget: the source runs and everything that starts from them
+    src_longer = replace(more, pretrain_trials=40)
+    assert all(fp(src_longer, j) != fp(more, j) for j in (src, pre, rl100))
+    assert fp(src_longer, rf) == fp(more, rf) and fp(src_longer, sac) == fp(more, sac)
+    # a method's own settings: only that method
+    rl_changed = replace(more, rl100_kwargs={**more.rl100_kwargs, "imitation_steps": 7})
+    assert fp(rl_changed, rl100) != fp(more, rl100)
+    assert all(fp(rl_changed, j) == fp(more, j) for j in (rf, pre, ref, src, sac))
+    sac_changed = replace(more, sac_kwargs={**more.sac_kwargs, "batch_size": 8})
+    assert fp(sac_changed, sac) != fp(more, sac) and fp(sac_changed, rl100) == fp(more, rl100)
+    # evaluation poses change every evaluated job; the network every trained one
+    assert all(fp(replace(base, eval_poses=3), j) != fp(base, j) for j in (rf, pre, ref))
+    assert fp(replace(base, policy_kwargs={"resnet_depth": 18}), src) != fp(base, src)
+    # ablations add a transfer evaluation to the source runs only
+    abl = replace(base, ablations=True)
+    assert fp(abl, src) != fp(base, src) and fp(abl, rf) == fp(base, rf) and fp(abl, pre) == fp(base, pre)
 
 
 def _columns(e_trans: float, success: float, n: int = 2) -> dict[str, list[float]]:
@@ -87,7 +141,7 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
             for name, v in (("zero", 5.0), ("random", 6.0), ("constant", 1.0), ("oracle", 0.8))
         }
         jobs[Job("references", None, c).key] = {**refs, "random_p_above_tau": 0.1}
-    conf = {**config.asdict(cfg), "tau": 0.98, "all_methods": list(cfg.all_methods)}
+    conf = {**dataclasses.asdict(cfg), "tau": 0.98, "all_methods": list(cfg.all_methods)}
     return {"config": json.loads(json.dumps(conf)), "jobs": jobs, "wall_s": 60.0}
 
 
@@ -178,13 +232,45 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     assert {k for k in files if files[k] != after[k]} == {killed.name}
     assert again["jobs"][Job("REINFORCE", 0, None).key] == raw["jobs"][Job("REINFORCE", 0, None).key]
 
+    # two more methods: the finished jobs are reused (their files untouched), only the new ones run
+    more = replace(
+        TINY,
+        methods=(*TINY.methods, "RL100", "SAC"),
+        rl100_kwargs={"imitation_steps": 5, "offline_iterations": 1, "trials_per_iteration": 2, "critic_steps": 5,
+                      "distill_steps": 5, "online_batch_size": 2, "batch_size": 8},
+        sac_kwargs={"learning_starts": 2, "batch_size": 4},
+    )  # fmt: skip
+    third = paper.run(more, out, show_progress=False)
+    final = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
+    assert {k for k in after if after[k] != final[k]} == set()
+    assert set(final) - set(after) == {f"{Job(m, s, None).key}.json" for m in ("RL100", "SAC") for s in range(2)}
+    assert third["reused_jobs"] == len(after) and again["reused_jobs"] == len(files) - 1
+    for s in range(2):
+        rl100 = third["jobs"][Job("RL100", s, None).key]
+        assert len(rl100["train_rewards"]) == 6 and rl100["budget"]["source_trials"] == 5 and len(rl100["ope"]) == 1
+        sac = third["jobs"][Job("SAC", s, None).key]
+        assert len(sac["train_rewards"]) == 6 and "source_trials" not in sac["budget"] and len(sac["place"]["reward"]) == 1
+    results = report.write(third, out)
+    for m in ("RL100", "SAC"):
+        row = results["rows"][m]
+        assert row["e_trans_mm"]["n"] == 2 and all(math.isfinite(x) for x in row["e_trans_mm"]["ci"])
+        assert len(row["t10"]["per_run"]) == 2
+    assert results["budget"]["RL100"]["source_trials"] == 5 and results["budget"]["SAC"]["source_trials"] == 0
+    assert results["budget"]["RL100"]["online_trials"] == results["budget"]["SAC"]["online_trials"] == 6
+    text = report.markdown(results)
+    assert "| RL100 |" in text and "| SAC |" in text and f"({len(after)} of {len(final)} jobs reused" in text
+
 
 def test_cells_on_the_command_line():
     import argparse
 
-    from rmrl_agents.commands.bench import parse_cells
+    from rmrl_agents.commands.bench import parse_cells, parse_methods
 
     assert parse_cells("default,0,3") == (None, 0, 3)
     assert parse_cells(None) is None
     with pytest.raises(argparse.ArgumentTypeError, match="cell_seed"):
         parse_cells("default,-1")
+    assert parse_methods("RMRL, RL100,SAC") == ("RMRL", "RL100", "SAC")
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown methods \\['DQN'\\]; known: REINFORCE"):
+        parse_methods("RMRL,DQN")
+    assert paper.config_for(True, methods=("RL100",)).methods == ("RL100",)

@@ -69,13 +69,15 @@ def test_gate_threshold_is_five_percent_of_the_old_value() -> None:
         ope_gate(1.0, 1.0, delta_rel=-0.1)
 
 
-@pytest.fixture(scope="module")
-def offline_setup() -> tuple[Trained, Critics, th.Tensor]:
-    """A behaviour policy imitating noisy actions, and critics fitted to its logged rewards."""
-    behaviour = train_imitation(noisy_behaviour)
-    cond = behaviour.cond
-    actions = noisy_behaviour(cond)
-    rewards = reward(cond, actions)
+def test_gate_threshold_relative_to_a_given_scale() -> None:
+    decision = ope_gate(0.9705, 0.97, scale=0.01)  # δ = 0.05 · 0.01, whatever Ĵ_old is
+    assert decision.accepted and decision.delta == pytest.approx(0.0005)
+    assert not ope_gate(0.9704, 0.97, scale=0.01).accepted
+    with pytest.raises(ValueError, match="scale"):
+        ope_gate(1.0, 1.0, scale=-0.01)
+
+
+def _fit_critics(cond: th.Tensor, actions: th.Tensor, rewards: th.Tensor) -> Critics:
     th.manual_seed(1)
     critics = Critics(COND_DIM, ACTION_DIM, hidden=(64, 64))
     opt = th.optim.Adam(critics.parameters(), lr=3e-3)
@@ -86,7 +88,16 @@ def offline_setup() -> tuple[Trained, Critics, th.Tensor]:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return behaviour, critics, cond
+    return critics
+
+
+@pytest.fixture(scope="module")
+def offline_setup() -> tuple[Trained, Critics, th.Tensor]:
+    """A behaviour policy imitating noisy actions, and critics fitted to its logged rewards."""
+    behaviour = train_imitation(noisy_behaviour)
+    cond = behaviour.cond
+    actions = noisy_behaviour(cond)
+    return behaviour, _fit_critics(cond, actions, reward(cond, actions)), cond
 
 
 def _candidate(behaviour: Trained, critics: Critics, cond: th.Tensor, sign: float, iterations: int = 3):
@@ -130,3 +141,29 @@ def test_ope_gate_accepts_the_ppo_improved_policy_and_rejects_a_worse_one(offlin
             for name, m in (("old", behaviour.model), ("better", better), ("worse", worse))
         }
     assert true["better"] > true["old"] > true["worse"], true
+
+
+def bench_reward(cond: th.Tensor, actions: th.Tensor) -> th.Tensor:
+    """The same task on the benchmark's reward scale: R in (0.95, 1], as the sim's rewards of
+    policies that seat the plate (a 2 mm error gives 0.98)."""
+    return 0.95 + 0.05 * reward(cond, actions)
+
+
+def test_gate_on_the_benchmarks_reward_scale(offline_setup) -> None:
+    """The paper's δ = 0.05·|Ĵ| exceeds everything a policy can gain when rewards lie near 1, so it
+    rejects even a better candidate; δ = 0.05·sd(logged rewards) accepts the better one and
+    rejects the worse one."""
+    behaviour, _, cond = offline_setup
+    actions = noisy_behaviour(cond)
+    rewards = bench_reward(cond, actions)
+    critics = _fit_critics(cond, actions, rewards)
+    states = conditions(512, seed=77)
+    j_old = _value(behaviour.model, behaviour.sampler, critics, states)
+    j_better = _value(_candidate(behaviour, critics, cond, sign=1.0), behaviour.sampler, critics, states)
+    j_worse = _value(_candidate(behaviour, critics, cond, sign=-1.0), behaviour.sampler, critics, states)
+    assert j_worse < j_old < j_better < 1.0, (j_worse, j_old, j_better)
+    paper = ope_gate(j_better, j_old)
+    assert not paper.accepted and paper.delta > 1.0 - j_old  # no candidate could pass: R ≤ 1
+    spread = float(rewards.std())
+    assert ope_gate(j_better, j_old, scale=spread).accepted, (j_old, j_better, spread)
+    assert not ope_gate(j_worse, j_old, scale=spread).accepted

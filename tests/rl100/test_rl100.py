@@ -102,6 +102,24 @@ def test_stages_log_losses_and_the_ope_decision(tmp_path: Path) -> None:
     assert actions.shape == (8, 3) and np.all(np.abs(actions) <= 1.0) and not np.allclose(actions, np.round(actions))
 
 
+def test_the_ope_delta_can_scale_with_the_spread_of_the_logged_rewards(tmp_path: Path) -> None:
+    env = SyntheticPlateEnv(action_type="continuous")
+    prior = _role_model_dataset(tmp_path / "role_model", n=20)
+    model = RL100(
+        "MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, imitation_steps=5, offline_iterations=0,
+        critic_steps=5, offline_ppo_epochs=1, online_batch_size=4, distill_steps=2, ope_delta_scale="reward_sd",
+        data_dir=tmp_path / "run",
+    )  # fmt: skip
+    model.learn(8)  # logged trials with rewards of their own next to the prior labels' 0.99
+    rewards = model.offline_data().rewards
+    assert len(rewards) == 28 and np.std(rewards) > 0
+    decision = model.offline_iteration()
+    assert decision is not None and decision["delta"] == pytest.approx(0.05 * np.std(rewards), rel=1e-5)
+    assert decision["accepted"] == (decision["value_new"] - decision["value_old"] >= decision["delta"])
+    with pytest.raises(ValueError, match=r"ope_delta_scale must be one of \['value', 'reward_sd'\]"):
+        RL100("MultiInputPolicy", env, ope_delta_scale="spread")  # type: ignore[arg-type]
+
+
 def test_save_load_reproduces_deterministic_actions(tmp_path: Path) -> None:
     env = SyntheticPlateEnv(action_type="continuous")
     prior = _role_model_dataset(tmp_path / "role_model", n=20)
