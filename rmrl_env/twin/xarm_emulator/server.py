@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import math
 import os
 import queue
 import random
@@ -50,6 +49,8 @@ COMMAND_PORT, REPORT_PORT = 502, 30002
 FIRMWARE_VERSION = "6,6,XS1300000001,AC1300000001,v2.7.103"
 UDS_PATHS = tuple(f"/tmp/xarmcontroller_uds_{p}" for p in (COMMAND_PORT, REPORT_PORT))
 _IO_TIMEOUT_S = 0.5
+#: Period of the controller's clock thread (motion ticks), wall seconds.
+_TICK_S = 0.01
 
 
 class XArmEmulator:
@@ -65,13 +66,10 @@ class XArmEmulator:
         lifetime_s: the emulator stops by itself this many seconds after :meth:`start`.
         start_ready: power up ready to move (state 2) instead of stopped (state 4).
         ik_failure_style: how ``get_inverse_kinematics`` reports "no solution" (see handlers).
-        time_scale: controller seconds per wall-clock second (motions and jaws run this many
-            times faster than on a real arm; the SDK's own time-outs stay in wall time). 1 is
-            real time; the twin's soak runs faster.
         jaws: physical jaws for the gripper (see :class:`~.gripper.Jaws`); default kinematic
             jaws that stop on ``object_width_mm``.
-        clock: the controller's clock, seconds, instead of ``time_scale`` times the wall clock
-            (the twin's physics supplies its simulated time).
+        clock: the controller's clock, seconds (default: the wall clock, ``time.monotonic``;
+            the twin's physics supplies its simulated time).
         external_ticks: someone else calls :meth:`tick` (the twin's physics, in lock step);
             the emulator's clock thread then only watches its lifetime.
     """
@@ -87,7 +85,6 @@ class XArmEmulator:
         lifetime_s: float = 300.0,
         start_ready: bool = False,
         ik_failure_style: str = "invalid",
-        time_scale: float = 1.0,
         jaws: Jaws | None = None,
         clock: Callable[[], float] | None = None,
         external_ticks: bool = False,
@@ -96,10 +93,6 @@ class XArmEmulator:
             raise ValueError(f"the emulator listens on loopback only (127.x.x.x), got {host!r}")
         if report_period_s <= 0 or lifetime_s <= 0:
             raise ValueError(f"report_period_s and lifetime_s must be > 0, got {report_period_s}, {lifetime_s}")
-        if not (math.isfinite(time_scale) and 0.1 <= time_scale <= 50.0):
-            raise ValueError(f"time_scale must be between 0.1 and 50 (controller seconds per wall second), got {time_scale}")
-        self.time_scale = float(time_scale)
-        self._clock = clock
         self.external_ticks = bool(external_ticks)
         self._requested_host = host
         self.host = host or ""
@@ -110,13 +103,11 @@ class XArmEmulator:
             kinematics if kinematics is not None else NominalKinematics(),
             sink=self.sink,
             gripper=BioGripperModel(gripper_model, object_width_mm, jaws=jaws),
-            clock=self.clock,
+            clock=clock if clock is not None else time.monotonic,
         )
         if start_ready:
             self.controller.state = IDLE
         self.handlers = Handlers(self.controller, FIRMWARE_VERSION, ik_failure_style)
-        #: Period of the controller's clock thread (motion ticks), wall seconds.
-        self.tick_s = 0.01
         self.reports_silenced = False
         self.reports_sent = 0
         #: Extra latency before each command is answered, seconds (a slow network or controller).
@@ -129,12 +120,6 @@ class XArmEmulator:
         self._clients_lock = threading.Lock()
         self._client_count = 0
         self._threads: list[threading.Thread] = []
-
-    def clock(self) -> float:
-        """The controller's clock, seconds: the given clock, or wall-clock (monotonic) time times ``time_scale``."""
-        if self._clock is not None:
-            return self._clock()
-        return time.monotonic() * self.time_scale
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> XArmEmulator:
@@ -290,7 +275,7 @@ class XArmEmulator:
                 logger.warning("xArm emulator on %s reached its lifetime of %.0f s: stopping", self.host, self.lifetime_s)
                 threading.Thread(target=self.stop, daemon=True).start()
                 return
-            time.sleep(self.tick_s)
+            time.sleep(_TICK_S)
 
     def _accept_loop(self, listener: socket.socket, serve: object) -> None:
         while self._alive.is_set():
