@@ -12,8 +12,17 @@ from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
 
+#: Pad force over which the arm is colliding, newtons (gripping the plate takes the gripper's 15 N).
+COLLISION_FORCE_N = 50.0
 #: A collision needs the pad force to grow by more than this per control tick, newtons.
 COLLISION_RISE_N = 10.0
+
+
+def pushing_into(force_n: float, previous_n: float, limit_n: float) -> bool:
+    """Collision detection like the xArm's: a pad presses with more than ``limit_n`` and harder
+    than a control tick before (``previous_n``) by over :data:`COLLISION_RISE_N`. An arm backing
+    away from a contact, its force steady or falling, is not stopped again."""
+    return force_n > limit_n and force_n > previous_n + COLLISION_RISE_N
 
 
 class SimArm:
@@ -40,9 +49,7 @@ class SimArm:
         simulate_free_space: spend simulation time on joint-space moves too.
         collision_force_n: like the xArm's collision detection, a linear move stops and raises
             :class:`~rmrl_env.errors.CollisionError` when a finger pad presses on anything with
-            more than this normal force (gripping the plate takes the gripper's 15 N), and harder
-            than a control tick before (by :data:`COLLISION_RISE_N`): the arm is pushing into
-            it. An arm backing away from a contact, its force falling, is not stopped again.
+            more than this normal force while pushing into it (see :func:`pushing_into`).
     """
 
     def __init__(
@@ -53,7 +60,7 @@ class SimArm:
         accel_m_s2: float = 2.5,
         control_dt_s: float = 0.04,
         simulate_free_space: bool = False,
-        collision_force_n: float = 50.0,
+        collision_force_n: float = COLLISION_FORCE_N,
     ) -> None:
         if accel_m_s2 <= 0 or control_dt_s <= 0 or collision_force_n <= 0:
             raise ConfigError("accel_m_s2, control_dt_s and collision_force_n must be > 0")
@@ -125,8 +132,8 @@ class SimArm:
                 self.world.step(1)
             q_prev = q
             force, touched = self.world.pad_contact_force()
-            rising, last_force = force > last_force + COLLISION_RISE_N, force
-            if force > self.collision_force_n and rising:
+            collides, last_force = pushing_into(force, last_force, self.collision_force_n), force
+            if collides:
                 self.world.hold_arm(q_prev)
                 here = self.tool_pose()
                 raise CollisionError(

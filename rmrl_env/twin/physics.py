@@ -40,7 +40,7 @@ import numpy as np
 
 from rmrl_env.errors import HardwareError
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, RGBDFrame
-from rmrl_env.sim.arm import COLLISION_RISE_N
+from rmrl_env.sim.arm import COLLISION_FORCE_N, pushing_into
 from rmrl_env.sim.camera import SimCamera, pinhole_intrinsics
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.world import SimWorld
@@ -79,7 +79,7 @@ class TwinPhysics:
         errors: ErrorSources,
         time_scale: float = 1.0,
         render_hz: float = 15.0,
-        collision_force_n: float = 50.0,
+        collision_force_n: float = COLLISION_FORCE_N,
         camera_seed: int = 0,
         calibration_marker: bool = False,
     ) -> None:
@@ -269,13 +269,10 @@ class TwinPhysics:
                 self._check_collision()
 
     def _check_collision(self) -> None:
-        """Latch a collision when a pad presses harder than ``collision_force_n`` and harder than
-        a control period ago by over :data:`~rmrl_env.sim.arm.COLLISION_RISE_N`: the arm is pushing into something (an arm
-        backing away from a contact, its force steady or falling, is not stopped again)."""
+        """Latch a collision when a pad pushes into something (:func:`~rmrl_env.sim.arm.pushing_into`)."""
         force, touched = self.world.pad_contact_force()
-        rising = force > self._last_force_n + COLLISION_RISE_N
-        self._last_force_n = force
-        if force > self.collision_force_n and rising and self._on_collision is not None and self._on_collision(COLLISION_CODE):
+        collides, self._last_force_n = pushing_into(force, self._last_force_n, self.collision_force_n), force
+        if collides and self._on_collision is not None and self._on_collision(COLLISION_CODE):
             self.collisions += 1
             logger.warning("twin: a finger pad pressed on %r with %.0f N: C%d latched", touched, force, COLLISION_CODE)
 
