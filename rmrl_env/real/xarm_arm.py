@@ -32,7 +32,7 @@ from rmrl_env.real.safety import (
     stop_on_failure,
 )
 from rmrl_env.real.xarm_connect import ctrl_c_stops
-from rmrl_env.real.xarm_link import XArmLink
+from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S, REPORT_SILENCE_S, XArmLink
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,8 @@ class XArmArm(XArmLink):
             this, metres.
         tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
         motion_timeout_s: the longest a single motion may take, seconds.
-        connect_timeout_s: time-out of the reachability check and of the wait for the first
-            report, seconds.
-        port: TCP port checked for reachability.
-        report_silence_s: a report stream silent for longer than this stops motions with a
-            HardwareError, seconds (the controller reports several times a second).
-        api_factory: builds the SDK object from the address (default ``xarm.wrapper.XArmAPI``;
-            tests pass a fake).
+        connect_timeout_s, port, api_factory, report_silence_s: the connection's (see
+            :class:`~rmrl_env.real.xarm_link.XArmLink`).
     """
 
     def __init__(
@@ -87,10 +82,10 @@ class XArmArm(XArmLink):
         arrival_tolerance_m: float = ARRIVAL_TOLERANCE_M,
         tcp_offset_m: Sequence[float] = (0.0, 0.0, 0.0),
         motion_timeout_s: float = 30.0,
-        connect_timeout_s: float = 5.0,
-        port: int = 502,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        port: int = COMMAND_PORT,
         api_factory: Callable[..., Any] | None = None,
-        report_silence_s: float = 2.0,
+        report_silence_s: float = REPORT_SILENCE_S,
     ) -> None:
         super().__init__(ip, connect_timeout_s, port, report_silence_s, api_factory)
         self.workspace = workspace

@@ -27,6 +27,13 @@ from rmrl_env.real.xarm_connect import REPORT_PORT, check_controller_address, ch
 
 logger = logging.getLogger(__name__)
 
+#: The controller's command port (the SDK cannot use another).
+COMMAND_PORT = 502
+#: Default time-out of the reachability check and of the wait for the first report, seconds.
+CONNECT_TIMEOUT_S = 5.0
+#: Default longest silence of the report stream before motions stop, seconds.
+REPORT_SILENCE_S = 2.0
+
 
 class XArmLink:
     """One SDK connection to an xArm controller (no motion).
@@ -45,9 +52,9 @@ class XArmLink:
     def __init__(
         self,
         ip: str,
-        connect_timeout_s: float = 5.0,
-        port: int = 502,
-        report_silence_s: float = 2.0,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        port: int = COMMAND_PORT,
+        report_silence_s: float = REPORT_SILENCE_S,
         api_factory: Callable[..., Any] | None = None,
     ) -> None:
         check_controller_address(ip)

@@ -39,6 +39,7 @@ from rmrl_env.perception.foundation import (
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
+from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S
 
 #: A finite number; TOML integers are accepted, strings and booleans are not.
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
@@ -107,9 +108,11 @@ class RobotConfig(Section):
         description="The controller's IPv4 address (or 'localhost'); host names and IPv6 do not work with the xArm SDK."
     )
     port: StrictInt = Field(
-        default=502, ge=1, le=65535, description="TCP port of the reachability check before the SDK connects."
+        default=COMMAND_PORT, ge=1, le=65535, description="TCP port of the reachability check before the SDK connects."
     )
-    connect_timeout_s: Number = Field(default=5.0, ge=0.1, le=14.0, description="How long the reachability check waits, seconds.")
+    connect_timeout_s: Number = Field(
+        default=CONNECT_TIMEOUT_S, ge=0.1, le=14.0, description="How long the reachability check waits, seconds."
+    )
     motion_timeout_s: Number = Field(
         default=30.0, ge=1.0, le=600.0, description="Longest single motion before it counts as failed, s."
     )
