@@ -25,7 +25,9 @@ from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 
 if TYPE_CHECKING:
+    from rmrl_env.backend import Backend
     from rmrl_env.real.config import RealCellConfig
+    from rmrl_env.sim.error_sources import ErrorSources
 
 #: Keywords that configure the env itself (any backend).
 ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode", "action_type")
@@ -95,6 +97,35 @@ def env_kwargs_from(kwargs: dict[str, Any], base_grid: CandidateGrid | None = No
     return env_kwargs
 
 
+def _cell_errors(kwargs: dict[str, Any]) -> ErrorSources:
+    """The simulated cell's error sources from ``errors``, ``cell_seed`` and error-source fields by name."""
+    from rmrl_env.sim.backend import resolve_error_sources
+    from rmrl_env.sim.error_sources import ErrorSources
+
+    fields_given = {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
+    return resolve_error_sources(kwargs.get("errors"), kwargs.get("cell_seed"), fields_given)
+
+
+def _loaded(config: str | Path | RealCellConfig) -> RealCellConfig:
+    from rmrl_env.real.config import RealCellConfig, load_config
+
+    return config if isinstance(config, RealCellConfig) else load_config(config)
+
+
+def _check_receptacle(cfg: RealCellConfig, task: str) -> None:
+    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
+        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
+
+
+def _env_over(backend: Backend, task: str, env_kwargs: dict[str, Any]) -> CellPlateEnv:
+    """The env over ``backend``; the backend's devices are released if the env cannot be built."""
+    try:
+        return CellPlateEnv(backend, task, **env_kwargs)
+    except BaseException:
+        backend.close()
+        raise
+
+
 def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     """Create the simulated env; ``kwargs`` override the defaults.
 
@@ -107,17 +138,14 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     ``plate_mix={"standard": 0.5, "deep_well": 0.5}`` (share of each plate type per scene),
     ``position_method="centroid"`` or ``"bbox"`` (how the localiser reduces the plate's mask).
     """
-    from rmrl_env.sim.backend import make_sim_backend, resolve_error_sources
+    from rmrl_env.sim.backend import make_sim_backend
     from rmrl_env.sim.error_sources import ErrorSources
 
     _check_task(task)
     _reject_unknown(kwargs, set(ENV_KWARGS) | set(GRID_KWARGS) | set(SIM_KWARGS) | set(ErrorSources.field_names()), "sim")
     env_kwargs = env_kwargs_from(kwargs)
-    errors = resolve_error_sources(
-        kwargs.get("errors"), kwargs.get("cell_seed"), {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
-    )
     backend = make_sim_backend(
-        errors,
+        _cell_errors(kwargs),
         simulate_free_space=flag("simulate_free_space", kwargs.get("simulate_free_space", False)),
         motion=kwargs.get("motion"),
         plate_mix=kwargs.get("plate_mix"),
@@ -142,31 +170,21 @@ def make_real_env(
             injection points :data:`HARDWARE_KWARGS`.
     """
     from rmrl_env.real.backend import make_real_backend
-    from rmrl_env.real.config import OVERRIDE_KEYS, RealCellConfig, default_config, load_config
+    from rmrl_env.real.config import OVERRIDE_KEYS, default_config
 
     _check_task(task)
     _reject_unknown(kwargs, set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(HARDWARE_KWARGS), "real")
-    if config is None:
-        if not dry_run:
-            raise ConfigError(
-                "the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without"
-            )
-        cfg = default_config()
-    elif isinstance(config, RealCellConfig):
-        cfg = config
-    else:
-        cfg = load_config(config)
-    cfg = cfg.with_overrides(**{k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs})
-    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
-        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
-
+    if config is None and not dry_run:
+        raise ConfigError(
+            "the real env needs config=PATH to the cell's TOML file (see examples/real_cell.toml); dry_run=True works without"
+        )
+    cfg = (default_config() if config is None else _loaded(config)).with_overrides(
+        **{k: kwargs[k] for k in OVERRIDE_KEYS if k in kwargs}
+    )
+    _check_receptacle(cfg, task)
     env_kwargs = {**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)}
     backend = make_real_backend(cfg, dry_run=dry_run, **{k: kwargs[k] for k in HARDWARE_KWARGS if k in kwargs})
-    try:
-        return CellPlateEnv(backend, task, **env_kwargs)
-    except BaseException:
-        backend.close()
-        raise
+    return _env_over(backend, task, env_kwargs)
 
 
 def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | None = None, **kwargs: Any) -> CellPlateEnv:
@@ -186,7 +204,6 @@ def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | Non
             robot's address and the calibration file, which are the twin's) and env keywords.
     """
     from rmrl_env.real.config import OVERRIDE_KEYS
-    from rmrl_env.sim.backend import resolve_error_sources
     from rmrl_env.sim.error_sources import ErrorSources
     from rmrl_env.twin.backend import make_twin_backend
 
@@ -198,12 +215,12 @@ def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | Non
         raise ConfigError(f"{taken} are the twin's own (its emulator's address, its calibration and camera); drop them")
     valid = set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(TWIN_KWARGS) | {"errors", "cell_seed"}
     _reject_unknown(kwargs, valid | set(ErrorSources.field_names()), "twin")
-    errors = resolve_error_sources(
-        kwargs.get("errors"), kwargs.get("cell_seed"), {k: kwargs[k] for k in ErrorSources.field_names() if k in kwargs}
-    )
+    lab = None if config is None else _loaded(config)
+    if lab is not None:  # the twin's own config has every receptacle
+        _check_receptacle(lab, task)
     backend, cfg = make_twin_backend(
-        errors,
-        config,
+        _cell_errors(kwargs),
+        lab,
         time_scale=_number("time_scale", kwargs.get("time_scale", 1.0)),
         folder=kwargs.get("twin_folder"),
         plate_seed=kwargs.get("plate_seed"),
@@ -212,14 +229,7 @@ def make_twin_env(task: str = "place", config: str | Path | RealCellConfig | Non
         before_connect=kwargs.get("before_connect"),
         calibration_marker=kwargs.get("calibration_marker", False),
     )
-    if TASK_RECEPTACLES[task] not in cfg.layout.receptacles:
-        backend.close()
-        raise ConfigError(f"the {task!r} task needs cell.receptacles.{TASK_RECEPTACLES[task]} in the config")
-    try:
-        return CellPlateEnv(backend, task, **{**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)})
-    except BaseException:
-        backend.close()
-        raise
+    return _env_over(backend, task, {**cfg.env_kwargs, **env_kwargs_from(kwargs, base_grid=cfg.grid)})
 
 
 def make_sim_place(**kwargs: Any) -> CellPlateEnv:

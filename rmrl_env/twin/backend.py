@@ -43,7 +43,7 @@ from rmrl_env.errors import PlateNotFoundError
 from rmrl_env.perception.calibration import Calibration, save_calibration
 from rmrl_env.perception.classical import ClassicalLocaliser
 from rmrl_env.protocols import PlanarPose, RigidTransform
-from rmrl_env.real.config import RealCellConfig, config_from_dict, load_config
+from rmrl_env.real.config import RealCellConfig, config_from_dict
 from rmrl_env.real.config.twin import twin_cell_data
 from rmrl_env.sim.camera import believed_camera_to_base, true_camera_to_base
 from rmrl_env.sim.error_sources import ErrorSources
@@ -143,13 +143,13 @@ def start_twin(
     return TwinCell(emulator, physics, path, owns)
 
 
-def taught_receptacles(twin: TwinCell, layout_grasp_z: Any) -> dict[str, dict[str, float]]:
+def taught_receptacles(twin: TwinCell) -> dict[str, dict[str, float]]:
     """Each true slot as a lab teaches it by jogging the (true) arm: config ``cell.receptacles`` tables."""
     world = twin.physics.world
-    true_arm, kin = TrueArm(world), ArmKinematics()
+    true_arm, kin, layout = TrueArm(world), ArmKinematics(), world.layout()
     out: dict[str, dict[str, float]] = {}
     for name, slot in world.slots().items():
-        rec = teach(true_arm, kin, slot, layout_grasp_z(slot.floor_z_m))
+        rec = teach(true_arm, kin, slot, layout.grasp_z_m(slot.floor_z_m))
         out[name] = {
             "x_m": round(rec.pose.x_m, 6),
             "y_m": round(rec.pose.y_m, 6),
@@ -181,13 +181,12 @@ def measure_calibration(twin: TwinCell, errors: ErrorSources) -> Calibration:
     )
 
 
-def twin_config(twin: TwinCell, config: str | Path | RealCellConfig | None, calibration_file: Path) -> RealCellConfig:
+def twin_config(twin: TwinCell, config: RealCellConfig | None, calibration_file: Path) -> RealCellConfig:
     """The twin's own config (``config=None``) or the lab's, pointed at the emulator and the twin's calibration."""
     serial = {"serial": twin.physics.device.serial}
     if config is None:
         data = twin_cell_data()
-        base = config_from_dict(data)
-        data["cell"]["receptacles"] = taught_receptacles(twin, base.layout.grasp_z_m)
+        data["cell"]["receptacles"] = taught_receptacles(twin)
         data["gripper"] = dict(TWIN_GRIPPER)
         data["perception"] = {"localiser": "classical"}
         data["camera"] = serial
@@ -196,8 +195,9 @@ def twin_config(twin: TwinCell, config: str | Path | RealCellConfig | None, cali
         cfg = config_from_dict(data)
         (twin.folder / "twin_cell.toml").write_text(_config_toml(cfg))
         return cfg
-    cfg = config if isinstance(config, RealCellConfig) else load_config(config)
-    cfg = cfg.with_overrides(robot_ip=twin.emulator.host, calibration_file=str(calibration_file), camera_serial=serial["serial"])
+    cfg = config.with_overrides(
+        robot_ip=twin.emulator.host, calibration_file=str(calibration_file), camera_serial=serial["serial"]
+    )
     # The TCP belongs to the gripper on the flange, and the gripper here is the twin's.
     twin_tcp = tuple(twin_cell_data()["robot"]["tcp_offset_m"])
     if tuple(cfg.robot.tcp_offset_m) != twin_tcp:
@@ -227,7 +227,7 @@ def initial_pose(cfg: RealCellConfig, seed: int | None) -> PlanarPose:
 
 def make_twin_backend(
     errors: ErrorSources,
-    config: str | Path | RealCellConfig | None = None,
+    config: RealCellConfig | None = None,
     *,
     time_scale: float = 1.0,
     folder: str | Path | None = None,
@@ -242,16 +242,13 @@ def make_twin_backend(
 
     ``before_connect(twin)`` runs once the twin is up and before the drivers connect (to leave
     an error latched, as a crashed program would). ``calibration_marker`` mounts the hand-eye
-    calibration board on the gripper. Returns the backend
+    calibration board on the gripper. ``config`` is a lab's loaded config (None: the twin's own).
+    Returns the backend
     (``backend.handles["twin"]`` is the :class:`TwinCell`) and the config used.
     """
     from rmrl_env.real.backend import make_real_backend
 
-    model = (
-        TWIN_GRIPPER["model"]
-        if config is None
-        else (config if isinstance(config, RealCellConfig) else load_config(config)).gripper.model
-    )
+    model = TWIN_GRIPPER["model"] if config is None else config.gripper.model
     twin = start_twin(
         errors, time_scale=time_scale, folder=folder, gripper_model=str(model), lifetime_s=lifetime_s,
         calibration_marker=calibration_marker,
