@@ -95,6 +95,18 @@ def _recorder(limit: int) -> Any:
     return RewardRecorder()
 
 
+def _sb3_policy_kwargs(trunk: dict[str, Any], heads: list[int], critic: str) -> dict[str, Any]:
+    """SB3 policy keywords: our ResNet + pose trunk, the heads' hidden sizes for the actor and the
+    critic (``"vf"`` for PPO's value net, ``"qf"`` for SAC's Q nets)."""
+    from rmrl_agents.policies import PlateFeaturesExtractor
+
+    return {
+        "features_extractor_class": PlateFeaturesExtractor,
+        "features_extractor_kwargs": trunk,
+        "net_arch": {"pi": heads, critic: heads},
+    }
+
+
 def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path, source: Path | None = None) -> Any:
     """The untrained model of a learning method (or an ablation) with the shared network.
 
@@ -106,7 +118,6 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
     from stable_baselines3 import PPO, SAC
 
     from rmrl_agents.algorithms import algorithm_class
-    from rmrl_agents.policies import PlateFeaturesExtractor
 
     trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
     heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
@@ -130,11 +141,7 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
             env,
             gamma=0.0,  # one-step episodes: the target is the reward
             buffer_size=max(cfg.train_trials, 1),
-            policy_kwargs={
-                "features_extractor_class": PlateFeaturesExtractor,
-                "features_extractor_kwargs": trunk,
-                "net_arch": {"pi": heads, "qf": heads},
-            },
+            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="qf"),
             seed=seed,
             learning_rate=cfg.learning_rate,
             device="cpu",
@@ -149,11 +156,7 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
             n_epochs=4,
             gamma=0.0,  # one-step episodes: the return is the reward
             gae_lambda=1.0,
-            policy_kwargs={
-                "features_extractor_class": PlateFeaturesExtractor,
-                "features_extractor_kwargs": trunk,
-                "net_arch": {"pi": heads, "vf": heads},
-            },
+            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="vf"),
             seed=seed,
             learning_rate=cfg.learning_rate,
             device="cpu",

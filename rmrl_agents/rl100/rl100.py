@@ -142,9 +142,11 @@ class RL100(OneStepAlgorithm):
         _check_count("batch_size", batch_size, 1)
         _check_count("online_batch_size", online_batch_size, 1)
         _check_count("ope_samples", ope_samples, 1)
-        for name in ("imitation_steps", "offline_iterations", "critic_steps", "offline_ppo_epochs", "trials_per_iteration"):
-            _check_count(name, locals()[name], 0)
-        for name in ("online_ppo_epochs", "distill_steps", "online_distill_steps"):
+        stage_budgets = (
+            "imitation_steps", "offline_iterations", "critic_steps", "offline_ppo_epochs", "trials_per_iteration",
+            "online_ppo_epochs", "distill_steps", "online_distill_steps",
+        )  # fmt: skip
+        for name in stage_budgets:
             _check_count(name, locals()[name], 0)
         if not clip_eps > 0 or ope_delta_rel < 0 or value_coef < 0:
             raise ValueError(

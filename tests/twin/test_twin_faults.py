@@ -33,7 +33,7 @@ def twin_env(tmp_path):
     env.close()
 
 
-def logged(env, tmp_path) -> list[dict]:
+def logged(tmp_path) -> list[dict]:
     return log_lines(tmp_path / "resets.jsonl")
 
 
@@ -44,11 +44,11 @@ def test_a_collision_latched_mid_motion_takes_the_collision_path_and_the_next_tr
     assert terminated and info["failure"] == Failure.COLLISION and "C31" in info["message"]
     assert np.isfinite(info["final_pose"]).all()  # the plate was re-localised after the collision
     assert emu.controller.error_code == 0 and emu.controller.state in (IDLE, MOVING)  # recovered
-    before = logged(twin_env, tmp_path)
+    before = logged(tmp_path)
     twin_env.reset()
     _, _, _, _, again = twin_env.step(twin_env.unwrapped.grid.zero_action())
     assert again["failure"] is None, again["message"]
-    assert logged(twin_env, tmp_path)[: len(before)] == before
+    assert logged(tmp_path)[: len(before)] == before
 
 
 def test_fingers_driven_into_the_table_latch_a_collision_from_the_physics(tmp_path):
@@ -81,12 +81,12 @@ def test_an_error_left_latched_before_connect_is_cleared_at_connect():
 
 def test_a_dropped_connection_mid_trial_is_a_named_error_and_the_log_is_kept(twin_env, tmp_path):
     emu = twin_of(twin_env).emulator
-    before = logged(twin_env, tmp_path)
+    before = logged(tmp_path)
     after(1.0, emu.drop_connections)
     with pytest.raises(HardwareError, match="connection to the xArm at .* is lost"):
         twin_env.step(twin_env.unwrapped.grid.zero_action())
     wait_for(lambda: emu.controller.state != MOVING, 10.0, "the arm to stop moving")
-    assert logged(twin_env, tmp_path) == before
+    assert logged(tmp_path) == before
 
 
 def test_a_connection_dropped_between_trials_is_named_and_a_reconnect_carries_on(twin_env):
@@ -106,12 +106,12 @@ def test_a_connection_dropped_between_trials_is_named_and_a_reconnect_carries_on
 
 def test_a_silent_report_stream_stops_the_arm_with_a_named_error(twin_env, tmp_path):
     emu = twin_of(twin_env).emulator
-    before = logged(twin_env, tmp_path)
+    before = logged(tmp_path)
     after(0.5, emu.silence_reports)
     with pytest.raises(HardwareError, match="no report on port 30002"):
         twin_env.step(twin_env.unwrapped.grid.zero_action())
     assert emu.controller.state == STOPPED
-    assert logged(twin_env, tmp_path) == before
+    assert logged(tmp_path) == before
 
 
 def test_a_gripper_fault_is_named_with_its_code_and_the_arm_stopped(twin_env):
