@@ -26,6 +26,12 @@ ENABLED = 2
 END_EFFECTOR_HAS_FAULT = 102
 
 
+#: The G2's force setting, percent of the BIO gripper's maximum gripping force (20 N): the full
+#: force the sim grips with (:data:`rmrl_env.sim.gripper.BIO_MAX_GRIP_FORCE_N`); much less lets a
+#: plate twist in the jaws.
+DEFAULT_FORCE_PCT = 100
+
+
 class BioGripper:
     """Open and close the BIO gripper, report whether it holds something.
 
@@ -34,7 +40,8 @@ class BioGripper:
         model: ``"bio"`` or ``"bio_g2"``.
         open_width_m: jaw opening when fully open, metres.
         speed: SDK speed value (pulses/s); 0 keeps the gripper's own setting (read at enable).
-        force: gripping force 1-100 (G2 only).
+        force: gripping force, percent 1-100 of the gripper's maximum (G2 only); the default,
+            :data:`DEFAULT_FORCE_PCT`, grips with the full 20 N the sim grips with.
         timeout_s: longest an open/close may take, seconds.
         held_width_m: what :meth:`opening_m` reports while holding a plate on a gripper without
             position read-out (the plate's width).
@@ -46,7 +53,7 @@ class BioGripper:
         model: str = "bio",
         open_width_m: float = 0.13,
         speed: int = 0,
-        force: int = 50,
+        force: int = DEFAULT_FORCE_PCT,
         timeout_s: float = 5.0,
         held_width_m: float = PLATE_WIDTH_M,
     ) -> None:

@@ -12,14 +12,15 @@ from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
 
-#: Pad force over which the arm is colliding, newtons (gripping the plate takes the gripper's 15 N).
+#: Contact force on one part of the robot over which the arm is colliding, newtons (the jaws'
+#: own squeeze on a plate is at most the BIO gripper's 20 N a pad).
 COLLISION_FORCE_N = 50.0
-#: A collision needs the pad force to grow by more than this per control tick, newtons.
+#: A collision needs that force to grow by more than this per control tick, newtons.
 COLLISION_RISE_N = 10.0
 
 
 def pushing_into(force_n: float, previous_n: float, limit_n: float) -> bool:
-    """Collision detection like the xArm's: a pad presses with more than ``limit_n`` and harder
+    """Collision detection like the xArm's: a part of the robot presses with more than ``limit_n`` and harder
     than a control tick before (``previous_n``) by over :data:`COLLISION_RISE_N`. An arm backing
     away from a contact, its force steady or falling, is not stopped again."""
     return force_n > limit_n and force_n > previous_n + COLLISION_RISE_N
@@ -48,7 +49,8 @@ class SimArm:
         control_dt_s: control tick of the trajectory.
         simulate_free_space: spend simulation time on joint-space moves too.
         collision_force_n: like the xArm's collision detection, a linear move stops and raises
-            :class:`~rmrl_env.errors.CollisionError` when a finger pad presses on anything with
+            :class:`~rmrl_env.errors.CollisionError` when a part of the robot (a link, the
+            gripper housing, a finger) presses on anything with
             more than this normal force while pushing into it (see :func:`pushing_into`).
     """
 
@@ -120,7 +122,7 @@ class SimArm:
         dt = self.substeps * self.world.timestep
         n_ticks = max(1, math.ceil(duration / dt))
         q_prev = self.world.arm_q_cmd.copy()
-        last_force, _ = self.world.pad_contact_force()
+        last_force, _ = self.world.robot_contact_force()
         for k in range(1, n_ticks + 1):
             s = _trapezoid_fraction(k * duration / n_ticks, duration, dist, speed_m_s, self.accel_m_s2)
             p = p0 + s * (p1 - p0)
@@ -131,13 +133,13 @@ class SimArm:
                 self.world.hold_arm(q_prev + (j / self.substeps) * (q - q_prev), qd)
                 self.world.step(1)
             q_prev = q
-            force, touched = self.world.pad_contact_force()
+            force, touched = self.world.robot_contact_force()
             collides, last_force = pushing_into(force, last_force, self.collision_force_n), force
             if collides:
                 self.world.hold_arm(q_prev)
                 here = self.tool_pose()
                 raise CollisionError(
-                    f"collision: a finger pad pressed on {touched!r} with {force:.0f} N (limit {self.collision_force_n:g} N) "
+                    f"collision: {touched} pressed with {force:.0f} N (limit {self.collision_force_n:g} N) "
                     f"at x={here.x_m:.4f} m, y={here.y_m:.4f} m, z={here.z_m:.4f} m; the motion was stopped"
                 )
         self.world.hold_arm(q_prev)

@@ -7,8 +7,16 @@ until it is centred between the pads (along the closing axis only).
 
 from __future__ import annotations
 
+import math
+
 from rmrl_env.errors import ConfigError
 from rmrl_env.sim.world import SimWorld
+
+#: The BIO gripper's maximum gripping force, newtons: the squeeze of each jaw on the part
+#: (UFactory, BIO gripper technical specifications: 20 N, stroke 70-150 mm). The original BIO
+#: gripper has no force setting and grips with it; the G2's force register (1-100) is taken as
+#: a percentage of it.
+BIO_MAX_GRIP_FORCE_N = 20.0
 
 
 class SimGripper:
@@ -19,13 +27,27 @@ class SimGripper:
         71-150 mm). A sim that opened less would invent collisions a real cell does not have.
     closed_m: the servo's target when closing; an empty grasp ends there.
     timeout_s: longest a motion of the jaws is simulated.
+    grip_force_n: each jaw's squeeze on a part, newtons (at most the BIO gripper's 20 N).
     """
 
-    def __init__(self, world: SimWorld, open_m: float = 0.075, closed_m: float = 0.015, timeout_s: float = 0.8) -> None:
+    def __init__(
+        self,
+        world: SimWorld,
+        open_m: float = 0.075,
+        closed_m: float = 0.015,
+        timeout_s: float = 0.8,
+        grip_force_n: float = BIO_MAX_GRIP_FORCE_N,
+    ) -> None:
         low, high = world.finger_range
         if not (low <= closed_m < open_m <= high):
             raise ConfigError(f"need {low} <= closed_m < open_m <= {high} (m), got closed_m={closed_m}, open_m={open_m}")
+        if not (math.isfinite(grip_force_n) and 0 < grip_force_n <= BIO_MAX_GRIP_FORCE_N):
+            raise ConfigError(
+                f"grip_force_n must be in (0, {BIO_MAX_GRIP_FORCE_N:g}] N (the BIO gripper's maximum), got {grip_force_n!r}"
+            )
         self.world = world
+        self.grip_force_n = float(grip_force_n)
+        world.set_grip_force(grip_force_n)
         self.open_m = open_m
         self.closed_m = closed_m
         self.max_steps = int(timeout_s / world.timestep)

@@ -82,7 +82,8 @@ class SimWorld:
         self.plate_geom = m.geom("plate").id
         self.home_q = m.key(HOME_KEYFRAME).qpos[self.arm_qadr].copy()
         self.plate_type: PlateType = PLATE_TYPES["standard"]
-        self.pad_geoms = (m.geom("finger_left_pad").id, m.geom("finger_right_pad").id)
+        #: Whether each geom belongs to the robot (the arm's links, the gripper and its fingers).
+        self.robot_geom = m.body_rootid[m.geom_bodyid] == m.body("link_base").id
         self.camera_id = m.camera(CAMERA_NAME).id
         self.jaw_asymmetry_m = errors.jaw_asymmetry_mm / 1000.0
 
@@ -124,22 +125,31 @@ class SimWorld:
         mujoco.mj_resetData(self.model, self.data)
         self.hold_arm(q_cmd)
 
-    def pad_contact_force(self) -> tuple[float, str]:
-        """The larger total normal contact force (N) on one finger pad, and what it touches."""
+    def robot_contact_force(self) -> tuple[float, str]:
+        """The largest total normal contact force (N) on one part of the robot (a link, the
+        gripper housing, a finger) from anything that is not the robot, and what that part
+        touches (``"link3 on 'shelf_board'"``). A finger's grip on the plate counts too: the
+        jaws' own squeeze (up to 20 N a pad) stays below any collision limit."""
         m, d = self.model, self.data
-        totals = [0.0, 0.0]
-        other = ["", ""]
+        if d.ncon == 0:
+            return 0.0, ""
+        pairs = np.stack([d.contact.geom1[: d.ncon], d.contact.geom2[: d.ncon]], axis=1)
+        on_robot = self.robot_geom[pairs]
+        touching = np.nonzero(on_robot[:, 0] != on_robot[:, 1])[0]
+        if touching.size == 0:
+            return 0.0, ""
+        totals: dict[int, float] = {}
+        touched: dict[int, int] = {}
         wrench = np.zeros(6)
-        for i in range(d.ncon):
-            contact = d.contact[i]
-            for k, pad in enumerate(self.pad_geoms):
-                if pad in (contact.geom1, contact.geom2):
-                    mujoco.mj_contactForce(m, d, i, wrench)
-                    totals[k] += abs(float(wrench[0]))
-                    touched = contact.geom2 if contact.geom1 == pad else contact.geom1
-                    other[k] = m.geom(touched).name or f"geom {touched}"
-        k = int(np.argmax(totals))
-        return totals[k], other[k]
+        for i in touching:
+            robot_side = 0 if on_robot[i, 0] else 1
+            part = int(m.geom_bodyid[pairs[i, robot_side]])
+            mujoco.mj_contactForce(m, d, int(i), wrench)
+            totals[part] = totals.get(part, 0.0) + abs(float(wrench[0]))
+            touched[part] = int(pairs[i, 1 - robot_side])
+        part = max(totals, key=lambda k: totals[k])
+        other = touched[part]
+        return totals[part], f"{m.body(part).name} on {m.geom(other).name or f'geom {other}'!r}"
 
     # -- the plate ----------------------------------------------------------------------------
     def plate_pose(self) -> PlanarPose:
@@ -189,6 +199,11 @@ class SimWorld:
 
     def finger_speed(self) -> float:
         return float(abs(self.data.qvel[self.finger_dadr]))
+
+    def set_grip_force(self, grip_force_n: float) -> None:
+        """Limit the jaw servo so that each pad squeezes a part with ``grip_force_n`` newtons
+        (the finger coupling carries half of the servo's force to the other finger)."""
+        self.model.actuator_forcerange[self.gripper_actuator] = (-2.0 * grip_force_n, 2.0 * grip_force_n)
 
     def set_fingers(self, q: float) -> None:
         """Place both fingers at opening ``q`` (distance of the left pad from the centre)."""

@@ -7,9 +7,10 @@
   arm (the same arm, with the same joint-zero and link-origin errors, as the sim's), so the tool
   lands where the true arm puts it;
 * its gripper's **jaws**: the BIO gripper's target opening drives the MuJoCo fingers (one
-  force-limited servo, as in the sim) at the gripper's jaw speed, and the opening the fingers
-  really reach is read back; a close that stalls on the plate is a catch;
-* its **collision sensor**: a finger pad pressing on anything with more than
+  force-limited servo, as in the sim) at the gripper's jaw speed, with the force the G2's force
+  register sets (percent of the BIO gripper's 20 N), and the opening the fingers really reach is
+  read back; a close that stalls on the plate is a catch;
+* its **collision sensor**: a part of the robot (a link, the gripper, a finger) pressing on anything with more than
   ``collision_force_n`` latches controller error C31 (collision caused by abnormal current), as
   the xArm's current-based detection would.
 
@@ -43,12 +44,13 @@ from rmrl_env.protocols import CameraIntrinsics, PlanarPose, RGBDFrame
 from rmrl_env.sim.arm import COLLISION_FORCE_N, pushing_into
 from rmrl_env.sim.camera import SimCamera, pinhole_intrinsics
 from rmrl_env.sim.error_sources import ErrorSources
+from rmrl_env.sim.gripper import BIO_MAX_GRIP_FORCE_N
 from rmrl_env.sim.world import SimWorld
 from rmrl_env.twin.software_d435 import SoftwareD435
 
 logger = logging.getLogger(__name__)
 
-#: Controller error latched when a pad presses too hard: "collision caused by abnormal current".
+#: Controller error latched when the robot presses too hard: "collision caused by abnormal current".
 COLLISION_CODE = 31
 #: Longest stretch of simulated time one loop of the physics thread advances, seconds.
 _MAX_CATCH_UP_S = 0.25
@@ -68,7 +70,7 @@ class TwinPhysics:
         time_scale: simulated seconds per wall-clock second when the machine keeps up (1: real
             time; the soak runs faster).
         render_hz: camera renders per wall-clock second.
-        collision_force_n: pad force that latches C31, newtons (gripping the plate takes ~15 N).
+        collision_force_n: contact force on a part of the robot that latches C31, newtons (the jaws' squeeze is at most 20 N).
         camera_seed: seed of the camera's sensor noise.
         calibration_marker: mount the hand-eye calibration board on the gripper (see
             :func:`~rmrl_env.sim.world.add_calibration_marker`).
@@ -90,6 +92,9 @@ class TwinPhysics:
         self.errors = errors
         self.world = SimWorld(errors, calibration_marker=calibration_marker)
         self.world.set_fingers(0.075)
+        #: Each jaw's squeeze, newtons: the gripper's force setting (:meth:`drive`).
+        self.grip_force_n = BIO_MAX_GRIP_FORCE_N
+        self.world.set_grip_force(self.grip_force_n)
         self.world.forward()
         self.intrinsics: CameraIntrinsics = pinhole_intrinsics()
         self.device = SoftwareD435(self.intrinsics)
@@ -123,7 +128,7 @@ class TwinPhysics:
 
         Args:
             on_tick: advances the controller to :meth:`clock` (the emulator's ``tick``).
-            on_collision: called with a controller error code when a pad presses too hard; it
+            on_collision: called with a controller error code when the robot presses too hard; it
                 answers whether the controller latched the error.
         """
         self._on_tick, self._on_collision = on_tick, on_collision
@@ -152,10 +157,15 @@ class TwinPhysics:
         self._q_cmd = np.array(q_rad, dtype=float)
 
     # -- the gripper's jaws ---------------------------------------------------------------------
-    def drive(self, target_mm: float | None, speed_mm_s: float) -> None:
-        """Jaws toward opening ``target_mm`` at ``speed_mm_s`` (``None``: hold where they are)."""
+    def drive(self, target_mm: float | None, speed_mm_s: float, force_pct: int) -> None:
+        """Jaws toward opening ``target_mm`` at ``speed_mm_s`` (``None``: hold where they are),
+        squeezing with ``force_pct`` percent of the BIO gripper's maximum gripping force."""
         self._jaw_target_m = None if target_mm is None else target_mm / 1000.0
         self._jaw_speed_m_s = max(speed_mm_s, 1.0) / 1000.0
+        grip_force_n = BIO_MAX_GRIP_FORCE_N * force_pct / 100.0
+        if grip_force_n != self.grip_force_n:
+            self.grip_force_n = grip_force_n
+            self.world.set_grip_force(grip_force_n)
 
     def opening_mm(self) -> float:
         """Distance between the pads, mm."""
@@ -269,12 +279,12 @@ class TwinPhysics:
                 self._check_collision()
 
     def _check_collision(self) -> None:
-        """Latch a collision when a pad pushes into something (:func:`~rmrl_env.sim.arm.pushing_into`)."""
-        force, touched = self.world.pad_contact_force()
+        """Latch a collision when the robot pushes into something (:func:`~rmrl_env.sim.arm.pushing_into`)."""
+        force, touched = self.world.robot_contact_force()
         collides, self._last_force_n = pushing_into(force, self._last_force_n, self.collision_force_n), force
         if collides and self._on_collision is not None and self._on_collision(COLLISION_CODE):
             self.collisions += 1
-            logger.warning("twin: a finger pad pressed on %r with %.0f N: C%d latched", touched, force, COLLISION_CODE)
+            logger.warning("twin: %s pressed with %.0f N: C%d latched", touched, force, COLLISION_CODE)
 
     def _ramp_fingers(self, dt: float) -> None:
         """Move the finger servo's set-point toward its goal at the jaw speed (per finger: half of it)."""

@@ -86,6 +86,45 @@ def test_gripper_models_answer_as_the_sdk_tells_them_apart():
     assert g2.handle(bytes([0x08, 0x03, 0x00, 0x00, 0x00, 0x01]))[-1] == 0b1010  # enabled, caught
 
 
+class RecordingJaws:
+    """Jaws that only record how they were driven."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float | None, float, int]] = []
+
+    def drive(self, target_mm: float | None, speed_mm_s: float, force_pct: int) -> None:
+        self.calls.append((target_mm, speed_mm_s, force_pct))
+
+    def opening_mm(self) -> float:
+        return 150.0
+
+    def stalled(self) -> bool:
+        return False
+
+
+def test_the_g2_force_register_reaches_the_physical_jaws_and_the_original_bio_grips_with_its_maximum():
+    g2_jaws, bio_jaws = RecordingJaws(), RecordingJaws()
+    g2, bio = BioGripperModel("bio_g2", jaws=g2_jaws), BioGripperModel("bio", jaws=bio_jaws)
+    for model in (g2, bio):
+        model.handle(bytes([0x08, 0x06, 0x01, 0x00, 0x00, 0x01]))  # enable
+    assert g2.handle(bytes([0x08, 0x06, 0x05, 0x06, 0x00, 30]))[:6] == bytes([0x08, 0x06, 0x05, 0x06, 0x00, 30])  # force 30 %
+    g2.advance(0.01)
+    bio.advance(0.01)
+    assert g2_jaws.calls[-1][2] == 30
+    assert bio_jaws.calls[-1][2] == 100
+
+
+def test_the_twins_jaws_squeeze_with_the_registers_share_of_20_n():
+    from rmrl_env.sim.error_sources import ErrorSources
+    from rmrl_env.twin.physics import TwinPhysics
+
+    physics = TwinPhysics(ErrorSources.ideal())
+    act = physics.world.gripper_actuator
+    assert tuple(physics.world.model.actuator_forcerange[act]) == (-40.0, 40.0)  # 20 N a pad by default
+    physics.drive(100.0, 50.0, 30)
+    assert tuple(physics.world.model.actuator_forcerange[act]) == pytest.approx((-12.0, 12.0))  # 6 N a pad
+
+
 def test_controller_latches_errors_until_cleaned_and_restarted(kin):
     ctl = Controller(kin)
     assert ctl.status_flags() == framing.FLAG_NOT_READY  # powered up stopped

@@ -37,6 +37,7 @@ from rmrl_env.perception.foundation import (
     DEFAULT_TEXT_THRESHOLD,
 )
 from rmrl_env.protocols import PlanarPose, ToolPose
+from rmrl_env.real.bio_gripper import DEFAULT_FORCE_PCT
 from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
 from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S
@@ -144,7 +145,13 @@ class GripperConfig(Section):
     speed: StrictInt = Field(
         default=0, ge=0, le=4000, description="Gripper speed, SDK units (pulses/s, at most 4000); 0: the SDK's own."
     )
-    force: StrictInt = Field(default=50, ge=1, le=100, description="Gripping force, percent 1-100 (G2 only).")
+    force: StrictInt = Field(
+        default=DEFAULT_FORCE_PCT,
+        ge=1,
+        le=100,
+        description="Gripping force, percent 1-100 of the BIO gripper's 20 N (G2 only; the original BIO grips with its maximum). "
+        "100 is what the sim grips a plate with; much less lets a plate twist in the jaws.",
+    )
     timeout_s: Number = Field(default=5.0, ge=0.5, le=30.0, description="Longest an open or close may take, seconds.")
 
 

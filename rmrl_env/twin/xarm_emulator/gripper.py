@@ -10,7 +10,7 @@ controller adds the CRC); this module answers them from a register model:
 0x0100    enable (write 1 / 0)
 0x010A    control mode (G2 only; 1 = positions in pulses, ``mm * 3.7342 - 265.13``)
 0x0303    speed (pulses/s)
-0x0506    force 1-100 (G2 only)
+0x0506    force 1-100 (G2 only), percent of the maximum gripping force
 0x0700    target position, int32 over two registers (G2: pulses; original: 130 open, 50 closed)
 0x0702    current position, int32 (G2 only, pulses)
 0x0801    firmware version, three registers
@@ -51,8 +51,9 @@ def g2_mm(pulses: int) -> float:
 class Jaws(Protocol):
     """Physical jaws the register model drives instead of its own kinematic ones (the twin's)."""
 
-    def drive(self, target_mm: float | None, speed_mm_s: float) -> None:
-        """Move toward opening ``target_mm`` at ``speed_mm_s``; ``None`` holds still (disabled or faulted)."""
+    def drive(self, target_mm: float | None, speed_mm_s: float, force_pct: int) -> None:
+        """Move toward opening ``target_mm`` at ``speed_mm_s``, gripping with ``force_pct`` percent of
+        the gripper's maximum force; ``None`` holds still (disabled or faulted)."""
 
     def opening_mm(self) -> float:
         """The jaws' opening now, mm."""
@@ -124,7 +125,9 @@ class BioGripperModel:
         """Physical jaws: drive them, read their opening back, and call a stall short of a closing target a catch."""
         assert self.jaws is not None
         active = self.enabled and not self.error_code
-        self.jaws.drive(self.target_mm if active else None, max(self.speed, 1) * MM_PER_S_PER_SPEED)
+        # The G2 grips with its force register; the original BIO has no force setting and grips with its maximum.
+        force_pct = min(max(self.force, 1), 100) if self.is_g2 else 100
+        self.jaws.drive(self.target_mm if active else None, max(self.speed, 1) * MM_PER_S_PER_SPEED, force_pct)
         self.opening_mm = self.jaws.opening_mm()
         closing_short = self.opening_mm - self.target_mm > CAUGHT_MARGIN_MM
         if active and not self.caught and closing_short and self.jaws.stalled():
