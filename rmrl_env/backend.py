@@ -44,6 +44,9 @@ class GroundTruth(Protocol):
     def plate_type(self) -> str:
         """The type of the plate on the table (a key of :data:`rmrl_env.cell.PLATE_TYPES`)."""
 
+    def plate_tilt_rad(self) -> float:
+        """The angle between the plate's normal and the vertical (0 flat, pi upside down)."""
+
 
 @dataclass(frozen=True)
 class PerceivedSeating:

@@ -121,6 +121,42 @@ class MotionPlan:
     transport_speed_m_s: float = 0.60
 
 
+#: A plate whose top is this far (m) above the surface under it stands on an end or a side: the
+#: tallest plate lying flat is 44 mm tall, the narrowest side of the footprint 85.48 mm.
+STANDING_TOP_M = 0.065
+
+
+@dataclass(frozen=True)
+class OutcomeChecks:
+    """Thresholds of the routine's checks of what became of the plate (metres, degrees).
+
+    Attributes:
+        grip_width_m: the jaws hold a plate across its width (the SLAS footprint's 85.48 mm,
+            every plate type).
+        grip_width_tolerance_m: jaws that stop farther than this from ``grip_width_m`` did not
+            close on the plate's sides (``grasp_missed``).
+        slip_m: jaws that close by more than this after the catch have lost the plate
+            (``dropped``); a gripper that does not report its opening cannot tell.
+        max_tilt_deg: a plate whose top face (plane fitted to depth) is tilted more is not
+            lying flat (``not_flat``): one end on an 8 mm rim tilts a plate 3.6° or more.
+        surface_tolerance_m: a flat plate's measured top lies within this of a known surface
+            plus one plate type's height; farther, it rests on something else (a rim, a wall,
+            another plate) or stands on an end.
+    """
+
+    grip_width_m: float = PLATE_WIDTH_M
+    grip_width_tolerance_m: float = 0.008
+    slip_m: float = 0.004
+    max_tilt_deg: float = 2.5
+    surface_tolerance_m: float = 0.004
+
+    def __post_init__(self) -> None:
+        for name in ("grip_width_m", "grip_width_tolerance_m", "slip_m", "max_tilt_deg", "surface_tolerance_m"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"checks.{name} must be a positive number, got {value!r}")
+
+
 @dataclass(frozen=True)
 class CellLayout:
     """Everything the routine needs to know about the cell's geometry.
@@ -131,6 +167,7 @@ class CellLayout:
         reset_region: initial plate poses drawn for new scenes.
         receptacles: the places a task can put the plate, by name.
         motion: heights and speeds of the routine.
+        checks: thresholds of the routine's checks of the grasp, the carry and how the plate lies.
     """
 
     table_z_m: float
@@ -138,6 +175,7 @@ class CellLayout:
     reset_region: Region
     receptacles: dict[str, Receptacle]
     motion: MotionPlan = field(default_factory=MotionPlan)
+    checks: OutcomeChecks = field(default_factory=OutcomeChecks)
 
     def __post_init__(self) -> None:
         # A plate anywhere in the reset region must not overlap a receptacle: no two plate centres
@@ -158,6 +196,42 @@ class CellLayout:
             return self.receptacles[name]
         except KeyError:
             raise ConfigError(f"the cell has no receptacle {name!r}; it has {sorted(self.receptacles)}") from None
+
+    def surfaces_z_m(self) -> list[float]:
+        """Heights of the surfaces a plate can rest flat on: the table and every receptacle's floor."""
+        return sorted({self.table_z_m, *(r.floor_z_m for r in self.receptacles.values())})
+
+    def surface_under(self, x_m: float, y_m: float) -> float:
+        """The height of the surface under a point: the floor of a receptacle whose slot (with a
+        plate's margin of 20 mm) holds it, else the table."""
+        for rec in self.receptacles.values():
+            dx, dy = x_m - rec.pose.x_m, y_m - rec.pose.y_m
+            c, s = math.cos(rec.pose.yaw_rad), math.sin(rec.pose.yaw_rad)
+            if abs(c * dx + s * dy) <= PLATE_LENGTH_M / 2 + 0.02 and abs(-s * dx + c * dy) <= PLATE_WIDTH_M / 2 + 0.02:
+                return rec.floor_z_m
+        return self.table_z_m
+
+    def lie_problem(self, pose: PlanarPose, top_z_m: float, tilt_rad: float) -> str | None:
+        """``None`` when a plate seen at ``pose`` with its top at ``top_z_m`` and its top face
+        tilted by ``tilt_rad`` (NaN: not measured) lies flat on the surface under it; else what
+        the camera sees (thresholds: :attr:`checks`)."""
+        checks = self.checks
+        if math.isfinite(tilt_rad) and math.degrees(tilt_rad) > checks.max_tilt_deg:
+            return (
+                f"the plate is tilted by {math.degrees(tilt_rad):.1f}° (more than {checks.max_tilt_deg:g}°): "
+                "it leans on a wall or rests on a rim"
+            )
+        surface = self.surface_under(pose.x_m, pose.y_m)
+        above = top_z_m - surface
+        if above > STANDING_TOP_M:
+            return f"the plate's top is {above * 1000:.0f} mm above the surface under it: it stands on an end or a side"
+        gap = min((above - t.height_m for t in PLATE_TYPES.values()), key=abs)
+        if abs(gap) > checks.surface_tolerance_m:
+            return (
+                f"the plate's top is {gap * 1000:+.0f} mm from where a flat plate's would be on the surface under it "
+                f"(z = {surface * 1000:.0f} mm): it rests on a rim or on something else"
+            )
+        return None
 
     def grasp_z_m(self, surface_z_m: float) -> float:
         """TCP height of the grasp of a plate resting at ``surface_z_m``.

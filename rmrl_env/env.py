@@ -14,6 +14,11 @@ One-step episodes:
   re-localises it (P^final) and returns ``r = exp(−(e_trans / L + e_rot))`` against the
   target P^target, which the same camera measured with the plate seated.
 
+The reward rule: a trial that ran to its end (``failure`` is ``None``) scores its measured
+placement; every failure scores 0, whatever the camera measured afterwards. A plate dropped,
+missed, stopped by a collision, left leaning, on a rim or standing on an end is never a
+placement.
+
 ## Action space
 
 ``action_type="grid"`` (default, the paper's): ``MultiDiscrete([nx, ny, nψ])``, indices into the
@@ -39,7 +44,7 @@ default ±12 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([25, 
 | ``e_trans_mm`` | step | float, mm | ‖t_final − t_target‖ as the camera measures it (NaN when there is no final pose) |
 | ``e_rot_deg`` | step | float, degrees | ψ_final − ψ_target, absolute, modulo a half turn (NaN likewise) |
 | ``success`` | step | bool | the plate is seated in the receptacle |
-| ``failure`` | step | :class:`~rmrl_env.routine.Failure` or ``None`` | why the trial did not finish normally |
+| ``failure`` | step | :class:`~rmrl_env.routine.Failure` or ``None`` | why the trial did not finish normally: ``"unreachable"``, ``"grasp_missed"``, ``"dropped"``, ``"collision"``, ``"not_flat"``, ``"plate_not_found"`` |
 | ``message`` | step | str | detail of a failure |
 | ``pick_pose`` | step | float64 (3,), m, m, rad | P^pick = P^e + a |
 | ``adjustment`` | step | float64 (3,), m, m, rad | a, the action mapped onto the grid |
@@ -50,7 +55,8 @@ default ±12 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([25, 
 ``info["privileged"]`` holds ``requested_pose`` (the pose the env asked the stager for, both
 backends) and, where the backend knows the true state (the sim), ``true_pose`` (the plate's true
 initial pose) and ``plate_type``, and after a step ``true_final_pose``, ``true_e_trans_mm`` and ``true_e_rot_deg``
-(the same errors from the true final pose against the receptacle's true slot). They serve
+(the same errors from the true final pose against the receptacle's true slot) and ``true_tilt_deg``
+(the angle between the plate's normal and the vertical: 0 flat, 90 on an end, 180 upside down). They serve
 analysis, oracles and tests; agents never read them.
 """
 
@@ -244,14 +250,14 @@ class CellPlateEnv(gym.Env):
             "target_pose": target.pose.as_array(),
             "config_hash": self.config_hash,
         }
+        # The reward rule: a trial that ran to its end scores its measured placement; every failure scores 0.
+        r = 0.0
         if outcome.failure == Failure.UNREACHABLE or outcome.seen is None:
-            r = 0.0
             info.update(e_trans_mm=float("nan"), e_rot_deg=float("nan"), success=False)
             obs = self._last_obs
         else:
             final = outcome.seen.detection
             error = placement_error(final.pose, target.pose)
-            r = reward(error, self.reward_length_m)
             info.update(
                 e_trans_mm=error.e_trans_mm,
                 e_rot_deg=error.e_rot_deg,
@@ -259,6 +265,8 @@ class CellPlateEnv(gym.Env):
                 success=outcome.failure is None and self._seated(final, target),
             )
             obs = self._observation(outcome.seen)
+            if outcome.failure is None:
+                r = reward(error, self.reward_length_m)
         info["privileged"] = self._privileged(after_step=True)
         assert obs is not None
         return obs, float(r), True, False, info
@@ -353,5 +361,10 @@ class CellPlateEnv(gym.Env):
         if after_step and gt is not None:
             final = gt.plate_pose()
             error = placement_error(final, gt.slot_pose(self.receptacle))
-            privileged.update(true_final_pose=final.as_array(), true_e_trans_mm=error.e_trans_mm, true_e_rot_deg=error.e_rot_deg)
+            privileged.update(
+                true_final_pose=final.as_array(),
+                true_e_trans_mm=error.e_trans_mm,
+                true_e_rot_deg=error.e_rot_deg,
+                true_tilt_deg=math.degrees(gt.plate_tilt_rad()),
+            )
         return privileged

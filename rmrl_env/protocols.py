@@ -156,6 +156,8 @@ class PlateDetection:
         mask: bool array (H, W), the plate's pixels.
         bbox_px: ``(u_min, v_min, u_max, v_max)`` of the mask, pixels.
         depth_m: mean depth inside the mask, metres.
+        tilt_rad: tilt of the plane fitted to the plate's visible top face from depth
+            (:mod:`rmrl_env.perception.plate_lie`); NaN where it was not measured.
     """
 
     pose: PlanarPose
@@ -163,6 +165,7 @@ class PlateDetection:
     mask: np.ndarray
     bbox_px: tuple[int, int, int, int]
     depth_m: float
+    tilt_rad: float = math.nan
 
 
 class Localisation(NamedTuple):

@@ -29,9 +29,13 @@ class Failure(StrEnum):
     UNREACHABLE = "unreachable"
     """A pose of the trial is outside the arm's reach or workspace; no motion was made."""
     GRASP_MISSED = "grasp_missed"
-    """The gripper closed on nothing."""
+    """The jaws closed on nothing, or stopped at a width that is not the plate's (judged at the close)."""
+    DROPPED = "dropped"
+    """The plate left the jaws between the lift and the release (the jaws closed further)."""
     COLLISION = "collision"
     """The arm's collision detection stopped a motion."""
+    NOT_FLAT = "not_flat"
+    """After the trial the camera sees the plate not lying flat: leaning, on a rim, or standing on an end."""
     PLATE_LOST = "plate_not_found"
     """The camera could not find the plate after the trial."""
 
@@ -164,28 +168,57 @@ class PickAndPlace:
 
     def _execute(self, waypoints: dict[str, ToolPose]) -> TrialOutcome:
         arm, gripper = self.drivers.arm, self.drivers.gripper
-        motion = self.layout.motion
+        motion, checks = self.layout.motion, self.layout.checks
         gripper.open()
         arm.move_to(waypoints["pre_grasp"], motion.approach_speed_m_s, linear=False)
         arm.move_to(waypoints["grasp"], motion.descend_speed_m_s)
         caught = gripper.close()
-        if not caught:
+        width = gripper.opening_m()
+        if not caught or abs(width - checks.grip_width_m) > checks.grip_width_tolerance_m:
+            what = "closed on nothing" if not caught else f"stopped at {width * 1000:.1f} mm, not on the plate's sides"
             gripper.open()
             arm.move_to(waypoints["pre_grasp"], motion.lift_speed_m_s)
             arm.go_home()
-            return self._relocalise(Failure.GRASP_MISSED, "the gripper closed on nothing")
+            return self._relocalise(
+                Failure.GRASP_MISSED, f"the jaws {what} (a plate is {checks.grip_width_m * 1000:.1f} mm across)"
+            )
         arm.move_to(waypoints["lift"], motion.lift_speed_m_s)
-        arm.move_to(waypoints["pre_place"], motion.transport_speed_m_s)
-        arm.move_to(waypoints["place_approach"], motion.lift_speed_m_s)
+        dropped = self._lost_grip(width, "the lift")
+        if dropped is None:
+            arm.move_to(waypoints["pre_place"], motion.transport_speed_m_s)
+            arm.move_to(waypoints["place_approach"], motion.lift_speed_m_s)
+            dropped = self._lost_grip(width, "the carry")
+        if dropped is not None:
+            gripper.open()
+            arm.go_home()
+            return self._relocalise(Failure.DROPPED, dropped)
         arm.move_to(waypoints["release"], motion.descend_speed_m_s)
         gripper.open()
         arm.move_to(waypoints["retract"], motion.lift_speed_m_s)
         arm.go_home()
         return self._relocalise(None)
 
+    def _lost_grip(self, held_width_m: float, during: str) -> str | None:
+        """Whether the jaws closed further than the catch since it (the plate slipped out)."""
+        now = self.drivers.gripper.opening_m()
+        if held_width_m - now > self.layout.checks.slip_m:
+            return f"the plate left the jaws during {during}: they closed from {held_width_m * 1000:.1f} to {now * 1000:.1f} mm"
+        return None
+
+    def lie_problem(self, seen: Localisation) -> str | None:
+        """``None`` when the localised plate lies flat on a known surface; else what the camera sees."""
+        detection = seen.detection
+        return self.layout.lie_problem(detection.pose, detection.top_z_m, detection.tilt_rad)
+
     def _relocalise(self, failure: Failure | None, message: str = "") -> TrialOutcome:
+        """See where the plate ended up. A trial that otherwise went to its end fails as
+        ``not_flat`` when the plate does not lie flat (:meth:`lie_problem`)."""
         try:
             seen = self.localise()
         except PlateNotFoundError as err:
             return TrialOutcome(failure or Failure.PLATE_LOST, None, f"{message} {err}".strip())
+        if failure is None:
+            problem = self.lie_problem(seen)
+            if problem is not None:
+                return TrialOutcome(Failure.NOT_FLAT, seen, problem)
         return TrialOutcome(failure, seen, message)

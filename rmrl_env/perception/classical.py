@@ -23,7 +23,8 @@ class ClassicalLocaliser:
             candidates.
         min_area_px / max_area_px: accepted blob sizes, pixels (a 128 x 85 mm plate seen from
             1 m at f = 615 px covers about 4,100 px; a 44 mm deep-well plate seen off-axis
-            adds its side faces).
+            adds its side faces; a standard plate standing on its 85 x 14 mm end still covers
+            about 500 px, and is found, so that the routine can say it stands).
         position_method: ``"centroid"`` (sub-pixel, default) or ``"bbox"`` (the paper's); see
             :mod:`rmrl_env.perception.localise`.
     """
@@ -32,7 +33,7 @@ class ClassicalLocaliser:
         self,
         camera_to_base: RigidTransform,
         dark_threshold: int = 60,
-        min_area_px: int = 1500,
+        min_area_px: int = 300,
         max_area_px: int = 20000,
         position_method: str = "centroid",
     ) -> None:

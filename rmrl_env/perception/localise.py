@@ -9,7 +9,9 @@ Given a plate mask in an RGB-D frame, the pose follows the pipeline of the paper
 4. camera-to-base extrinsics: ``p_base = R p_cam + t``;
 5. yaw = direction of the first principal component of the mask, measured in the base frame
    (mask pixels deprojected at depth ``Z`` and transformed to the base before the PCA, so a
-   camera that is not exactly top-down still gives the right angle).
+   camera that is not exactly top-down still gives the right angle);
+6. tilt = the tilt of a plane fitted to the mask's depth (:mod:`~rmrl_env.perception.plate_lie`),
+   which tells a plate lying flat from one leaning, on a rim or standing on an end.
 
 The pipeline uses the *believed* intrinsics and extrinsics (from calibration). Whatever the
 calibration gets wrong, and whatever the pinhole model leaves out (lens distortion, the side
@@ -30,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from rmrl_env.errors import PlateNotFoundError
+from rmrl_env.perception.plate_lie import fit_top_face
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, PlateDetection, RGBDFrame, RigidTransform, wrap_half_turn
 
 #: Ways to reduce the mask to one image position (see the module docstring).
@@ -103,12 +106,14 @@ def pose_from_mask(
         u_c, v_c = float(us.mean()), float(vs.mean())
     centre_base = camera_to_base.apply(deproject(u_c, v_c, z, frame.intrinsics))
     yaw = _principal_yaw(us, vs, z, frame.intrinsics, camera_to_base)
+    face = fit_top_face(mask, frame.depth_m, frame.intrinsics, camera_to_base)
     return PlateDetection(
         pose=PlanarPose(float(centre_base[0]), float(centre_base[1]), yaw),
         top_z_m=float(centre_base[2]),
         mask=mask,
         bbox_px=(u0, v0, u1, v1),
         depth_m=z,
+        tilt_rad=face.tilt_rad if face is not None else float("nan"),
     )
 
 

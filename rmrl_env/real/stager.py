@@ -4,8 +4,9 @@
 :meth:`~rmrl_env.routine.PickAndPlace.transfer` the trials use: it localises the plate wherever
 the last trial left it (in the box, on the shelf, on the table), picks it there and sets it
 down at the requested pose in the reset area, then returns home. A plate that cannot be found
-is retried by the routine, then reported; nothing moves without a detection. Every reset is
-appended to an optional JSON-lines log.
+is retried by the routine, then reported; nothing moves without a detection, and nothing moves
+toward a plate the camera sees standing, leaning or on a rim (the error names its state). Every
+reset is appended to an optional JSON-lines log.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class RobotStager:
 
         Raises:
             PlateNotFoundError: the plate was not found before the reset (nothing moved).
-            ResetError: the transfer failed (unreachable, missed grasp, plate lost).
+            ResetError: the plate does not lie flat (nothing moved), or the transfer failed
+                (unreachable, missed grasp, dropped, collision, not flat after it, plate lost).
         """
         record: dict[str, Any] = {"time": time.time(), "requested": pose.as_array().tolist(), "attempts": []}
         try:
@@ -95,6 +97,13 @@ class RobotStager:
                         f"autonomous reset: {err}. Nothing was moved; put the plate in the reset area by hand and reset again"
                     ) from None
                 start = seen.detection.pose
+                problem = self.routine.lie_problem(seen)
+                if problem is not None:
+                    record["attempts"].append({"from": start.as_array().tolist(), "refused": problem})
+                    raise ResetError(
+                        f"autonomous reset: {problem}, at x={start.x_m:.3f} m, y={start.y_m:.3f} m. Nothing was moved: the "
+                        "robot only picks a plate lying flat. Lay it flat in the reset area by hand and reset again"
+                    )
                 if self._close_enough(seen.detection, pose):
                     record["attempts"].append({"from": start.as_array().tolist(), "skipped": "already there"})
                     self.last_detection = seen.detection

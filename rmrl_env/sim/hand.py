@@ -104,6 +104,9 @@ class SimGroundTruth:
         """Name of the plate type on the table (a key of :data:`~rmrl_env.cell.PLATE_TYPES`)."""
         return self.world.plate_type.name
 
+    def plate_tilt_rad(self) -> float:
+        return self.world.plate_tilt_rad()
+
     def slot_pose(self, receptacle: Receptacle) -> PlanarPose:
         """The true pose of the receptacle's slot (a receptacle the model lacks is taken as given)."""
         if self.world.has_slot(receptacle.name):

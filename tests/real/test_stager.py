@@ -28,13 +28,19 @@ class StubRoutine:
             raise PlateNotFoundError("no plate")
         return seen(det)
 
+    def lie_problem(self, seen):
+        d = seen.detection
+        return self.layout.lie_problem(d.pose, d.top_z_m, d.tilt_rad)
+
     def transfer(self, pick, pick_z, place, place_z):
         self.transfers.append((pick, pick_z, place, place_z))
         return self.outcomes.pop(0)
 
 
-def det(x, y, yaw=0.0, surface=0.0):
-    return PlateDetection(PlanarPose(x, y, yaw), surface + PLATE_HEIGHT_M, np.zeros((1, 1), bool), (0, 0, 0, 0), 1.0)
+def det(x, y, yaw=0.0, surface=0.0, height=PLATE_HEIGHT_M, tilt_deg=0.3):
+    return PlateDetection(
+        PlanarPose(x, y, yaw), surface + height, np.zeros((1, 1), bool), (0, 0, 0, 0), 1.0, tilt_rad=math.radians(tilt_deg)
+    )
 
 
 def seen(detection):
@@ -72,3 +78,20 @@ def test_lost_plate_is_reported_without_motion():
     with pytest.raises(PlateNotFoundError, match="Nothing was moved"):
         RobotStager(routine).stage_plate(PlanarPose(0.40, -0.2, 0.0))
     assert routine.transfers == []
+
+
+@pytest.mark.parametrize(
+    ("plate", "state"),
+    [
+        (det(0.45, -0.1, height=0.0855), "stands on an end"),
+        (det(0.45, -0.1, tilt_deg=12.0), "leans on a wall or rests on a rim"),
+        (det(0.40, 0.2, height=PLATE_HEIGHT_M + 0.008), "rests on a rim"),  # flat on the box's walls
+    ],
+)
+def test_a_plate_that_does_not_lie_flat_is_never_picked(tmp_path, plate, state):
+    """The reset stops with one message naming the plate's state, before any motion."""
+    routine = StubRoutine([plate])
+    with pytest.raises(ResetError, match=f"{state}.*Nothing was moved.*by hand"):
+        RobotStager(routine, log_path=tmp_path / "r.jsonl").stage_plate(PlanarPose(0.40, -0.2, 0.0))
+    assert routine.transfers == []
+    assert "refused" in (tmp_path / "r.jsonl").read_text()
