@@ -88,6 +88,8 @@ class SimCamera:
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
         self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
+        self._scaled_bank: tuple[float, np.ndarray] = (1.0, self._noise_bank)
+        self._color_scratch = np.empty((height, width, 3), dtype=np.float32)
 
     @property
     def intrinsics(self) -> CameraIntrinsics:
@@ -114,6 +116,15 @@ class SimCamera:
         start = int(self.rng.integers(0, self._noise_bank.size - size))
         return self._noise_bank[start : start + size].reshape(shape)
 
+    def _scaled_noise(self, shape: tuple[int, ...], std: float) -> np.ndarray:
+        """``std`` times a window of the bank (as :meth:`_standard_normal`), from a copy of the
+        bank scaled once per ``std`` rather than on every frame."""
+        if self._scaled_bank[0] != std:
+            self._scaled_bank = (std, self._noise_bank * np.float32(std))
+        size = int(np.prod(shape))
+        start = int(self.rng.integers(0, self._noise_bank.size - size))
+        return self._scaled_bank[1][start : start + size].reshape(shape)
+
     def render_ideal(self) -> tuple[np.ndarray, np.ndarray]:
         """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera.
 
@@ -139,13 +150,17 @@ class SimCamera:
             depth = cv2.remap(depth, *self._maps, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
         e = self.errors
         if e.color_noise_std > 0:
-            noise = self._standard_normal(color.shape) * np.float32(e.color_noise_std)
-            color = np.clip(color + noise, 0, 255).astype(np.uint8)
+            noisy = self._color_scratch  # float32, like color + noise
+            np.add(color, self._scaled_noise(color.shape, e.color_noise_std), out=noisy)
+            color = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
+        # depth is this capture's own array: the noise is added in place.
         if e.depth_noise_subpixel > 0:
-            sigma = depth * depth * (e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m))
-            depth = depth + self._standard_normal(depth.shape) * sigma
+            sigma = depth * depth
+            sigma *= e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
+            sigma *= self._standard_normal(depth.shape)
+            depth += sigma
         if e.depth_scale_error:
-            depth = depth * np.float32(1.0 + e.depth_scale_error)
+            depth *= np.float32(1.0 + e.depth_scale_error)
         return RGBDFrame(
             color=color,
             depth_m=depth.astype(np.float32, copy=False),
