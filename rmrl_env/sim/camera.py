@@ -55,6 +55,13 @@ def _depth_coefficients(model: mujoco.MjModel) -> tuple[np.float32, np.float32]:
     return np.float32(-0.5) * c - np.float32(0.5), np.float32(-0.5) * d
 
 
+def _opaque(model: mujoco.MjModel) -> bool:
+    """Nothing in ``model`` lets the skybox show through or mirrors it: no translucent geom or
+    material, no reflective material."""
+    translucent = np.any(model.geom_rgba[model.geom_matid < 0, 3] < 1.0) or np.any(model.mat_rgba[:, 3] < 1.0)
+    return not (translucent or np.any(model.mat_reflectance > 0.0))
+
+
 def true_camera_to_base(world: SimWorld) -> RigidTransform:
     """The overhead camera's true pose (OpenCV axes) in the base frame of ``world`` (after a forward pass)."""
     d = world.data
@@ -85,6 +92,7 @@ class SimCamera:
         self._rgb_buf = np.empty((height, width, 3), dtype=np.uint8)
         self._depth_buf = np.empty((height, width), dtype=np.float32)
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
+        self._opaque = _opaque(world.model)
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
         self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
@@ -130,18 +138,29 @@ class SimCamera:
 
         One render pass, both buffers read back together: the same pixels as
         :class:`mujoco.Renderer`'s separate colour and depth passes (``tests/env/test_sim_speed.py``
-        checks them bit for bit) at little more than the cost of the colour pass.
+        checks them bit for bit) at little more than the cost of the colour pass. The pass leaves
+        out the skybox, which the depth pass does not draw either and which shows in colour only
+        where a pixel sees no geometry (window depth 0): the overhead camera sees the bench
+        everywhere, and a frame with such a pixel gets its colour from a second pass with the sky.
         """
         r = self._renderer
         r.update_scene(self.world.data, camera=self.world.camera_id)
         if r._gl_context:
             r._gl_context.make_current()
-        mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
-        mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf, r._rect, r._mjr_context)
+        self._render_pass(sky=False, depth=True)
+        if not (self._opaque and self._depth_buf.all()):  # a pixel saw no geometry: the sky shows there
+            self._render_pass(sky=True, depth=False)
         # The buffers hold the image bottom row first; depth is OpenGL's reversed-Z window depth.
         color = np.ascontiguousarray(self._rgb_buf[::-1])
         depth = (self._depth_d / (self._depth_buf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
         return color, depth
+
+    def _render_pass(self, sky: bool, depth: bool) -> None:
+        """Render the updated scene (the skybox drawn or not) and read colour (and depth) back."""
+        r = self._renderer
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
+        mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
+        mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf if depth else None, r._rect, r._mjr_context)
 
     def capture(self) -> RGBDFrame:
         color, depth = self.render_ideal()

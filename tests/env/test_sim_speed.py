@@ -13,7 +13,10 @@ import mujoco
 import numpy as np
 import pytest
 
+from rmrl_env.sim.camera import SimCamera
+from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.kinematics import POS_TOL_M, ROT_TOL_RAD, ArmKinematics, tool_quaternion
+from rmrl_env.sim.world import SimWorld
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +131,27 @@ def test_the_sensor_model_gives_the_plain_computations_frames(scenes):
         np.testing.assert_array_equal(frame.color, color)
         np.testing.assert_array_equal(frame.depth_m, depth)
     assert not np.array_equal(frames[0].color, frames[1].color)  # fresh noise on every frame
+
+
+def test_a_camera_that_sees_the_sky_renders_it_as_the_plain_renderer_does():
+    """Turned 35° up from overhead, the camera sees past the bench: the frame must be rendered
+    with the skybox, like mujoco.Renderer's, not with the clear colour behind the bench."""
+    errors = ErrorSources()
+    world = SimWorld(errors)
+    turn, quat = np.empty(4), np.empty(4)
+    mujoco.mju_axisAngle2Quat(turn, np.array([1.0, 0.0, 0.0]), math.radians(35.0))
+    mujoco.mju_mulQuat(quat, turn, world.model.cam_quat[world.camera_id].copy())
+    world.model.cam_quat[world.camera_id] = quat
+    world.forward()
+    camera = SimCamera(world, errors)
+    renderer = mujoco.Renderer(world.model, height=480, width=640)
+    try:
+        color, depth = camera.render_ideal()
+        ref_color, ref_depth = reference_render(renderer, camera)
+        np.testing.assert_array_equal(color, ref_color)
+        np.testing.assert_array_equal(depth, ref_depth)
+        renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False  # without the sky, the frame differs
+        assert not np.array_equal(renderer.render(), ref_color)
+    finally:
+        renderer.close()
+        camera.close()
