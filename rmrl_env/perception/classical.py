@@ -48,11 +48,17 @@ class ClassicalLocaliser:
 
     def segment(self, color: np.ndarray) -> np.ndarray:
         """The plate mask (bool H x W) of a colour image, or raise PlateNotFoundError."""
-        brightest = cv2.cvtColor(color, cv2.COLOR_RGB2HSV)[..., 2]  # V = max(R, G, B)
-        _, dark = cv2.threshold(brightest, self.dark_threshold - 1, 1, cv2.THRESH_BINARY_INV)
+        # Dark where the brightest channel (HSV's V) is below the threshold, i.e. where every channel is.
+        t = float(self.dark_threshold - 1)
+        dark = cv2.inRange(color, (0.0, 0.0, 0.0), (t, t, t))
         dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, self._kernel)
-        _n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-        areas = stats[1:, cv2.CC_STAT_AREA]
+        # Components are labelled inside the box around every dark pixel: the same components, in
+        # the same (raster) order, as over the whole image, at a fraction of the cost.
+        x, y, w, h = cv2.boundingRect(dark)
+        areas = np.zeros(0, dtype=np.int32)
+        if w * h:
+            _n, labels, stats, _ = cv2.connectedComponentsWithStats(dark[y : y + h, x : x + w], connectivity=8)
+            areas = stats[1:, cv2.CC_STAT_AREA]
         ok = np.nonzero((areas >= self.min_area_px) & (areas <= self.max_area_px))[0]
         if ok.size == 0:
             largest = int(areas.max()) if areas.size else 0
@@ -62,7 +68,9 @@ class ClassicalLocaliser:
                 "not occluded by the arm, and that the lighting gives a light bench and a dark plate"
             )
         best = 1 + ok[int(np.argmax(areas[ok]))]
-        return labels == best
+        mask = np.zeros(dark.shape, dtype=bool)
+        mask[y : y + h, x : x + w] = labels == best
+        return mask
 
     def localise(self, frame: RGBDFrame) -> PlateDetection:
         return pose_from_mask(frame, self.segment(frame.color), self.camera_to_base, position_method=self.position_method)

@@ -29,6 +29,7 @@ comparison with the paper.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from rmrl_env.errors import PlateNotFoundError
@@ -87,9 +88,11 @@ def pose_from_mask(
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != frame.depth_m.shape:
         raise ValueError(f"mask shape {mask.shape} does not match the depth image {frame.depth_m.shape}")
-    vs, us = np.nonzero(mask)
-    if us.size == 0:
+    # The mask's pixels in raster order, as np.nonzero gives them (findNonZero is much faster).
+    pixels = cv2.findNonZero(np.ascontiguousarray(mask).view(np.uint8))
+    if pixels is None or len(pixels) == 0:
         raise PlateNotFoundError("the plate mask is empty: no plate pixels in the frame")
+    us, vs = pixels.reshape(-1, 2).T
     depth_in_mask = frame.depth_m[vs, us]
     valid = np.isfinite(depth_in_mask) & (depth_in_mask > 0)
     if int(valid.sum()) < min_valid_depth_px:

@@ -70,6 +70,7 @@ class SimArm:
         self.kin = kin if kin is not None else ArmKinematics()
         self.accel_m_s2 = accel_m_s2
         self.substeps = max(1, round(control_dt_s / world.timestep))
+        self._fractions = np.arange(1, self.substeps + 1) / self.substeps  # of a tick, at each substep
         self.simulate_free_space = simulate_free_space
         self.collision_force_n = collision_force_n
         if home is None:
@@ -129,8 +130,10 @@ class SimArm:
             target = ToolPose(float(p[0]), float(p[1]), float(p[2]), start.yaw_rad + s * dyaw)
             q = self.kin.solve(target, q_prev, max_iter=30)
             qd = (q - q_prev) / dt
-            for j in range(1, self.substeps + 1):
-                self.world.hold_arm(q_prev + (j / self.substeps) * (q - q_prev), qd)
+            # The world's step holds the arm on arm_q_cmd: set the velocity once, then each substep's position.
+            self.world.hold_arm(q_prev, qd)
+            for q_j in q_prev + self._fractions[:, None] * (q - q_prev):
+                self.world.arm_q_cmd[:] = q_j
                 self.world.step(1)
             q_prev = q
             force, touched = self.world.robot_contact_force()

@@ -45,6 +45,23 @@ def distortion_maps(intrinsics: CameraIntrinsics, distortion: tuple[float, ...])
     return cv2.convertMaps(ideal[..., 0].astype(np.float32), ideal[..., 1].astype(np.float32), cv2.CV_16SC2)
 
 
+def _depth_coefficients(model: mujoco.MjModel) -> tuple[np.float32, np.float32]:
+    """``(c, d)`` with metric depth ``d / (w + c)`` for a reversed-Z window depth ``w`` of a
+    perspective camera, computed in float32 like :class:`mujoco.Renderer` (so depths match it)."""
+    extent = model.stat.extent
+    zfar, znear = np.float32(model.vis.map.zfar * extent), np.float32(model.vis.map.znear * extent)
+    c = -(zfar + znear) / (zfar - znear)
+    d = -(np.float32(2) * zfar * znear) / (zfar - znear)
+    return np.float32(-0.5) * c - np.float32(0.5), np.float32(-0.5) * d
+
+
+def _opaque(model: mujoco.MjModel) -> bool:
+    """Nothing in ``model`` lets the skybox show through or mirrors it: no translucent geom or
+    material, no reflective material."""
+    translucent = np.any(model.geom_rgba[model.geom_matid < 0, 3] < 1.0) or np.any(model.mat_rgba[:, 3] < 1.0)
+    return not (translucent or np.any(model.mat_reflectance > 0.0))
+
+
 def true_camera_to_base(world: SimWorld) -> RigidTransform:
     """The overhead camera's true pose (OpenCV axes) in the base frame of ``world`` (after a forward pass)."""
     d = world.data
@@ -72,9 +89,15 @@ class SimCamera:
                 "importing rmrl_env before mujoco does this for you"
             ) from err
         self._maps = distortion_maps(self._intrinsics, errors.lens_distortion)
+        self._rgb_buf = np.empty((height, width, 3), dtype=np.uint8)
+        self._depth_buf = np.empty((height, width), dtype=np.float32)
+        self._depth_c, self._depth_d = _depth_coefficients(world.model)
+        self._opaque = _opaque(world.model)
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
         self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
+        self._scaled_bank: tuple[float, np.ndarray] = (1.0, self._noise_bank)
+        self._color_scratch = np.empty((height, width, 3), dtype=np.float32)
 
     @property
     def intrinsics(self) -> CameraIntrinsics:
@@ -101,16 +124,43 @@ class SimCamera:
         start = int(self.rng.integers(0, self._noise_bank.size - size))
         return self._noise_bank[start : start + size].reshape(shape)
 
+    def _scaled_noise(self, shape: tuple[int, ...], std: float) -> np.ndarray:
+        """``std`` times a window of the bank (as :meth:`_standard_normal`), from a copy of the
+        bank scaled once per ``std`` rather than on every frame."""
+        if self._scaled_bank[0] != std:
+            self._scaled_bank = (std, self._noise_bank * np.float32(std))
+        size = int(np.prod(shape))
+        start = int(self.rng.integers(0, self._noise_bank.size - size))
+        return self._scaled_bank[1][start : start + size].reshape(shape)
+
     def render_ideal(self) -> tuple[np.ndarray, np.ndarray]:
-        """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera."""
+        """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera.
+
+        One render pass, both buffers read back together: the same pixels as
+        :class:`mujoco.Renderer`'s separate colour and depth passes (``tests/env/test_sim_speed.py``
+        checks them bit for bit) at little more than the cost of the colour pass. The pass leaves
+        out the skybox, which the depth pass does not draw either and which shows in colour only
+        where a pixel sees no geometry (window depth 0): the overhead camera sees the bench
+        everywhere, and a frame with such a pixel gets its colour from a second pass with the sky.
+        """
         r = self._renderer
         r.update_scene(self.world.data, camera=self.world.camera_id)
-        color = r.render().copy()
-        r.enable_depth_rendering()
-        r.update_scene(self.world.data, camera=self.world.camera_id)
-        depth = r.render().astype(np.float32, copy=True)
-        r.disable_depth_rendering()
+        if r._gl_context:
+            r._gl_context.make_current()
+        self._render_pass(sky=False, depth=True)
+        if not (self._opaque and self._depth_buf.all()):  # a pixel saw no geometry: the sky shows there
+            self._render_pass(sky=True, depth=False)
+        # The buffers hold the image bottom row first; depth is OpenGL's reversed-Z window depth.
+        color = np.ascontiguousarray(self._rgb_buf[::-1])
+        depth = (self._depth_d / (self._depth_buf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
         return color, depth
+
+    def _render_pass(self, sky: bool, depth: bool) -> None:
+        """Render the updated scene (the skybox drawn or not) and read colour (and depth) back."""
+        r = self._renderer
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
+        mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
+        mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf if depth else None, r._rect, r._mjr_context)
 
     def capture(self) -> RGBDFrame:
         color, depth = self.render_ideal()
@@ -119,13 +169,17 @@ class SimCamera:
             depth = cv2.remap(depth, *self._maps, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
         e = self.errors
         if e.color_noise_std > 0:
-            noise = self._standard_normal(color.shape) * np.float32(e.color_noise_std)
-            color = np.clip(color + noise, 0, 255).astype(np.uint8)
+            noisy = self._color_scratch  # float32, like color + noise
+            np.add(color, self._scaled_noise(color.shape, e.color_noise_std), out=noisy)
+            color = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
+        # depth is this capture's own array: the noise is added in place.
         if e.depth_noise_subpixel > 0:
-            sigma = depth * depth * (e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m))
-            depth = depth + self._standard_normal(depth.shape) * sigma
+            sigma = depth * depth
+            sigma *= e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
+            sigma *= self._standard_normal(depth.shape)
+            depth += sigma
         if e.depth_scale_error:
-            depth = depth * np.float32(1.0 + e.depth_scale_error)
+            depth *= np.float32(1.0 + e.depth_scale_error)
         return RGBDFrame(
             color=color,
             depth_m=depth.astype(np.float32, copy=False),

@@ -59,8 +59,8 @@ class ArmKinematics:
         m = self.model
         self.data = mujoco.MjData(m)
         self.damping = damping
-        self._jacp = np.zeros((3, m.nv))
-        self._jacr = np.zeros((3, m.nv))
+        self._jac = np.zeros((6, m.nv))  # translational rows, then rotational
+        self._damping_eye = damping**2 * np.eye(6)
         joints = [m.joint(n).id for n in ARM_JOINTS]
         self.qadr = np.array([m.jnt_qposadr[j] for j in joints])
         self.dadr = np.array([m.jnt_dofadr[j] for j in joints])
@@ -71,9 +71,9 @@ class ArmKinematics:
         self.home = self.forward(self.home_q)
 
     def _set(self, q: np.ndarray) -> None:
+        """Pose every body at joint angles ``q`` (positions and orientations only)."""
         self.data.qpos[self.qadr] = q
         mujoco.mj_kinematics(self.model, self.data)
-        mujoco.mj_comPos(self.model, self.data)
 
     def forward(self, q: np.ndarray) -> ToolPose:
         """The TCP pose at joint angles ``q`` (rad)."""
@@ -104,25 +104,28 @@ class ArmKinematics:
         converge within the joint limits near ``seed``."""
         quat = np.empty(4)
         e_rot = np.empty(3)
+        err = np.empty(6)  # position error, then rotation error (world frame)
         q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
-        site = self.tcp_site
-        dofs = self.dadr
-        lam2 = self.damping**2
+        m, d, site = self.model, self.data, self.tcp_site
+        jac_all, dofs, damping = self._jac, self.dadr, self._damping_eye
         for _ in range(max_iter):
             self._set(q)
-            pos = self.data.site_xpos[site]
-            mujoco.mju_mat2Quat(quat, self.data.site_xmat[site])
+            xmat = d.site_xmat[site]
+            mujoco.mju_mat2Quat(quat, xmat)
             mujoco.mju_subQuat(e_rot, quat_t, quat)  # rotation vector (local frame) from current to target
-            e_rot = self.data.site_xmat[site].reshape(3, 3) @ e_rot  # to the world frame of the Jacobian
-            e_pos = pos_t - pos
-            if np.linalg.norm(e_pos) < POS_TOL_M and np.linalg.norm(e_rot) < ROT_TOL_RAD:
+            np.subtract(pos_t, d.site_xpos[site], out=err[:3])
+            np.matmul(xmat.reshape(3, 3), e_rot, out=err[3:])  # to the world frame of the Jacobian
+            e_pos, e_rot_w = err[:3], err[3:]
+            if math.sqrt(e_pos.dot(e_pos)) < POS_TOL_M and math.sqrt(e_rot_w.dot(e_rot_w)) < ROT_TOL_RAD:
                 return q
-            mujoco.mj_jacSite(self.model, self.data, self._jacp, self._jacr, site)
-            jac = np.vstack([self._jacp[:, dofs], self._jacr[:, dofs]])
-            err = np.concatenate([e_pos, e_rot])
-            dq = jac.T @ np.linalg.solve(jac @ jac.T + lam2 * np.eye(6), err)
-            step = np.max(np.abs(dq))
+            mujoco.mj_comPos(m, d)  # the Jacobian needs the com-based frames; the error check does not
+            mujoco.mj_jacSite(m, d, jac_all[:3], jac_all[3:], site)
+            jac = jac_all[:, dofs]
+            dq = jac.T @ np.linalg.solve(jac @ jac.T + damping, err)
+            step = np.abs(dq).max()
             if step > 0.5:
                 dq *= 0.5 / step
-            q = np.clip(q + dq, self.lower, self.upper)
+            q = q + dq
+            np.maximum(q, self.lower, out=q)
+            np.minimum(q, self.upper, out=q)
         return None

@@ -1,0 +1,157 @@
+"""The sim's fast paths give the same results as the straightforward ones they replace.
+
+Each fast path (one render pass for colour and depth, the IK's leaner iteration, the sensor model's in-place noise) is compared with a reference
+written the plain way, on frames of real scenes of the cell.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import mujoco
+import numpy as np
+import pytest
+
+from rmrl_env.sim.camera import SimCamera
+from rmrl_env.sim.error_sources import ErrorSources
+from rmrl_env.sim.kinematics import POS_TOL_M, ROT_TOL_RAD, ArmKinematics, tool_quaternion
+from rmrl_env.sim.world import SimWorld
+
+
+@pytest.fixture(scope="module")
+def scenes(place_env):
+    """A few staged scenes of the default cell (plates of both types at random poses), with a
+    mujoco.Renderer of the camera's size for the reference renders."""
+    u = place_env.unwrapped
+    camera = u.backend.drivers.camera
+    renderer = mujoco.Renderer(camera.world.model, height=camera.intrinsics.height, width=camera.intrinsics.width)
+    yield place_env, camera, renderer
+    renderer.close()
+
+
+def reference_render(renderer: mujoco.Renderer, camera) -> tuple[np.ndarray, np.ndarray]:
+    """Colour and depth the plain way: mujoco.Renderer's colour pass, then its depth pass."""
+    world = camera.world
+    renderer.update_scene(world.data, camera=world.camera_id)
+    color = renderer.render()
+    renderer.enable_depth_rendering()
+    renderer.update_scene(world.data, camera=world.camera_id)
+    depth = renderer.render()
+    renderer.disable_depth_rendering()
+    return color, depth
+
+
+def test_one_render_pass_gives_the_colour_and_depth_of_two(scenes):
+    env, camera, renderer = scenes
+    for seed in range(6):
+        env.reset(seed=seed)
+        color, depth = camera.render_ideal()
+        ref_color, ref_depth = reference_render(renderer, camera)
+        assert color.dtype == np.uint8 and depth.dtype == np.float32
+        np.testing.assert_array_equal(color, ref_color)
+        np.testing.assert_array_equal(depth, ref_depth)
+
+
+def reference_ik(kin: ArmKinematics, pos_t: np.ndarray, quat_t: np.ndarray, seed: np.ndarray, max_iter: int) -> np.ndarray | None:
+    """Damped least squares written plainly: full forward pass, stacked site Jacobian, clip."""
+    quat, e_rot = np.empty(4), np.empty(3)
+    jacp, jacr = np.zeros((3, kin.model.nv)), np.zeros((3, kin.model.nv))
+    q = np.clip(np.asarray(seed, dtype=float).copy(), kin.lower, kin.upper)
+    m, d, site = kin.model, kin.data, kin.tcp_site
+    for _ in range(max_iter):
+        d.qpos[kin.qadr] = q
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        mujoco.mju_mat2Quat(quat, d.site_xmat[site])
+        mujoco.mju_subQuat(e_rot, quat_t, quat)
+        e_rot = d.site_xmat[site].reshape(3, 3) @ e_rot
+        e_pos = pos_t - d.site_xpos[site]
+        if np.linalg.norm(e_pos) < POS_TOL_M and np.linalg.norm(e_rot) < ROT_TOL_RAD:
+            return q
+        mujoco.mj_jacSite(m, d, jacp, jacr, site)
+        jac = np.vstack([jacp[:, kin.dadr], jacr[:, kin.dadr]])
+        dq = jac.T @ np.linalg.solve(jac @ jac.T + kin.damping**2 * np.eye(6), np.concatenate([e_pos, e_rot]))
+        step = np.max(np.abs(dq))
+        if step > 0.5:
+            dq *= 0.5 / step
+        q = np.clip(q + dq, kin.lower, kin.upper)
+    return None
+
+
+def test_ik_gives_the_plain_solvers_joint_angles_bit_for_bit():
+    """Over the workspace, near and far seeds, the short budget of a control tick and the full one:
+    the same joint angles (so the same trajectories), and the same poses found unreachable."""
+    kin = ArmKinematics()
+    rng = np.random.default_rng(7)
+    unreachable = 0
+    for i in range(300):
+        pos = np.array([rng.uniform(0.15, 0.6), rng.uniform(-0.45, 0.3), rng.uniform(0.0, 0.35)])
+        quat = tool_quaternion(rng.uniform(-math.pi, math.pi))
+        seed = kin.home_q + rng.normal(0.0, 0.3 if i % 2 else 0.02, 6)
+        max_iter = 30 if i % 3 else 100
+        want = reference_ik(kin, pos, quat, seed, max_iter)
+        got = kin.solve_pose(pos, quat, seed, max_iter)
+        if want is None:
+            unreachable += 1
+            assert got is None
+        else:
+            assert got is not None
+            np.testing.assert_array_equal(got, want)
+    assert 0 < unreachable < 100  # both outcomes were exercised
+
+
+def reference_sensor(camera, color: np.ndarray, depth: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The lens and the sensor noise applied the plain way, with fresh arrays at every step."""
+    e, bank = camera.errors, camera._noise_bank
+    map1, map2 = camera._maps
+
+    def normal(shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(shape))
+        start = int(rng.integers(0, bank.size - size))
+        return bank[start : start + size].reshape(shape)
+
+    color = cv2.remap(color, map1, map2, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    depth = cv2.remap(depth, map1, map2, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    color = np.clip(color + normal(color.shape) * np.float32(e.color_noise_std), 0, 255).astype(np.uint8)
+    sigma = depth * depth * (e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m))
+    depth = (depth + normal(depth.shape) * sigma) * np.float32(1.0 + e.depth_scale_error)
+    return color, depth
+
+
+def test_the_sensor_model_gives_the_plain_computations_frames(scenes):
+    env, camera, _ = scenes
+    env.reset(seed=11)
+    ideal = camera.render_ideal()
+    camera.seed(5)
+    frames = [camera.capture() for _ in range(3)]  # scratch buffers reused from one frame to the next
+    rng = np.random.default_rng(5)
+    for frame in frames:
+        color, depth = reference_sensor(camera, ideal[0], ideal[1], rng)
+        np.testing.assert_array_equal(frame.color, color)
+        np.testing.assert_array_equal(frame.depth_m, depth)
+    assert not np.array_equal(frames[0].color, frames[1].color)  # fresh noise on every frame
+
+
+def test_a_camera_that_sees_the_sky_renders_it_as_the_plain_renderer_does():
+    """Turned 35° up from overhead, the camera sees past the bench: the frame must be rendered
+    with the skybox, like mujoco.Renderer's, not with the clear colour behind the bench."""
+    errors = ErrorSources()
+    world = SimWorld(errors)
+    turn, quat = np.empty(4), np.empty(4)
+    mujoco.mju_axisAngle2Quat(turn, np.array([1.0, 0.0, 0.0]), math.radians(35.0))
+    mujoco.mju_mulQuat(quat, turn, world.model.cam_quat[world.camera_id].copy())
+    world.model.cam_quat[world.camera_id] = quat
+    world.forward()
+    camera = SimCamera(world, errors)
+    renderer = mujoco.Renderer(world.model, height=480, width=640)
+    try:
+        color, depth = camera.render_ideal()
+        ref_color, ref_depth = reference_render(renderer, camera)
+        np.testing.assert_array_equal(color, ref_color)
+        np.testing.assert_array_equal(depth, ref_depth)
+        renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False  # without the sky, the frame differs
+        assert not np.array_equal(renderer.render(), ref_color)
+    finally:
+        renderer.close()
+        camera.close()
