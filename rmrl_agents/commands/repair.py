@@ -1,4 +1,4 @@
-"""``rmrl repair PATH``: show (and with ``--apply`` keep) the intact part of a damaged record store."""
+"""``rmrl repair PATH``: show (and with ``--apply`` keep) every intact record of a damaged store."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "repair",
         help="recover the intact records of a damaged trial log or role-model dataset",
-        description="Report which records of a store check out and what would be dropped. With --apply, "
-        "move the store to PATH.damaged-<time> (kept, never deleted) and write the intact records at PATH.",
+        description="Report which records of a store check out and which are lost (and why). With --apply, "
+        "move the store to PATH.damaged-<time> (kept, never deleted) and write every intact record at PATH.",
     )
     p.add_argument("path", help="a store directory (e.g. RUN/data/trials or RUN/data/role_model), or a run's --out")
     p.add_argument("--apply", action="store_true", help="write the repaired store (the original is kept beside it)")
@@ -22,22 +22,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _stores(path: Path) -> list[Path]:
-    """The store directories at ``path``: itself, or those of a run directory."""
+    """The store directories at ``path``: itself, or those of a run directory (or its data folder)."""
     if (path / "meta.json").exists() or (path / "index.jsonl").exists():
         return [path]
-    found = [p for p in (path / "data" / "trials", path / "data" / "role_model") if p.is_dir()]
-    if not found:
-        raise DatasetError(f"{path} is neither a record store nor a run directory with data/trials; check the path")
-    return found
+    for data in (path / "data", path):
+        found = [p for p in (data / "trials", data / "role_model") if p.is_dir()]
+        if found:
+            return found
+    raise DatasetError(f"{path} is neither a record store nor a run directory with data/trials; check the path")
 
 
 def run(args: argparse.Namespace) -> int:
-    for store in _stores(Path(args.path)):
-        report = inspect_store(store)
+    stores = _stores(Path(args.path))
+    reports = {store: inspect_store(store) for store in stores}
+    for report in reports.values():
         print(report.describe())
-        if args.apply and not report.intact:
-            _, backup = apply_repair(store)
-            print(f"  repaired: {store} now holds {report.kept} records; the original is at {backup}")
-        elif not report.intact:
-            print(f"  rerun with --apply to keep the {report.kept} intact records (the original is kept)")
+    damaged = [s for s in stores if not reports[s].intact]
+    if not damaged:
+        return 0
+    if not args.apply:
+        print("  rerun with --apply to keep every intact record (the originals are moved aside, never deleted)")
+        return 0
+    for store in damaged:
+        _, backup = apply_repair(store)
+        print(f"  repaired: {store} now holds {len(reports[store].kept)} records; the original is at {backup}")
     return 0
