@@ -147,7 +147,8 @@ def inspect_store(path: str | Path) -> RepairReport:
             rec, why = _claimed(line)
             number = rec["i"] if rec is not None and rec["i"] > last else last + 1
             if rec is not None and rec["i"] <= last:
-                rec, why = None, f"index line {n + 1} claims to be record {rec['i']}, out of order"
+                why = f"index line {n + 1} claims to be record {rec['i']}, out of order"
+                rec = None
             report.lost.extend(Lost(k, "its index line is missing") for k in range(last + 1, number))
             last = number
             if rec is not None:
