@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "rmrl_agents.commands.evaluate",
     "rmrl_agents.commands.bench",
     "rmrl_agents.commands.repair",
+    "rmrl_agents.commands.export",
 ]
 ENTRY_POINT_GROUP = "rmrl.commands"
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from rmrl_agents.bench.config import ABLATIONS, METHODS
+from rmrl_agents.bench.lock import lock_bench_folder
 from rmrl_agents.commands._shared import positive_int
 
 
@@ -71,14 +72,16 @@ def run(args: argparse.Namespace) -> int:
         methods=args.methods,
     )
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
+    lock = lock_bench_folder(out)  # before anything in --out is touched: a second bench there fails at once
     console = Console()
     console.print(
         f"[bold]rmrl bench paper[/bold]{' --quick' if args.quick else ''}: {len(cfg.all_methods)} methods × {cfg.seeds} seeds × "
         f"{len(cfg.cells)} cells × {cfg.train_trials} trials, source runs {cfg.pretrain_trials} trials, "
         f"{'Ray at ' + args.ray if args.ray else f'{cfg.workers} workers'} → {out} (finished jobs there are kept)"
     )
-    raw = paper.run(cfg, out, show_progress=not args.no_progress, ray_address=args.ray)
-    results = report.write(raw, out, readme=Path(args.readme) if args.readme else None)
+    with lock:  # held until the bench ends (the OS drops it if the process dies)
+        raw = paper.run(cfg, out, show_progress=not args.no_progress, ray_address=args.ray)
+        results = report.write(raw, out, readme=Path(args.readme) if args.readme else None)
     console.print(Markdown(report.markdown(results)))
     console.print(
         f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'reward_curves.png'} in {raw['wall_s'] / 60:.1f} min"

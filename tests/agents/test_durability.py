@@ -103,7 +103,7 @@ def test_damage_beyond_one_unfinished_record_is_an_error_not_a_truncation(tmp_pa
     }
 
 
-def test_rmrl_repair_reports_then_keeps_the_intact_prefix(tmp_path, capsys) -> None:
+def test_rmrl_repair_reports_then_keeps_every_intact_record(tmp_path, capsys) -> None:
     _log(tmp_path / "t", n=5)
     image = tmp_path / "t" / "image.bin"
     raw = bytearray(image.read_bytes())
@@ -112,12 +112,12 @@ def test_rmrl_repair_reports_then_keeps_the_intact_prefix(tmp_path, capsys) -> N
     original = {f.name: f.read_bytes() for f in (tmp_path / "t").iterdir() if f.name != ".lock"}
     assert main(["repair", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
-    assert "keeps records 0..2 (3 records), drops 2 index line(s) from line 4: record 3's image fails its CRC" in out
+    assert "keeps 4 intact records, loses 1 (record 3: its image fails its CRC check)" in out
     assert {f.name: f.read_bytes() for f in (tmp_path / "t").iterdir() if f.name != ".lock"} == original  # report only
     assert main(["repair", str(tmp_path / "t"), "--apply"]) == 0
     log = TrialLog(tmp_path / "t", writable=False)
-    assert [r["reward"] for r in log.records] == [0.0, 0.1, 0.2]
-    np.testing.assert_array_equal(log.array("image"), np.stack([_image(i) for i in range(3)]))
+    assert [r["reward"] for r in log.records] == [0.0, 0.1, 0.2, 0.4]
+    np.testing.assert_array_equal(log.array("image"), np.stack([_image(i) for i in (0, 1, 2, 4)]))
     (backup,) = tmp_path.glob("t.damaged-*")
     assert {f.name: f.read_bytes() for f in backup.iterdir() if f.name != ".lock"} == original  # the original is kept
 
