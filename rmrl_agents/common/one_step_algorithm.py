@@ -165,12 +165,12 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         force_reset: bool = True,
         **kwargs: Any,
     ) -> SelfOneStep:
-        """SB3's ``load``; ``env`` must have the model's grid (by value), image size and spaces
+        """SB3's ``load`` (``path`` with or without its ".zip"); ``env`` must have the model's grid (by value), image size and spaces
         (:class:`IncompatibleEnvError` naming both otherwise). ``learn()`` appends to the run's
         ``data_dir`` only if asked (``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``);
         a fresh ``learn()`` logs to a new directory."""
         if env is not None and isinstance(path, (str, Path)):
-            check_model_env(Path(path), env)
+            check_model_env(path, env)
         try:
             model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
         except ValueError as err:

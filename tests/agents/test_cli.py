@@ -107,7 +107,7 @@ def test_train_baselines_and_eval(agent, tmp_path, capsys) -> None:
             [
                 "eval",
                 "--model",
-                str(out / "model.zip"),
+                str(out / ("model" if agent == "replay" else "model.zip")),  # SB3's load takes both
                 "--episodes",
                 "5",
                 "--no-progress",

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE
+from rmrl_agents import REINFORCE, RL100, RMRL, ReplayREINFORCE
+from rmrl_agents.algorithms import ALGORITHMS
+from rmrl_agents.common.envs import SyntheticPlateEnv
+
+from .conftest import TINY_POLICY_KWARGS
+
+RL100_TINY = {"resnet_depth": 10, "resnet_width": 8, "denoiser_hidden": (64, 64), "critic_hidden": (32, 32)}
 
 
 def _observations(make_env, n: int = 8):
@@ -91,3 +99,24 @@ def test_resume_from_checkpoint_replays_logged_trials_exactly(make_env, tiny_pol
     for key, value in reference.items():
         assert th.allclose(resumed.policy.state_dict()[key], value, atol=1e-6), key
     assert resumed.sync_with_log() == 0  # idempotent
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_sb3_path_convention_save_m_writes_m_zip_and_loads_with_or_without_the_suffix(name, tmp_path, monkeypatch) -> None:
+    """SB3's convention: ``save("m")`` writes m.zip; ``load("m")``, ``load("m.zip")`` and path
+    objects of both all load it, with an env to check against too."""
+    algo = ALGORITHMS[name]
+    kind = "continuous" if algo is RL100 else "grid"
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+
+    def env():
+        return SyntheticPlateEnv(action_type=kind)
+
+    monkeypatch.chdir(tmp_path)
+    model = algo("MultiInputPolicy", env(), seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "data")
+    model.save("m")
+    model.close_storage()
+    assert (tmp_path / "m.zip").is_file() and not (tmp_path / "m").exists()
+    for path in ("m", "m.zip", Path("m"), tmp_path / "m.zip"):
+        assert type(algo.load(path, env=env())) is algo, path
+        assert type(algo.load(path)) is algo, path
