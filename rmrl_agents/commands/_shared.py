@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+from rmrl_agents.errors import IncompatibleEnvError
 
 
 class UsageError(Exception):
@@ -24,9 +25,12 @@ class UsageError(Exception):
 @contextlib.contextmanager
 def user_errors(what: str, fix: str) -> Iterator[None]:
     """Turn what bad arguments raise inside the block (unknown or mistyped kwargs, unknown env ids,
-    unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``."""
+    unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``. An env that does not
+    fit (:class:`IncompatibleEnvError`) passes unchanged: its message names its own fix."""
     try:
         yield
+    except IncompatibleEnvError:
+        raise
     except (TypeError, ValueError, gym.error.Error, OSError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{what}: {text}; {fix}") from err

@@ -21,7 +21,9 @@ random streams where they were.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,12 @@ from rmrl_agents.commands._shared import (
     print_table,
     user_errors,
 )
+from rmrl_agents.commands.agent_kwargs import check_agent_kwargs
 from rmrl_agents.commands.run_folder import check_run_file, lock_run_folder, make_logger, write_run_file
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.metrics import summarize_trials
+from rmrl_agents.rl100 import RL100
 from rmrl_agents.rmrl import RMRL
 from rmrl_agents.storage import write_json_atomic
 
@@ -99,7 +103,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 def _new_model(args: argparse.Namespace, env: Any, data_dir: str, console: Console) -> OneStepAlgorithm:
     """A model as the run's first start builds it (pretrained if asked)."""
     cls = ALGORITHMS[args.agent]
-    with user_errors(f"cannot build the {args.agent} agent", "check --agent-kwargs and --policy-kwargs (names, types, ranges)"):
+    with (
+        _env_hint(args.agent),
+        user_errors(f"cannot build the {args.agent} agent", "check --agent-kwargs and --policy-kwargs (names, types, ranges)"),
+    ):
         model = cls(
             "MultiInputPolicy",
             env,
@@ -113,6 +120,17 @@ def _new_model(args: argparse.Namespace, env: Any, data_dir: str, console: Conso
         pre = model.pretrain(args.pretrain, n_epochs=args.pretrain_epochs)
         console.print(f"pretrained on {int(pre['n_labels'])} labels from {args.pretrain}: label accuracy {pre['accuracy']:.2f}")
     return model
+
+
+@contextlib.contextmanager
+def _env_hint(agent: str) -> Iterator[None]:
+    """An env that does not fit the agent is fixed with --env-kwargs (RL100: continuous actions)."""
+    try:
+        yield
+    except IncompatibleEnvError as err:
+        if agent != "rl100":
+            raise
+        raise UsageError(f'{err}; on the command line: --env-kwargs \'{{"action_type": "continuous"}}\'') from None
 
 
 def _resumed_model(args: argparse.Namespace, env: Any, out: Path, console: Console) -> tuple[OneStepAlgorithm, bool]:
@@ -146,6 +164,12 @@ def _resumed_model(args: argparse.Namespace, env: Any, out: Path, console: Conso
 def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     cls = ALGORITHMS[args.agent]
+    check_agent_kwargs(cls, args.agent_kwargs)
+    if args.pretrain and issubclass(cls, RL100):
+        raise UsageError(
+            f"--pretrain is RM-RL's; rl100 starts from role-model labels through its prior_data: "
+            f'--agent-kwargs \'{{"prior_data": "{args.pretrain}"}}\' (a role-model dataset or an earlier rmrl run\'s --out)'
+        )
     if args.pretrain and not issubclass(cls, RMRL):
         raise UsageError(f"--pretrain trains on role-model labels: it needs --agent rmrl, not {args.agent}")
     if args.pretrain and not Path(args.pretrain).exists():
