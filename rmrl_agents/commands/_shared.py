@@ -56,6 +56,17 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+def reward_threshold(text: str) -> float:
+    """argparse type: a reward level in (0, 1], the range of the reward exp(−(e_trans / L + e_rot))."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} can never be reached: rewards lie in (0, 1]; give a threshold in (0, 1]")
+    return value
+
+
 def check_output_file(path: Path, option: str) -> None:
     """Before any work: ``path`` can be written (its folder exists and is writable, it is not a folder).
 

@@ -38,6 +38,7 @@ from rmrl_agents.commands._shared import (
     non_negative_int,
     positive_int,
     print_table,
+    reward_threshold,
     user_errors,
 )
 from rmrl_agents.commands.agent_kwargs import check_agent_kwargs
@@ -82,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=positive_int, default=10, help="trials between checkpoints (default 10)")
     p.add_argument("--log-interval", type=non_negative_int, default=10, help="trials between logger dumps (default 10; 0: never)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/logs")
-    p.add_argument("--tau", type=float, default=0.95, help="reward threshold of T^10_τ in the summary (default 0.95)")
+    p.add_argument("--tau", type=reward_threshold, default=0.95, help="reward threshold of T^10_τ in the summary (default 0.95)")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", type=int, default=0, help="SB3 verbosity (1: print the logger table)")

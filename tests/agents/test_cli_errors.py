@@ -52,6 +52,15 @@ def test_agent_kwargs_are_checked_against_the_algorithms_signature(kwargs, needl
     assert not out.exists()
 
 
+@pytest.mark.parametrize("tau", ["2", "0", "-0.5"])
+def test_a_reward_threshold_that_cannot_be_reached_is_refused(tau, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(_train(tmp_path / "run", "--tau", tau))
+    assert exit_.value.code == 2
+    _one_line_error(capsys, "--tau", "rewards lie in (0, 1]")
+    assert not (tmp_path / "run").exists()
+
+
 def test_rl100_errors_name_the_option_that_fixes_them(tmp_path, capsys) -> None:
     assert main(_train(tmp_path / "a", agent="rl100")) == 2
     _one_line_error(capsys, '--env-kwargs \'{"action_type": "continuous"}\'')

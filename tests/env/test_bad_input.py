@@ -39,6 +39,11 @@ def test_unknown_reset_options_are_named(place_env):
     ("kwargs", "exc", "message"),
     [
         ({"grid_max_xy_mm": 900, "grid_step_xy_mm": 100}, ConfigError, "more than the .* workspace"),
+        (
+            {"grid_max_xy_mm": 500, "grid_step_xy_mm": 100},
+            ConfigError,
+            "±500 mm, more than the 350 mm width of the workspace's reset area",
+        ),
         ({"image_size": (4000, 10)}, ConfigError, "image_size"),
         ({"reward_length_m": -1.0}, ConfigError, "reward_length_m"),
         ({"tcp_offset_mm": (50.0, 0.0, 0.0)}, ConfigError, "tcp_offset_mm"),
