@@ -277,7 +277,8 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     ) -> SelfOneStep:
         """Run ``total_timesteps`` trials (one trial = one env step = one episode).
 
-        :param log_interval: dump the logger every this many trials (0: never).
+        :param log_interval: dump the logger every this many trials, and at the end what is left of the
+            last interval (0: never).
         """
         if reset_num_timesteps and not self._data_dir_asked:  # a loaded model starting afresh: its own folder
             self.close_storage()
@@ -293,14 +294,22 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         if env_reset:
             self._on_env_reset()
         callback.on_training_start(locals(), globals())
+        first = self._episode_num
         while self.num_timesteps < total_timesteps:
             if not self._run_trial(callback):
                 break
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
             if log_interval and self._episode_num % log_interval == 0:
                 self.dump_logs()
+        self.dump_last_logs(first, log_interval)
         callback.on_training_end()
         return self
+
+    def dump_last_logs(self, first_episode: int, log_interval: int) -> None:
+        """At the end of ``learn``: dump the trials since the last dump (a run shorter than
+        ``log_interval``, or the last partial interval), so that every trial reaches the log."""
+        if log_interval and self._episode_num > first_episode and self._episode_num % log_interval:
+            self.dump_logs()
 
     def _run_trial(self, callback: BaseCallback) -> bool:
         assert self.env is not None and isinstance(self._last_obs, dict)

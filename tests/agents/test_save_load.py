@@ -120,3 +120,22 @@ def test_sb3_path_convention_save_m_writes_m_zip_and_loads_with_or_without_the_s
     for path in ("m", "m.zip", Path("m"), tmp_path / "m.zip"):
         assert type(algo.load(path, env=env())) is algo, path
         assert type(algo.load(path)) is algo, path
+
+
+@pytest.mark.parametrize(("name", "trials", "rows"), [("reinforce", 3, [3]), ("rmrl", 12, [5, 10, 12]), ("rl100", 3, [3])])
+def test_progress_csv_holds_every_interval_and_the_last_partial_one(name, trials, rows, tmp_path) -> None:
+    """A run shorter than log_interval still writes a row, and the last partial interval is written."""
+    import csv
+
+    from stable_baselines3.common.logger import configure
+
+    algo = ALGORITHMS[name]
+    env = SyntheticPlateEnv(action_type="continuous" if algo is RL100 else "grid")
+    extra = {"scene_size": 2} if algo is RMRL else {"imitation_steps": 0, "online_batch_size": 2} if algo is RL100 else {}
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+    model = algo("MultiInputPolicy", env, seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "d", **extra)
+    model.set_logger(configure(str(tmp_path / "log"), ["csv"]))
+    model.learn(trials, log_interval=5)
+    with (tmp_path / "log" / "progress.csv").open() as fh:
+        logged = [int(float(r["time/total_timesteps"])) for r in csv.DictReader(fh) if r.get("time/total_timesteps")]
+    assert logged == rows
