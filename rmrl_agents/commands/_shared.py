@@ -8,14 +8,13 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-from rich.console import Console
-from rich.table import Table
-
-from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
 from rmrl_agents.errors import IncompatibleEnvError
+
+if TYPE_CHECKING:  # gymnasium and rich load when a command runs, not for rmrl --help
+    import gymnasium as gym
+    from rich.console import Console
 
 
 class UsageError(Exception):
@@ -27,6 +26,8 @@ def user_errors(what: str, fix: str) -> Iterator[None]:
     """Turn what bad arguments raise inside the block (unknown or mistyped kwargs, unknown env ids,
     unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``. An env that does not
     fit (:class:`IncompatibleEnvError`) passes unchanged: its message names its own fix."""
+    import gymnasium as gym
+
     try:
         yield
     except IncompatibleEnvError:
@@ -98,6 +99,10 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.En
     ``rmrl_env`` registers the cell-plate ids when imported; the synthetic test env is
     registered only when its id is asked for.
     """
+    import gymnasium as gym
+
+    from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+
     if env_id == SYNTHETIC_ENV_ID:
         register_synthetic_env()
     if env_id not in gym.registry:
@@ -124,6 +129,9 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def print_table(title: str, rows: Mapping[str, Any], console: Console | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")

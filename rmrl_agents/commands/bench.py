@@ -6,9 +6,6 @@ import argparse
 import re
 from pathlib import Path
 
-from rich.console import Console
-from rich.markdown import Markdown
-
 from rmrl_agents.bench.config import ABLATIONS, METHODS, SOURCE_CELL0
 from rmrl_agents.commands._shared import UsageError, positive_int, user_errors
 from rmrl_agents.commands.ray_address import check_ray_reachable, ray_address
@@ -62,6 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
     from rmrl_agents.bench import paper, report
 
     try:

@@ -199,3 +199,16 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path) -> None:
     closed = {r["trial"] for r in log.records if r["scene"] != last_scene}
     assert closed <= labelled  # every finished scene labelled, including those around the kill
     assert _saved(out / "model.zip")["num_timesteps"] == 60
+
+
+def test_building_the_parser_loads_neither_torch_nor_scipy() -> None:
+    """rmrl --help (and a mistyped option) answer without loading torch, SB3 or scipy: the commands
+    import them when they run (benchmarks/cli_startup.py measures the start-up time)."""
+    code = (
+        "import sys\n"
+        "from rmrl_agents.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'scipy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
