@@ -7,7 +7,7 @@ Layout of ``--out DIR``::
     data/role_model/         the role-model dataset D (rmrl)
     checkpoints/latest.zip   the last checkpoint (atomic; every --checkpoint-every trials)
     logs/progress.csv        SB3 logger output (+ TensorBoard events with --tensorboard)
-    model.zip                the final model
+    model.zip                the final model, for rmrl eval and deployment (no optimizer state)
     summary.json             the summary table, as JSON
     .lock                    held by the process training in the folder (its pid inside)
 

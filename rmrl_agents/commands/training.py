@@ -160,7 +160,7 @@ def _train(args: argparse.Namespace, out: Path, settings: dict[str, Any], consol
             reset_num_timesteps=False,
             progress_bar=not args.no_progress,
         )
-    model.save(out / "model.zip")
+    model.save_for_inference(out / "model.zip")  # the checkpoint keeps the optimizer state for resuming
     stats = summarize_trials(model.trial_log.records[model.log_start :], tau=args.tau)
     summary: dict[str, Any] = {
         "agent": args.agent,

@@ -191,8 +191,8 @@ class RL100(OneStepAlgorithm):
             _init_setup_model=_init_setup_model,
         )
 
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        return ["policy", "policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"], []
+    def _optimizer_state_names(self) -> list[str]:
+        return ["policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"]
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_prior", "_pending", "_online"]

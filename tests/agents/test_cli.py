@@ -83,6 +83,9 @@ def test_train_writes_everything_and_resumes(tmp_path, capsys) -> None:
     ):
         assert (out / rel).exists(), rel
     assert any((out / "logs").glob("events.out.tfevents*"))
+    # the final model is for eval and deployment (no optimizer state); the checkpoint resumes exactly
+    assert not any("optimizer" in n for n in zipfile.ZipFile(out / "model.zip").namelist())
+    assert "policy.optimizer.pth" in zipfile.ZipFile(out / "checkpoints" / "latest.zip").namelist()
     text = capsys.readouterr().out
     assert "rmrl train" in text and "role-model labels" in text
     assert len(TrialLog(out / "data" / "trials", writable=False)) == 9

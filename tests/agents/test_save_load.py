@@ -139,3 +139,29 @@ def test_progress_csv_holds_every_interval_and_the_last_partial_one(name, trials
     with (tmp_path / "log" / "progress.csv").open() as fh:
         logged = [int(float(r["time/total_timesteps"])) for r in csv.DictReader(fh) if r.get("time/total_timesteps")]
     assert logged == rows
+
+
+@pytest.mark.parametrize("name", ["rmrl", "rl100"])
+def test_save_for_inference_leaves_out_the_optimizer_state_and_loads_the_same_policy(name, tmp_path) -> None:
+    import zipfile
+
+    algo = ALGORITHMS[name]
+    env = SyntheticPlateEnv(action_type="continuous" if algo is RL100 else "grid")
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+    model = algo("MultiInputPolicy", env, seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "d")
+    model.learn(3)
+    model.save(tmp_path / "full")
+    model.save_for_inference(tmp_path / "small")
+    full, small = (set(zipfile.ZipFile(tmp_path / f"{n}.zip").namelist()) for n in ("full", "small"))
+    assert "policy.optimizer.pth" in full and not any("optimizer" in n for n in small)
+    optimizer_bytes = sum(i.compress_size for i in zipfile.ZipFile(tmp_path / "full.zip").infolist() if "optimizer" in i.filename)
+    assert (tmp_path / "small.zip").stat().st_size < (tmp_path / "full.zip").stat().st_size - 0.9 * optimizer_bytes
+    model.save(tmp_path / "again")  # the model itself still saves in full
+    assert "policy.optimizer.pth" in zipfile.ZipFile(tmp_path / "again.zip").namelist()
+    model.close_storage()
+
+    obs, _ = env.reset(seed=5)
+    loaded = algo.load(tmp_path / "small", env=env)
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    loaded.save(tmp_path / "resaved")  # a model loaded for inference saves in full again
+    assert "policy.optimizer.pth" in zipfile.ZipFile(tmp_path / "resaved.zip").namelist()
