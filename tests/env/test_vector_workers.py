@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import rmrl_env  # noqa: F401
+import rmrl_env
 from rmrl_env.errors import HardwareError
 
 
@@ -21,6 +21,21 @@ def test_async_vector_env_with_spawn_workers_runs_trials():
         assert not np.array_equal(obs["pose"][0], obs["pose"][1])  # two scenes, two processes
         _, rewards, terminated, _, _ = envs.step(np.tile(envs.single_action_space.nvec // 2, (2, 1)))
         assert terminated.all() and np.all((rewards > 0) & (rewards <= 1))
+    finally:
+        envs.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_runs_a_trial_on_every_step(mode):
+    """rmrl_env.make_vec resets an ended episode in the same step: with Gymnasium's default
+    (next-step autoreset) every second step of a one-step env is a reset with reward 0."""
+    envs = rmrl_env.make_vec("CellPlatePlace-sim-v0", num_envs=2, vectorization_mode=mode, image_size=(30, 40))
+    try:
+        envs.reset(seed=[0, 1])
+        middle = np.tile(envs.single_action_space.nvec // 2, (2, 1))
+        rewards = [envs.step(middle)[1] for _ in range(2)]
+        assert np.all((np.stack(rewards) > 0) & (np.stack(rewards) <= 1)), rewards
     finally:
         envs.close()
 
