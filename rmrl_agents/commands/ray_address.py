@@ -1,5 +1,5 @@
 """``rmrl bench --ray ADDRESS``: the address's form checked by argparse, and the cluster's head
-reached (a TCP connection, a few seconds at most) before the benchmark starts.
+reached (a TCP connection and a gRPC greeting, a few seconds at most) before the benchmark starts.
 
 Without this, a wrong address is found by ``ray.init`` after about 30 s of retries, with three
 tracebacks.
@@ -43,8 +43,31 @@ def _host_port(text: str) -> tuple[str, int] | None:
     return (parsed.hostname or host), int(port)
 
 
+#: HTTP/2's client connection preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5)
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_H2_SETTINGS = 4
+
+
+def _grpc_problem(address: tuple[str, int], timeout_s: float) -> str | None:
+    """None if a gRPC server (Ray's head speaks gRPC) answers at ``address``, else what is wrong.
+
+    A port that accepts connections but never answers (a silent service, a firewall that accepts
+    everything) would make ``ray.init`` hang; an HTTP/2 server's first frame is SETTINGS.
+    """
+    with socket.create_connection(address, timeout=timeout_s) as conn:
+        conn.settimeout(timeout_s)
+        conn.sendall(_H2_PREFACE)
+        try:
+            head = conn.recv(9)
+        except TimeoutError:
+            return f"a connection opens, but nothing answered in gRPC within {timeout_s:g} s"
+    if len(head) < 4 or head[3] != _H2_SETTINGS:
+        return "the service there does not speak gRPC, so it is not a Ray head"
+    return None
+
+
 def check_ray_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """Before any work: Ray is installed, and the head at HOST:PORT accepts a connection.
+    """Before any work: Ray is installed, and a gRPC server (the head) answers at HOST:PORT.
 
     :raises UsageError: naming the address and what to do.
     """
@@ -54,14 +77,14 @@ def check_ray_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> N
     if found is None:  # "auto" / "local": Ray finds or starts the instance itself
         return
     try:
-        socket.create_connection(found, timeout=timeout_s).close()
+        problem = _grpc_problem(found, timeout_s)
     except TimeoutError:
         problem = f"no answer within {timeout_s:g} s"
     except socket.gaierror as err:
         problem = f"unknown host ({err.strerror})"
     except OSError as err:
         problem = err.strerror or type(err).__name__
-    else:
+    if problem is None:
         return
     raise UsageError(
         f"--ray {address}: cannot reach a Ray cluster there ({problem}); start its head (ray start --head) "

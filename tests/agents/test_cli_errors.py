@@ -104,6 +104,61 @@ def test_bench_options_are_checked_before_the_benchmark_runs(option, needles, tm
     assert not out.exists()
 
 
+@pytest.fixture
+def loopback_server():
+    """A loopback TCP server that accepts connections and answers each with ``reply`` (None: silence)."""
+    import threading
+
+    servers = []
+
+    def start(reply: bytes | None) -> int:
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+        servers.append(srv)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                servers.append(conn)
+                if reply is not None:
+                    conn.recv(64)
+                    conn.sendall(reply)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return srv.getsockname()[1]
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"), [(None, "nothing answered in gRPC within"), (b"HTTP/1.1 400\r\n", "not a Ray head")]
+)
+def test_a_ray_address_that_accepts_but_is_no_ray_head_fails_within_seconds(
+    reply, problem, loopback_server, tmp_path, capsys, monkeypatch
+) -> None:
+    pytest.importorskip("ray")
+    monkeypatch.setattr(paper, "run", lambda *a, **k: pytest.fail("the benchmark started"))
+    port = loopback_server(reply)
+    t0 = time.perf_counter()
+    assert main(["bench", "paper", "--quick", "--out", str(tmp_path / "out"), "--ray", f"127.0.0.1:{port}"]) == 2
+    assert time.perf_counter() - t0 < 6
+    _one_line_error(capsys, f"--ray 127.0.0.1:{port}", problem)
+
+
+def test_a_grpc_server_passes_the_ray_check(loopback_server) -> None:
+    from rmrl_agents.commands.ray_address import check_ray_reachable
+
+    pytest.importorskip("ray")
+    settings_frame = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+    check_ray_reachable(f"127.0.0.1:{loopback_server(settings_frame)}")  # no error
+
+
 def test_a_ray_address_where_nothing_listens_fails_within_seconds(tmp_path, capsys, monkeypatch) -> None:
     pytest.importorskip("ray")
     monkeypatch.setattr(paper, "run", lambda *a, **k: pytest.fail("the benchmark started"))
