@@ -10,7 +10,7 @@ export MUJOCO_GL ?= egl
 
 .PHONY: bench bench-full demo test bench-speed clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	@# pyrealsense2 (the real cell's camera) needs the system library libusb-1.0.
 	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0'; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -119,9 +119,9 @@ def _run_chunk(job: dict[str, Any]) -> dict[str, Any]:
                 elif method == "random":
                     action = random_action
                 elif method == "constant":
-                    action = u.grid.to_action(*constant)
+                    action = u.grid.to_action(*constant, clip=True)
                 elif method == "affine":
-                    action = u.grid.to_action(*(_features(est[None])[0] @ coef))
+                    action = u.grid.to_action(*(_features(est[None])[0] @ coef), clip=True)
                 else:
                     action = oracle
                 adj = u.grid.to_adjustment(action)

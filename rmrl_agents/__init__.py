@@ -10,16 +10,55 @@ in :mod:`rmrl_agents.common.envs`; ``register_synthetic_env()`` registers it as
 ``rmrl_agents/SyntheticPlate-v0``.
 """
 
-from rmrl_agents.algorithms import ALGORITHMS, algorithm_class
-from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses
-from rmrl_agents.dataset import RoleModelDataset
-from rmrl_agents.errors import DatasetError, IncompatibleEnvError
-from rmrl_agents.policies import MultiInputPolicy, RoleModelPolicy
-from rmrl_agents.reinforce import REINFORCE
-from rmrl_agents.replay_reinforce import ReplayREINFORCE
-from rmrl_agents.rl100 import RL100
-from rmrl_agents.rmrl import RMRL, select_role_model
-from rmrl_agents.storage import TrialLog
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rmrl_agents.algorithms import ALGORITHMS, algorithm_class
+    from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses
+    from rmrl_agents.dataset import RoleModelDataset
+    from rmrl_agents.errors import DatasetError, IncompatibleEnvError
+    from rmrl_agents.policies import MultiInputPolicy, RoleModelPolicy
+    from rmrl_agents.reinforce import REINFORCE
+    from rmrl_agents.replay_reinforce import ReplayREINFORCE
+    from rmrl_agents.rl100 import RL100
+    from rmrl_agents.rmrl import RMRL, select_role_model
+    from rmrl_agents.storage import TrialLog
+
+#: public name → the module it comes from; imported on first use, so that ``rmrl --help`` and the
+#: light modules (errors, storage) do not load torch and Stable-Baselines3
+_LAZY = {
+    "ALGORITHMS": "rmrl_agents.algorithms",
+    "algorithm_class": "rmrl_agents.algorithms",
+    "evaluate_policy": "rmrl_agents.common.evaluation",
+    "fixed_poses": "rmrl_agents.common.evaluation",
+    "RoleModelDataset": "rmrl_agents.dataset",
+    "DatasetError": "rmrl_agents.errors",
+    "IncompatibleEnvError": "rmrl_agents.errors",
+    "MultiInputPolicy": "rmrl_agents.policies",
+    "RoleModelPolicy": "rmrl_agents.policies",
+    "REINFORCE": "rmrl_agents.reinforce",
+    "ReplayREINFORCE": "rmrl_agents.replay_reinforce",
+    "RL100": "rmrl_agents.rl100",
+    "RMRL": "rmrl_agents.rmrl",
+    "select_role_model": "rmrl_agents.rmrl",
+    "TrialLog": "rmrl_agents.storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rmrl_agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __version__ = "0.1.0"
 

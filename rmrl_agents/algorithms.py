@@ -1,16 +1,44 @@
-"""The one map from algorithm name to class, used by the CLI, the benchmarks and ``rmrl eval``."""
+"""The one map from algorithm name to class, used by the CLI, the benchmarks and ``rmrl eval``.
+
+The classes are imported when first looked up, so that listing the names (``rmrl --help``)
+does not load torch.
+"""
 
 from __future__ import annotations
 
-from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
-from rmrl_agents.reinforce import REINFORCE
-from rmrl_agents.replay_reinforce import ReplayREINFORCE
-from rmrl_agents.rl100 import RL100
-from rmrl_agents.rmrl import RMRL
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-#: command-line name → class (``rmrl train --agent NAME``); ``rl100`` needs a continuous env
+if TYPE_CHECKING:
+    from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
+
+#: command-line name → (module, class); ``rl100`` needs a continuous env
 #: (``--env-kwargs '{"action_type": "continuous"}'``).
-ALGORITHMS: dict[str, type[OneStepAlgorithm]] = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL, "rl100": RL100}
+_CLASSES = {
+    "reinforce": ("rmrl_agents.reinforce", "REINFORCE"),
+    "replay": ("rmrl_agents.replay_reinforce", "ReplayREINFORCE"),
+    "rmrl": ("rmrl_agents.rmrl", "RMRL"),
+    "rl100": ("rmrl_agents.rl100", "RL100"),
+}
+
+
+class _Algorithms(Mapping[str, "type[OneStepAlgorithm]"]):
+    """``{"reinforce": REINFORCE, ...}``, importing a class on first access."""
+
+    def __getitem__(self, name: str) -> type[OneStepAlgorithm]:
+        module, cls = _CLASSES[name]
+        return getattr(importlib.import_module(module), cls)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+
+#: command-line name → class (``rmrl train --agent NAME``)
+ALGORITHMS: Mapping[str, type[OneStepAlgorithm]] = _Algorithms()
 
 
 def algorithm_class(name: str) -> type[OneStepAlgorithm]:
@@ -20,7 +48,7 @@ def algorithm_class(name: str) -> type[OneStepAlgorithm]:
     """
     if name in ALGORITHMS:
         return ALGORITHMS[name]
-    by_class = {cls.__name__: cls for cls in ALGORITHMS.values()}
+    by_class = {cls: key for key, (_, cls) in _CLASSES.items()}
     if name in by_class:
-        return by_class[name]
+        return ALGORITHMS[by_class[name]]
     raise ValueError(f"unknown algorithm {name!r}; known: {sorted(ALGORITHMS)} (or their class names {sorted(by_class)})")

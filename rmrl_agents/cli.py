@@ -10,7 +10,9 @@ the entry-point group ``rmrl.commands`` (``name = package.module``) in their set
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -68,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: what a full disk (or quota) raises: the user frees space, then reruns the command to resume
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def user_error_text(err: BaseException, out: str | None = None) -> str | None:
+    """The one line a user's mistake (or their machine's state) is reported with, or None for an
+    internal error (shown with its traceback). ``out``: the command's --out, named when a full
+    disk's error does not say which file it was writing."""
+    if isinstance(err, OSError) and err.errno in _DISK_FULL:
+        where = err.filename or out or "the output folder"
+        return (
+            f"no space left on the disk holding {where} ({err.strerror or os.strerror(err.errno)}); "
+            "free some space (or choose another --out), then rerun the same command: finished work is kept"
+        )
+    if isinstance(err, (UsageError, IncompatibleEnvError, DatasetError, FileNotFoundError, PermissionError, ConnectionError)):
+        return " ".join(str(err).split())
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rmrl`` console script; returns the exit code.
 
@@ -79,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UsageError, IncompatibleEnvError, DatasetError, FileNotFoundError, PermissionError) as err:
-        text = " ".join(str(err).split())  # one line
+    except (UsageError, IncompatibleEnvError, DatasetError, OSError) as err:
+        text = user_error_text(err, getattr(args, "out", None))
+        if text is None:
+            raise
         print(f"rmrl {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from rmrl_env.cell import PLATE_HEIGHT_M, PLATE_LENGTH_M, PLATE_WIDTH_M
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.reward import reward_for_error_mm
+from rmrl_env.vector import make_vec
 
 __version__ = "0.1.0"
 
@@ -50,5 +51,6 @@ __all__ = [
     "CandidateGrid",
     "PlanarPose",
     "ToolPose",
+    "make_vec",
     "reward_for_error_mm",
 ]

@@ -39,8 +39,9 @@ class AdjustmentSpace(Protocol):
     def to_adjustment(self, action: object) -> np.ndarray:
         """Action → ``[Δx_m, Δy_m, Δψ_rad]`` (float64, shape (3,)); ``ValueError`` if invalid."""
 
-    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """The nearest action to an adjustment (clipped to the range)."""
+    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        """The nearest action to an adjustment; beyond the range by more than half a grid step it is
+        a ``ValueError`` naming the range, unless ``clip`` (then clipped to the range)."""
 
     def zero_action(self) -> np.ndarray:
         """The action of no adjustment."""
@@ -89,10 +90,8 @@ class ContinuousAdjustment:
     def to_adjustment(self, action: object) -> np.ndarray:
         return self.validate(action) * self.scale
 
-    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        values = np.array([dx_m, dy_m, dpsi_rad], dtype=np.float64)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"the adjustment {values.tolist()} is not finite")
+    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        values = self.grid.check_adjustment(dx_m, dy_m, dpsi_rad, clip)
         return np.clip(values / self.scale, -1.0, 1.0).astype(np.float32)
 
     def zero_action(self) -> np.ndarray:

@@ -76,6 +76,7 @@ from gymnasium.error import ResetNeeded
 
 from rmrl_env.actions import ActionType, AdjustmentSpace, adjustment_space
 from rmrl_env.backend import Backend
+from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
@@ -138,12 +139,8 @@ class CellPlateEnv(gym.Env):
     ) -> None:
         if task not in TASK_RECEPTACLES:
             raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
-        if not (math.isfinite(reward_length_m) and reward_length_m > 0):
-            raise ConfigError(f"reward_length_m must be a positive length in metres, got {reward_length_m!r}")
-        if not (math.isfinite(scene_jitter_m) and 0 <= scene_jitter_m <= 0.02):
-            raise ConfigError(f"scene_jitter_m must be in [0, 0.02] m, got {scene_jitter_m!r}")
-        if not (math.isfinite(scene_jitter_rad) and 0 <= scene_jitter_rad <= math.radians(10)):
-            raise ConfigError(f"scene_jitter_rad must be in [0, 10°] (radians), got {scene_jitter_rad!r}")
+        reward_length_m = check_reward_length_m(reward_length_m)
+        scene_jitter_m, scene_jitter_rad = check_scene_jitter_m(scene_jitter_m), check_scene_jitter_rad(scene_jitter_rad)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
 
@@ -187,17 +184,20 @@ class CellPlateEnv(gym.Env):
         """An action → ``[Δx_m, Δy_m, Δψ_rad]``."""
         return self.actions.to_adjustment(action)
 
-    def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """The nearest action to an adjustment in metres and radians."""
-        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
+    def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        """The nearest action to an adjustment in metres and radians; beyond the action range (by more than half a grid
+        step) a ``ValueError`` naming it, unless ``clip``."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad, clip)
 
     def _check_grid_fits(self, grid: CandidateGrid) -> None:
+        # An adjustment longer than the reset area is wide moves the grasp of a plate anywhere in it
+        # out of it: such candidates can never help.
         region = self.backend.layout.reset_region
-        span = min(region.x_m[1] - region.x_m[0], region.y_m[1] - region.y_m[0]) + 0.2
+        span = min(region.x_m[1] - region.x_m[0], region.y_m[1] - region.y_m[0])
         if grid.max_xy_mm / 1000.0 > span:
             raise ConfigError(
-                f"the candidate grid reaches ±{grid.max_xy_mm:g} mm, more than the {span * 1000:.0f} mm workspace: "
-                "choose max_xy_mm within the workspace"
+                f"the candidate grid reaches ±{grid.max_xy_mm:g} mm, more than the {span * 1000:.0f} mm width of the "
+                "workspace's reset area (it would move any plate's grasp out of it): choose max_xy_mm within that"
             )
         if grid.max_yaw_deg >= 90.0:
             raise ConfigError(f"max_yaw_deg must be < 90° (a plate is symmetric under a half turn), got {grid.max_yaw_deg:g}")

@@ -111,11 +111,34 @@ class CandidateGrid:
         i, j, k = self.validate(action)
         return np.array([self.dx_m[i], self.dy_m[j], self.dyaw_rad[k]])
 
-    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """The nearest grid action to an adjustment (clipped to the grid's range)."""
+    @property
+    def reach(self) -> np.ndarray:
+        """``[Δx_m, Δy_m, Δψ_rad]`` of the farthest adjustment that is on the grid: its range plus half
+        a step (nearer the edge candidate than to anything beyond it), shape (3,)."""
+        xy = (self.max_xy_mm + self.step_xy_mm / 2.0) / 1000.0
+        return np.array([xy, xy, math.radians(self.max_yaw_deg + self.step_yaw_deg / 2.0)])
+
+    def check_adjustment(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        """The adjustment as float64 (3,), if finite and (unless ``clip``) within :attr:`reach`.
+
+        :raises ValueError: naming the range, e.g. for 0.5 m (millimetres given as metres).
+        """
         values = np.array([dx_m, dy_m, dpsi_rad], dtype=np.float64)
         if not np.all(np.isfinite(values)):
             raise ValueError(f"the adjustment {values.tolist()} is not finite")
+        if not clip and np.any(np.abs(values) > self.reach):
+            dx, dy, dpsi = values
+            raise ValueError(
+                f"the adjustment Δx = {dx * 1000:g} mm, Δy = {dy * 1000:g} mm, Δψ = {math.degrees(dpsi):g}° is outside "
+                f"the grid's ±{self.max_xy_mm:g} mm and ±{self.max_yaw_deg:g}° (by more than half a step): give metres "
+                "and radians (0.005 for 5 mm), or clip=True for the nearest action at the edge"
+            )
+        return values
+
+    def to_action(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        """The nearest grid action to an adjustment in metres and radians; one beyond :attr:`reach` is
+        a ``ValueError`` unless ``clip`` (then the nearest candidate at the edge)."""
+        values = self.check_adjustment(dx_m, dy_m, dpsi_rad, clip)
         axes = (self.dx_m, self.dy_m, self.dyaw_rad)
         return np.array([int(np.argmin(np.abs(axis - v))) for axis, v in zip(axes, values, strict=False)], dtype=np.int64)
 

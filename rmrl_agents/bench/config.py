@@ -132,8 +132,9 @@ class BenchConfig:
             )
         if "RMRL-pretrained-equal" in self.methods and self.pretrain_trials >= self.train_trials:
             raise ValueError(
-                f"RMRL-pretrained-equal trains train_trials - pretrain_trials online: pretrain_trials ({self.pretrain_trials}) "
-                f"must be below train_trials ({self.train_trials})"
+                f"RMRL-pretrained-equal trains train_trials minus the source run's {self.pretrain_trials} trials online, so "
+                f"train_trials ({self.train_trials}) must be above {self.pretrain_trials}; give more train_trials, or leave "
+                "RMRL-pretrained-equal out of methods"
             )
 
     @property

@@ -386,7 +386,7 @@ def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
                 r = np.random.default_rng(1)
                 return lambda obs: r.integers(0, nvec)
             if name == "constant":
-                return lambda obs: env.unwrapped.grid.to_action(*constant)
+                return lambda obs: env.unwrapped.grid.to_action(*constant, clip=True)
             return lambda obs: oracle_action(env, obs, env.last_info)[0]
 
         return make

@@ -96,7 +96,10 @@ class RayPool:
         self.ray = ray
         self.owned = not ray.is_initialized()
         if self.owned:
-            ray.init(address=address, runtime_env={"env_vars": {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}})
+            try:
+                ray.init(address=address, runtime_env={"env_vars": {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}})
+            except ConnectionError as err:  # the CLI shows it as one line
+                raise ConnectionError(f"--ray {address}: {err}; check the address (the head node prints it)") from None
         self.task = ray.remote(num_cpus=1)(execute)
 
     def submit(self, cfg: BenchConfig, job: Job, out: Path) -> Future[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -417,11 +418,23 @@ def write(raw: dict[str, Any], out: Path, readme: Path | None = None) -> dict[st
     return results
 
 
-def update_readme(readme: Path, table: str, plot: Path) -> None:
-    """Replace the generated block of the README with the latest tables and plot."""
+def check_readme(readme: Path) -> str:
+    """The README's text, if it can take the generated block (checked before a benchmark runs).
+
+    :raises OSError: it cannot be read, or cannot be written.
+    :raises ValueError: it has no generated block.
+    """
     text = readme.read_text()
     if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme} has no generated block: add the lines\n{README_START}\n{README_END}")
+        raise ValueError(f"{readme} has no generated block: add the lines {README_START} and {README_END}")
+    if not os.access(readme, os.W_OK):
+        raise PermissionError(f"{readme} is not writable")
+    return text
+
+
+def update_readme(readme: Path, table: str, plot: Path) -> None:
+    """Replace the generated block of the README with the latest tables and plot."""
+    text = check_readme(readme)
     rel = Path(*plot.resolve().parts[len(readme.resolve().parent.parts) :])
     block = f"{README_START}\n{table}\n![Training reward curves]({rel.as_posix()})\n{README_END}"
     head, rest = text.split(README_START, 1)

@@ -8,13 +8,13 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-from rich.console import Console
-from rich.table import Table
+from rmrl_agents.errors import IncompatibleEnvError
 
-from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+if TYPE_CHECKING:  # gymnasium and rich load when a command runs, not for rmrl --help
+    import gymnasium as gym
+    from rich.console import Console
 
 
 class UsageError(Exception):
@@ -24,9 +24,14 @@ class UsageError(Exception):
 @contextlib.contextmanager
 def user_errors(what: str, fix: str) -> Iterator[None]:
     """Turn what bad arguments raise inside the block (unknown or mistyped kwargs, unknown env ids,
-    unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``."""
+    unreadable paths) into a :class:`UsageError` ``"<what>: <error>; <fix>"``. An env that does not
+    fit (:class:`IncompatibleEnvError`) passes unchanged: its message names its own fix."""
+    import gymnasium as gym
+
     try:
         yield
+    except IncompatibleEnvError:
+        raise
     except (TypeError, ValueError, gym.error.Error, OSError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{what}: {text}; {fix}") from err
@@ -49,6 +54,17 @@ def _int_at_least(text: str, low: int) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < low:
         raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
+def reward_threshold(text: str) -> float:
+    """argparse type: a reward level in (0, 1], the range of the reward exp(−(e_trans / L + e_rot))."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} can never be reached: rewards lie in (0, 1]; give a threshold in (0, 1]")
     return value
 
 
@@ -83,6 +99,10 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.En
     ``rmrl_env`` registers the cell-plate ids when imported; the synthetic test env is
     registered only when its id is asked for.
     """
+    import gymnasium as gym
+
+    from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
+
     if env_id == SYNTHETIC_ENV_ID:
         register_synthetic_env()
     if env_id not in gym.registry:
@@ -109,6 +129,9 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def print_table(title: str, rows: Mapping[str, Any], console: Console | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-from rich.console import Console
-from rich.markdown import Markdown
-
-from rmrl_agents.bench.config import ABLATIONS, METHODS
+from rmrl_agents.bench.config import ABLATIONS, METHODS, SOURCE_CELL0
 from rmrl_agents.bench.lock import lock_bench_folder
-from rmrl_agents.commands._shared import positive_int
+from rmrl_agents.commands._shared import UsageError, positive_int, user_errors
+from rmrl_agents.commands.ray_address import check_ray_reachable, ray_address
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--ray",
+        type=ray_address,
         default=None,
         metavar="ADDRESS",
         help="run the jobs as Ray tasks on this cluster ('auto', or host:port); default: a local process pool",
@@ -60,18 +60,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markdown import Markdown
+
     from rmrl_agents.bench import paper, report
 
-    cfg = paper.config_for(
-        args.quick,
-        seeds=args.seeds,
-        trials=args.trials,
-        workers=args.workers,
-        cells=args.cells,
-        ablations=args.ablations,
-        methods=args.methods,
-    )
+    try:
+        cfg = paper.config_for(
+            args.quick,
+            seeds=args.seeds,
+            trials=args.trials,
+            workers=args.workers,
+            cells=args.cells,
+            ablations=args.ablations,
+            methods=args.methods,
+        )
+    except ValueError as err:
+        raise UsageError(_as_options(str(err))) from None
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
+    if args.readme:
+        with user_errors(f"--readme {args.readme}", "give the README that holds the generated results block"):
+            report.check_readme(Path(args.readme))
+    if args.ray:
+        check_ray_reachable(args.ray)
     lock = lock_bench_folder(out)  # before anything in --out is touched: a second bench there fails at once
     console = Console()
     console.print(
@@ -89,6 +102,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: BenchConfig's fields → the options that set them (its errors are shown in the options' words)
+_OPTIONS = {"train_trials": "--trials", "seeds": "--seeds", "workers": "--workers", "cells": "--cells", "methods": "--methods"}
+
+
+def _as_options(message: str) -> str:
+    return re.sub(r"\b(" + "|".join(_OPTIONS) + r")\b", lambda m: _OPTIONS[m.group(1)], message)
+
+
 def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
     """``"default,0,3"`` → ``(None, 0, 3)``; None stays None (the preset's cells)."""
     if text is None:
@@ -97,8 +118,12 @@ def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
     for part in (p.strip() for p in text.split(",")):
         if part == "default":
             cells.append(None)
-        elif part.isdigit():
+        elif part.isdigit() and int(part) < SOURCE_CELL0:
             cells.append(int(part))
+        elif part.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"cell_seed {part} is too large: evaluated cells are 0..{SOURCE_CELL0 - 1} (the benchmark's source runs use those above)"
+            )
         else:
             raise argparse.ArgumentTypeError(f"{part!r} is neither 'default' nor a cell_seed (a whole number >= 0)")
     return tuple(cells)

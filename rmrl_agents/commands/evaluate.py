@@ -8,15 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from rich.console import Console
-
-from rmrl_agents.algorithms import algorithm_class
 from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env, positive_int, print_table
-from rmrl_agents.common.env_signature import saved_attributes
-from rmrl_agents.common.evaluation import evaluate_policy
-from rmrl_agents.errors import DatasetError, IncompatibleEnvError
-from rmrl_agents.storage import write_json_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +47,17 @@ def _env_of(args: argparse.Namespace, path: Path, attrs: dict[str, Any]) -> tupl
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.model)
+    # torch and SB3 load here, not when the parser is built (rmrl --help)
+    import numpy as np
+    from rich.console import Console
+
+    from rmrl_agents.algorithms import algorithm_class
+    from rmrl_agents.common.env_signature import model_zip, saved_attributes
+    from rmrl_agents.common.evaluation import evaluate_policy
+    from rmrl_agents.errors import DatasetError, IncompatibleEnvError
+    from rmrl_agents.storage import write_json_atomic
+
+    path = model_zip(args.model)  # "run/model" finds run/model.zip, as SB3's load does
     if not path.is_file():
         raise UsageError(f"--model {path}: no such file; give a run's model.zip or checkpoints/latest.zip")
     if args.json:

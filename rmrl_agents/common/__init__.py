@@ -12,9 +12,33 @@ Laid out like Stable-Baselines3's ``common`` package:
   until :func:`~rmrl_agents.common.envs.register_synthetic_env` is called).
 """
 
-from rmrl_agents.common.info import privileged
-from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
-from rmrl_agents.common.trial_sync import Trial
-from rmrl_agents.common.vec_env import SceneVecEnv
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rmrl_agents.common.info import privileged
+    from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
+    from rmrl_agents.common.trial_sync import Trial
+    from rmrl_agents.common.vec_env import SceneVecEnv
+
+#: imported on first use (the submodules load torch and Stable-Baselines3)
+_LAZY = {
+    "privileged": "rmrl_agents.common.info",
+    "OneStepAlgorithm": "rmrl_agents.common.one_step_algorithm",
+    "SceneOption": "rmrl_agents.common.one_step_algorithm",
+    "Trial": "rmrl_agents.common.trial_sync",
+    "SceneVecEnv": "rmrl_agents.common.vec_env",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rmrl_agents.common' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["OneStepAlgorithm", "SceneOption", "SceneVecEnv", "Trial", "privileged"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import warnings
 import zipfile
@@ -115,11 +116,21 @@ def check_signature(
         raise IncompatibleEnvError(f"{what} was made on {'; '.join(errors)}; {fix}")
 
 
-def saved_attributes(path: Path) -> dict[str, Any]:
-    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env signature, ...).
+def model_zip(path: str | os.PathLike[str]) -> Path:
+    """The file SB3's ``load(path)`` opens: ``path`` itself if it exists, else ``path`` + ".zip"
+    (``save("m")`` writes m.zip, and ``load("m")`` and ``load("m.zip")`` both find it)."""
+    given = Path(path)
+    with_suffix = Path(f"{given}.zip")
+    return with_suffix if not given.exists() and with_suffix.exists() else given
+
+
+def saved_attributes(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The plain JSON attributes SB3 stored in a model zip (algorithm name, env signature, ...);
+    ``path`` with or without its ".zip", as SB3's ``load`` takes it.
 
     :raises ValueError: not a model zip.
     """
+    path = model_zip(path)
     try:
         with zipfile.ZipFile(path) as zf:
             data = json.loads(zf.read("data"))
@@ -130,13 +141,13 @@ def saved_attributes(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_model_env(path: Path, env: gym.Env | VecEnv) -> None:
+def check_model_env(path: str | os.PathLike[str], env: gym.Env | VecEnv) -> None:
     """Raise :class:`IncompatibleEnvError` if the model saved at ``path`` was trained on another grid
     or image size than ``env`` has (a different config hash only warns)."""
     check_signature(
         saved_attributes(path).get("env_signature"),
         env_signature(env),
-        f"the model {path}",
+        f"the model {model_zip(path)}",
         "pass an env made with the same settings (or none: rmrl eval rebuilds it from the model file)",
     )
 

@@ -147,9 +147,27 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
         self._rng = np.random.default_rng(run_seed)
 
+    #: whether ``save`` writes the optimizers' state (see :meth:`save_for_inference`)
+    _save_optimizers: bool = True
+
+    def _optimizer_state_names(self) -> list[str]:
+        """The optimizers whose state a full save keeps."""
+        return ["policy.optimizer"]
+
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         # the optimizer state too, so that a resumed run continues exactly (Adam moments)
-        return ["policy", "policy.optimizer"], []
+        return ["policy", *(self._optimizer_state_names() if self._save_optimizers else [])], []
+
+    def save_for_inference(self, path: str | Path) -> None:
+        """``save`` without the optimizers' state: Adam keeps two moments per weight, so a full
+        save is three times the network (140 MB for the default ResNet-18 policy, 47 MB without).
+        The file loads with ``load`` like any other and predicts the same; training it further
+        starts the optimizers afresh (resume from a full ``save`` to continue exactly)."""
+        self._save_optimizers = False  # stored in the file: load then expects no optimizer state
+        try:
+            self.save(path)
+        finally:
+            del self._save_optimizers
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_trial_log", "_data_dir_asked"]
@@ -165,17 +183,18 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         force_reset: bool = True,
         **kwargs: Any,
     ) -> SelfOneStep:
-        """SB3's ``load``; ``env`` must have the model's grid (by value), image size and spaces
+        """SB3's ``load`` (``path`` with or without its ".zip"); ``env`` must have the model's grid (by value), image size and spaces
         (:class:`IncompatibleEnvError` naming both otherwise). ``learn()`` appends to the run's
         ``data_dir`` only if asked (``load(..., data_dir=...)`` or ``learn(..., reset_num_timesteps=False)``);
         a fresh ``learn()`` logs to a new directory."""
         if env is not None and isinstance(path, (str, Path)):
-            check_model_env(Path(path), env)
+            check_model_env(path, env)
         try:
             model = super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
         except ValueError as err:
             raise explain_space_mismatch(err, path) from None
         model._data_dir_asked = "data_dir" in kwargs
+        model.__dict__.pop("_save_optimizers", None)  # a file saved for inference: the next save is full again
         return model
 
     @property
@@ -277,7 +296,8 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     ) -> SelfOneStep:
         """Run ``total_timesteps`` trials (one trial = one env step = one episode).
 
-        :param log_interval: dump the logger every this many trials (0: never).
+        :param log_interval: dump the logger every this many trials, and at the end what is left of the
+            last interval (0: never).
         """
         if reset_num_timesteps and not self._data_dir_asked:  # a loaded model starting afresh: its own folder
             self.close_storage()
@@ -293,14 +313,22 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         if env_reset:
             self._on_env_reset()
         callback.on_training_start(locals(), globals())
+        first = self._episode_num
         while self.num_timesteps < total_timesteps:
             if not self._run_trial(callback):
                 break
             self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
             if log_interval and self._episode_num % log_interval == 0:
                 self.dump_logs()
+        self.dump_last_logs(first, log_interval)
         callback.on_training_end()
         return self
+
+    def dump_last_logs(self, first_episode: int, log_interval: int) -> None:
+        """At the end of ``learn``: dump the trials since the last dump (a run shorter than
+        ``log_interval``, or the last partial interval), so that every trial reaches the log."""
+        if log_interval and self._episode_num > first_episode and self._episode_num % log_interval:
+            self.dump_logs()
 
     def _run_trial(self, callback: BaseCallback) -> bool:
         assert self.env is not None and isinstance(self._last_obs, dict)

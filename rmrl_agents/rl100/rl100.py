@@ -191,8 +191,8 @@ class RL100(OneStepAlgorithm):
             _init_setup_model=_init_setup_model,
         )
 
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        return ["policy", "policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"], []
+    def _optimizer_state_names(self) -> list[str]:
+        return ["policy.optimizer", "policy.critic_optimizer", "policy.consistency_optimizer"]
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_prior", "_pending", "_online"]
@@ -434,7 +434,7 @@ class RL100(OneStepAlgorithm):
         if env_reset:
             self._on_env_reset()
         cb.on_training_start(locals(), globals())
-        going = True
+        first, going = self._episode_num, True
         if not self.imitated:
             self.imitation_stage()
         while going and self.offline_done < self.offline_iterations and self.num_timesteps < total:
@@ -452,7 +452,8 @@ class RL100(OneStepAlgorithm):
         if len(data):
             actions = th.as_tensor(data.actions, device=self.device)
             self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
-        self.logger.dump(step=self.num_timesteps)
+        self.dump_last_logs(first, log_interval)
+        self.logger.dump(step=self.num_timesteps)  # what distillation recorded after the last trial's dump
         cb.on_training_end()
         return self
 

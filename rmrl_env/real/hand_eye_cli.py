@@ -32,16 +32,25 @@ import numpy as np
 
 from rmrl_env.errors import CalibrationError, ConfigError
 from rmrl_env.perception.calibration import load_calibration, update_calibration
-from rmrl_env.perception.hand_eye import GRIPPER_BOARD, hand_eye_from_images
 from rmrl_env.real.calibrate_cli import _grid_spec, _open_camera, _output_path
 
 POSES_FILE = "poses.json"
-#: Board defaults for a gripper mount (markers COLSxROWS, marker and gap in mm).
-HAND_EYE_BOARD = {
-    "markers": (GRIPPER_BOARD.markers_x, GRIPPER_BOARD.markers_y),
-    "marker_mm": round(1000.0 * GRIPPER_BOARD.marker_m, 6),
-    "separation_mm": round(1000.0 * GRIPPER_BOARD.separation_m, 6),
-}
+
+
+def _gripper_board_defaults(args: argparse.Namespace) -> None:
+    """The gripper-mount board (markers COLSxROWS, marker and gap in mm) where the command line
+    gives none; read when the command runs, since the hand-eye solver's module loads scipy
+    (slow for ``rmrl --help``)."""
+    from rmrl_env.perception.hand_eye import GRIPPER_BOARD
+
+    board = {
+        "markers": (GRIPPER_BOARD.markers_x, GRIPPER_BOARD.markers_y),
+        "marker_mm": round(1000.0 * GRIPPER_BOARD.marker_m, 6),
+        "separation_mm": round(1000.0 * GRIPPER_BOARD.separation_m, 6),
+    }
+    for name, value in board.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def read_views(directory: Path) -> tuple[list[np.ndarray], list[list[float]]]:
@@ -124,7 +133,10 @@ def cmd_hand_eye(args: argparse.Namespace) -> int:
     existing = load_calibration(path) if path.is_file() else None
     if existing is None or existing.intrinsics is None:
         raise ConfigError(f"{path} has no intrinsics yet: run `rmrl calibrate intrinsics` first")
+    from rmrl_env.perception.hand_eye import hand_eye_from_images
+
     images, poses = read_views(directory)
+    _gripper_board_defaults(args)
     spec = _grid_spec(args)
     result, skipped = hand_eye_from_images(images, poses, spec, existing.intrinsics)
     if skipped:
@@ -164,4 +176,4 @@ def add_parser(
     he.add_argument("-n", "--count", type=int, default=15, help="views to record (default %(default)s; 10-20 is usual)")
     grid_args(he)
     out_args(he)
-    he.set_defaults(handler=cmd_hand_eye, **HAND_EYE_BOARD)
+    he.set_defaults(handler=cmd_hand_eye, markers=None, marker_mm=None, separation_mm=None)  # the gripper board

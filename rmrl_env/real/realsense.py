@@ -123,6 +123,11 @@ def intrinsics_from_rs(rs_intr: Any) -> CameraIntrinsics:
     return CameraIntrinsics(w, h, fx, fy, cx, cy, coeffs)
 
 
+#: Frame rates of the D435's colour stream (librealsense's D400 RGB profiles: 6, 15 and 30 at every
+#: size, 60 up to 960x540). The depth stream runs at the same rate and has them all too.
+D435_COLOUR_FPS = (6, 15, 30, 60)
+
+
 class ReenumerationError(HardwareError):
     """The camera did not re-appear on the USB bus after a hardware reset."""
 

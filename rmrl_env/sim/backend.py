@@ -11,9 +11,9 @@ import numpy as np
 
 from rmrl_env.backend import Backend
 from rmrl_env.cell import MotionPlan
-from rmrl_env.errors import ConfigError
+from rmrl_env.errors import ConfigError, PlateNotFoundError
 from rmrl_env.perception.classical import ClassicalLocaliser
-from rmrl_env.protocols import PlateDetection
+from rmrl_env.protocols import PlateDetection, RGBDFrame
 from rmrl_env.routine import Drivers, PickAndPlace
 from rmrl_env.sim.arm import SimArm
 from rmrl_env.sim.camera import SimCamera, believed_camera_to_base
@@ -27,6 +27,25 @@ from rmrl_env.sim.world import SimWorld
 
 #: Seed of the sensor noise while the target is measured, once, at construction.
 TARGET_MEASUREMENT_SEED = 20240917
+
+
+class SimLocaliser:
+    """The classical localiser, its "plate not found" naming what causes it in the sim: the real
+    camera's advice (check the lighting) does not apply to a rendered bench, and this message is
+    logged during training whenever a trial loses the plate."""
+
+    def __init__(self, localiser: ClassicalLocaliser) -> None:
+        self.localiser = localiser
+
+    def localise(self, frame: RGBDFrame) -> PlateDetection:
+        try:
+            return self.localiser.localise(frame)
+        except PlateNotFoundError as err:
+            found = str(err).split(". ", 1)[0]  # what the image shows, without the real camera's advice
+            raise PlateNotFoundError(
+                f"{found}: in the sim the plate has left the camera's view (dropped off the bench or carried away), "
+                "stands on an edge, or is hidden under the arm"
+            ) from None
 
 
 def make_sim_backend(
@@ -58,7 +77,9 @@ def make_sim_backend(
     gripper = SimGripper(world)
     camera = SimCamera(world, errors)
     note_gl_context()
-    localiser = ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors), position_method=position_method)
+    localiser = SimLocaliser(
+        ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors), position_method=position_method)
+    )
     drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
     hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m, plate_mix=plate_mix)
     routine = PickAndPlace(drivers, layout)

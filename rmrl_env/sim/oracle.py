@@ -112,7 +112,5 @@ def oracle_action(env: gym.Env, obs: dict[str, np.ndarray], info: dict[str, Any]
     truth = PlanarPose.from_array(np.asarray(privileged(info)["true_pose"], dtype=np.float64))
     adj = oracle_adjustment(env, estimate, truth)
     grid = u.grid
-    half_xy = (grid.max_xy_mm + grid.step_xy_mm / 2.0) / 1000.0
-    half_yaw = math.radians(grid.max_yaw_deg + grid.step_yaw_deg / 2.0)
-    on_grid = bool(abs(adj[0]) <= half_xy and abs(adj[1]) <= half_xy and abs(adj[2]) <= half_yaw)
-    return grid.to_action(*adj), on_grid
+    on_grid = bool(np.all(np.abs(adj) <= grid.reach))
+    return grid.to_action(*adj, clip=True), on_grid

@@ -83,6 +83,9 @@ def test_train_writes_everything_and_resumes(tmp_path, capsys) -> None:
     ):
         assert (out / rel).exists(), rel
     assert any((out / "logs").glob("events.out.tfevents*"))
+    # the final model is for eval and deployment (no optimizer state); the checkpoint resumes exactly
+    assert not any("optimizer" in n for n in zipfile.ZipFile(out / "model.zip").namelist())
+    assert "policy.optimizer.pth" in zipfile.ZipFile(out / "checkpoints" / "latest.zip").namelist()
     text = capsys.readouterr().out
     assert "rmrl train" in text and "role-model labels" in text
     assert len(TrialLog(out / "data" / "trials", writable=False)) == 9
@@ -107,7 +110,7 @@ def test_train_baselines_and_eval(agent, tmp_path, capsys) -> None:
             [
                 "eval",
                 "--model",
-                str(out / "model.zip"),
+                str(out / ("model" if agent == "replay" else "model.zip")),  # SB3's load takes both
                 "--episodes",
                 "5",
                 "--no-progress",
@@ -199,3 +202,16 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path) -> None:
     closed = {r["trial"] for r in log.records if r["scene"] != last_scene}
     assert closed <= labelled  # every finished scene labelled, including those around the kill
     assert _saved(out / "model.zip")["num_timesteps"] == 60
+
+
+def test_building_the_parser_loads_neither_torch_nor_scipy() -> None:
+    """rmrl --help (and a mistyped option) answer without loading torch, SB3 or scipy: the commands
+    import them when they run (benchmarks/cli_startup.py measures the start-up time)."""
+    code = (
+        "import sys\n"
+        "from rmrl_agents.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'scipy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

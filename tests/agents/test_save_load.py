@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE
+from rmrl_agents import REINFORCE, RL100, RMRL, ReplayREINFORCE
+from rmrl_agents.algorithms import ALGORITHMS
+from rmrl_agents.common.envs import SyntheticPlateEnv
+
+from .conftest import TINY_POLICY_KWARGS
+
+RL100_TINY = {"resnet_depth": 10, "resnet_width": 8, "denoiser_hidden": (64, 64), "critic_hidden": (32, 32)}
 
 
 def _observations(make_env, n: int = 8):
@@ -91,3 +99,69 @@ def test_resume_from_checkpoint_replays_logged_trials_exactly(make_env, tiny_pol
     for key, value in reference.items():
         assert th.allclose(resumed.policy.state_dict()[key], value, atol=1e-6), key
     assert resumed.sync_with_log() == 0  # idempotent
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_sb3_path_convention_save_m_writes_m_zip_and_loads_with_or_without_the_suffix(name, tmp_path, monkeypatch) -> None:
+    """SB3's convention: ``save("m")`` writes m.zip; ``load("m")``, ``load("m.zip")`` and path
+    objects of both all load it, with an env to check against too."""
+    algo = ALGORITHMS[name]
+    kind = "continuous" if algo is RL100 else "grid"
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+
+    def env():
+        return SyntheticPlateEnv(action_type=kind)
+
+    monkeypatch.chdir(tmp_path)
+    model = algo("MultiInputPolicy", env(), seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "data")
+    model.save("m")
+    model.close_storage()
+    assert (tmp_path / "m.zip").is_file() and not (tmp_path / "m").exists()
+    for path in ("m", "m.zip", Path("m"), tmp_path / "m.zip"):
+        assert type(algo.load(path, env=env())) is algo, path
+        assert type(algo.load(path)) is algo, path
+
+
+@pytest.mark.parametrize(("name", "trials", "rows"), [("reinforce", 3, [3]), ("rmrl", 12, [5, 10, 12]), ("rl100", 3, [3])])
+def test_progress_csv_holds_every_interval_and_the_last_partial_one(name, trials, rows, tmp_path) -> None:
+    """A run shorter than log_interval still writes a row, and the last partial interval is written."""
+    import csv
+
+    from stable_baselines3.common.logger import configure
+
+    algo = ALGORITHMS[name]
+    env = SyntheticPlateEnv(action_type="continuous" if algo is RL100 else "grid")
+    extra = {"scene_size": 2} if algo is RMRL else {"imitation_steps": 0, "online_batch_size": 2} if algo is RL100 else {}
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+    model = algo("MultiInputPolicy", env, seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "d", **extra)
+    model.set_logger(configure(str(tmp_path / "log"), ["csv"]))
+    model.learn(trials, log_interval=5)
+    with (tmp_path / "log" / "progress.csv").open() as fh:
+        logged = [int(float(r["time/total_timesteps"])) for r in csv.DictReader(fh) if r.get("time/total_timesteps")]
+    assert logged == rows
+
+
+@pytest.mark.parametrize("name", ["rmrl", "rl100"])
+def test_save_for_inference_leaves_out_the_optimizer_state_and_loads_the_same_policy(name, tmp_path) -> None:
+    import zipfile
+
+    algo = ALGORITHMS[name]
+    env = SyntheticPlateEnv(action_type="continuous" if algo is RL100 else "grid")
+    policy_kwargs = RL100_TINY if algo is RL100 else dict(TINY_POLICY_KWARGS)
+    model = algo("MultiInputPolicy", env, seed=0, policy_kwargs=policy_kwargs, data_dir=tmp_path / "d")
+    model.learn(3)
+    model.save(tmp_path / "full")
+    model.save_for_inference(tmp_path / "small")
+    full, small = (set(zipfile.ZipFile(tmp_path / f"{n}.zip").namelist()) for n in ("full", "small"))
+    assert "policy.optimizer.pth" in full and not any("optimizer" in n for n in small)
+    optimizer_bytes = sum(i.compress_size for i in zipfile.ZipFile(tmp_path / "full.zip").infolist() if "optimizer" in i.filename)
+    assert (tmp_path / "small.zip").stat().st_size < (tmp_path / "full.zip").stat().st_size - 0.9 * optimizer_bytes
+    model.save(tmp_path / "again")  # the model itself still saves in full
+    assert "policy.optimizer.pth" in zipfile.ZipFile(tmp_path / "again.zip").namelist()
+    model.close_storage()
+
+    obs, _ = env.reset(seed=5)
+    loaded = algo.load(tmp_path / "small", env=env)
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    loaded.save(tmp_path / "resaved")  # a model loaded for inference saves in full again
+    assert "policy.optimizer.pth" in zipfile.ZipFile(tmp_path / "resaved.zip").namelist()

@@ -17,7 +17,10 @@ from rmrl_env.grid import CandidateGrid
 def test_scaling_maps_the_unit_box_onto_the_grid_ranges():
     space = ContinuousAdjustment(CandidateGrid(max_xy_mm=8.0, step_xy_mm=1.0, max_yaw_deg=4.0, step_yaw_deg=0.5))
     assert space.to_adjustment([1.0, -0.5, 0.25]) == pytest.approx([0.008, -0.004, math.radians(1.0)])
-    assert space.to_action(0.002, -0.02, math.radians(-4.0)) == pytest.approx([0.25, -1.0, -1.0])  # clipped to the range
+    assert space.to_action(0.002, -0.0084, math.radians(-4.2)) == pytest.approx([0.25, -1.0, -1.0])  # half a step beyond
+    assert space.to_action(0.002, -0.02, 0.0, clip=True) == pytest.approx([0.25, -1.0, 0.0])
+    with pytest.raises(ValueError, match=r"outside the grid's ±8 mm and ±4°"):
+        space.to_action(0.002, -0.02, 0.0)
     assert space.to_adjustment(space.zero_action()) == pytest.approx([0.0, 0.0, 0.0])
 
 

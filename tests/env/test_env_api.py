@@ -42,6 +42,8 @@ def test_kwargs_override_defaults():
     assert env.action_space.nvec.tolist() == [7, 7, 5]
     assert u.action_to_adjustment([6, 0, 2]) == pytest.approx([0.006, -0.006, 0.0])
     assert u.adjustment_to_action(0.0021, 0.0, math.radians(-1.2)).tolist() == [4, 3, 1]
+    with pytest.raises(ValueError, match=r"Δx = 500 mm.* outside the grid's ±6 mm"):  # metres that look like millimetres
+        u.adjustment_to_action(0.5, 0.0, 0.0)
     assert u.reward_length_m == 0.05 and u.scene_jitter_m == 0.0005
     env.close()
 

@@ -27,8 +27,16 @@ def test_adjustment_round_trip_and_nearest():
     action = grid.to_action(0.0034, -0.0071, math.radians(1.3))
     assert action.tolist() == [15, 5, 13]
     assert grid.to_adjustment(action) == pytest.approx([0.003, -0.007, math.radians(1.5)])
-    # beyond the range: the nearest (edge) candidate
-    assert grid.to_action(0.5, -0.5, 1.0).tolist() == [24, 0, 20]
+    # up to half a step beyond the edge: the edge candidate; farther only when asked to clip
+    assert grid.to_action(0.0124, -0.0124, math.radians(5.2)).tolist() == [24, 0, 20]
+    assert grid.to_action(0.5, -0.5, 1.0, clip=True).tolist() == [24, 0, 20]
+
+
+@pytest.mark.parametrize("adjustment", [(0.5, 0.0, 0.0), (0.0, -0.013, 0.0), (0.0, 0.0, math.radians(5.3)), (0.0, 0.0, 5.0)])
+def test_an_adjustment_beyond_the_grid_is_refused_naming_the_range(adjustment):
+    """0.5 (millimetres taken for metres) is not silently clipped to the grid's edge."""
+    with pytest.raises(ValueError, match=r"outside the grid's ±12 mm and ±5° .*give metres and radians"):
+        CandidateGrid().to_action(*adjustment)
 
 
 @pytest.mark.parametrize("bad", [[25, 0, 0], [0, 0, 21], [-1, 3, 3], [1, 2], [0.5, 1, 1], [np.nan, 1, 1], "abc"])

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import rmrl_env  # noqa: F401
+import rmrl_env
 from rmrl_env.errors import HardwareError
 
 
@@ -22,6 +22,21 @@ def test_async_vector_env_with_spawn_workers_runs_trials():
         _, rewards, terminated, _, infos = envs.step(np.tile(envs.single_action_space.nvec // 2, (2, 1)))
         # two trials ran to a measured placement (a plate left on a rim scores 0: not a placement)
         assert terminated.all() and np.all((rewards >= 0) & (rewards <= 1)) and np.all(np.isfinite(infos["e_trans_mm"]))
+    finally:
+        envs.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_runs_a_trial_on_every_step(mode):
+    """rmrl_env.make_vec resets an ended episode in the same step: with Gymnasium's default
+    (next-step autoreset) every second step of a one-step env is a reset with reward 0."""
+    envs = rmrl_env.make_vec("CellPlatePlace-sim-v0", num_envs=2, vectorization_mode=mode, image_size=(30, 40))
+    try:
+        envs.reset(seed=[0, 1])
+        middle = np.tile(envs.single_action_space.nvec // 2, (2, 1))
+        rewards = [envs.step(middle)[1] for _ in range(2)]
+        assert np.all((np.stack(rewards) > 0) & (np.stack(rewards) <= 1)), rewards
     finally:
         envs.close()
 

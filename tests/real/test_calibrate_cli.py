@@ -67,3 +67,21 @@ def test_intrinsics_keep_the_files_notes_and_warn_that_the_extrinsics_are_stale(
     fresh = tmp_path / "fresh.json"
     assert main(["intrinsics", str(views), "--output", str(fresh)]) == 0
     assert "stale" not in capsys.readouterr().err
+
+
+def test_calibrate_does_not_write_a_calibration_file_outside_the_configs_folder(tmp_path):
+    import argparse
+
+    from rmrl_env.errors import ConfigError
+    from rmrl_env.real.calibrate_cli import _output_path
+
+    from .conftest import EXAMPLE_CONFIG
+
+    (tmp_path / "cell").mkdir()
+    config = tmp_path / "cell" / "real_cell.toml"
+    text = EXAMPLE_CONFIG.read_text()
+    config.write_text(text.replace('calibration_file = "calibration.json"', 'calibration_file = "../../escaped.json"'))
+    with pytest.raises(ConfigError, match="leaves the config's folder"):
+        _output_path(argparse.Namespace(output=None, config=str(config)))
+    config.write_text(text.replace('calibration_file = "calibration.json"', 'calibration_file = "sub/../calibration.json"'))
+    assert _output_path(argparse.Namespace(output=None, config=str(config))).resolve() == tmp_path / "cell" / "calibration.json"

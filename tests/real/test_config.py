@@ -198,12 +198,48 @@ def test_override_errors_name_the_field():
     assert default_config(calibration_file="cal.json").calibration_file == Path("cal.json")
 
 
+@pytest.mark.parametrize(
+    ("line", "replacement", "message"),
+    [
+        ("# reward_length_m = 0.1", "reward_length_m = -0.1", "env.reward_length_m must be a positive length in metres"),
+        ("# scene_jitter_m = 0.001", "scene_jitter_m = 0.5", "env.scene_jitter_m must be in [0, 0.02] m"),
+        ('ip = "192.168.1.185"', 'ip = "0.0.0.0"', "robot.ip = '0.0.0.0' is not a robot's address"),
+        ('ip = "192.168.1.185"', 'ip = "255.255.255.255"', "robot.ip = '255.255.255.255' is not a robot's address"),
+        ("\nfps = 30", "\nfps = 7", "camera.fps = 7 is not a frame rate of the D435's colour stream: use one of 6, 15, 30, 60"),
+        ("\nattempts = 2", "\nattempts = 0", "reset.attempts = 0"),
+        ('calibration_file = "calibration.json"', 'calibration_file = "../../calibration.json"', "leaves the config's folder"),
+    ],
+)
+def test_the_check_command_refuses_what_the_env_or_the_cell_cannot_use(line, replacement, message, tmp_path: Path, capsys):
+    """``python -m rmrl_env.real.config check`` refuses what gym.make refuses (one validator) and
+    values no robot cell has."""
+    from rmrl_env.real.config.__main__ import main
+
+    text = EXAMPLE_CONFIG.read_text()
+    assert line in text
+    (tmp_path / "cell").mkdir()
+    bad = tmp_path / "cell" / "bad.toml"
+    bad.write_text(text.replace(line, replacement, 1))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_gym_make_and_the_config_file_share_the_env_settings_check():
+    import gymnasium as gym
+
+    with pytest.raises(ConfigError, match="reward_length_m must be a positive length in metres, got -0.1"):
+        gym.make("CellPlatePlace-sim-v0", reward_length_m=-0.1)
+    with pytest.raises(ConfigError, match=r"env\.reward_length_m must be a positive length in metres, got -0.1"):
+        config_from_dict(_with("env.reward_length_m", -0.1))
+
+
 def test_config_command_checks_a_file_and_prints_example_and_schema(tmp_path: Path, capsys):
     from rmrl_env.real.config.__main__ import main
 
     assert main(["check", str(EXAMPLE_CONFIG)]) == 0
     bad = tmp_path / "bad.toml"
-    bad.write_text(EXAMPLE_CONFIG.read_text().replace("fps = 30", "fps = 300"))
+    bad.write_text(EXAMPLE_CONFIG.read_text().replace("fps = 30", "fps = 300"))  # not a D435 rate
     assert main(["check", str(bad)]) == 2
     assert "bad.toml: camera.fps = 300" in capsys.readouterr().err
     assert main(["schema", "--output", str(tmp_path / "schema.json")]) == 0

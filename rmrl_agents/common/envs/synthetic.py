@@ -120,14 +120,15 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         """Action (grid indices or continuous) → [dx m, dy m, dψ rad]; ``ValueError`` if invalid."""
         return self.actions.to_adjustment(action)
 
-    def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float) -> np.ndarray:
-        """Nearest action to an adjustment [m, m, rad]."""
-        return self.actions.to_action(dx_m, dy_m, dpsi_rad)
+    def adjustment_to_action(self, dx_m: float, dy_m: float, dpsi_rad: float, clip: bool = False) -> np.ndarray:
+        """Nearest action to an adjustment [m, m, rad]; beyond the action range (by more than half a grid
+        step) a ``ValueError`` naming it, unless ``clip``."""
+        return self.actions.to_action(dx_m, dy_m, dpsi_rad, clip)
 
     def optimal_action(self, pose: np.ndarray) -> np.ndarray:
         """The best action for an estimated pose P^e: nearest to c(P^e)."""
         dx, dy, dpsi = correction(pose)
-        return self.adjustment_to_action(dx, dy, dpsi)
+        return self.adjustment_to_action(dx, dy, dpsi, clip=True)
 
     # -- Gymnasium API ------------------------------------------------------------------------------
     def reset(

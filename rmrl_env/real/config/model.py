@@ -75,7 +75,15 @@ class RealCellConfig(Section):
             return None
         path = Path(value).expanduser()
         base_dir = (info.context or {}).get("base_dir")
-        return path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+        if path.is_absolute() or base_dir is None:
+            return path
+        inside = (Path(base_dir) / path).resolve()
+        if not inside.is_relative_to(Path(base_dir).resolve()):
+            raise ValueError(
+                f"= {value!r} leaves the config's folder ({base_dir}): give a path inside it, or an absolute path "
+                "if the calibration must live elsewhere"
+            )
+        return Path(base_dir) / path
 
     # -- the value types the backend uses ----------------------------------------------------
     @cached_property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
 )
 
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, MotionPlan, Receptacle, Region
+from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.perception.foundation import (
@@ -38,6 +40,7 @@ from rmrl_env.perception.foundation import (
 )
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.real.bio_gripper import DEFAULT_FORCE_PCT
+from rmrl_env.real.realsense import D435_COLOUR_FPS
 from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
 from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S
@@ -87,12 +90,17 @@ def _check_ip(value: str) -> str:
     if value == "localhost":
         return value
     try:
-        ipaddress.IPv4Address(value)
+        address = ipaddress.IPv4Address(value)
     except ValueError:
         raise ValueError(
             f"= {value!r} is not an IPv4 address: the xArm SDK opens a TCP connection only for an IPv4 address or "
             "'localhost' (any other text is opened as a serial port)"
         ) from None
+    if address.is_unspecified or address.is_multicast or address.is_reserved:
+        raise ValueError(
+            f"= {value!r} is not a robot's address (unspecified, broadcast, multicast or reserved): "
+            "set the xArm controller's IPv4 address (shown on its control box or in UFactory Studio)"
+        )
     return value
 
 
@@ -163,6 +171,15 @@ def _serial_text(value: Any) -> Any:
     return value.strip()
 
 
+_RATES = ", ".join(map(str, D435_COLOUR_FPS))
+
+
+def _d435_rate(value: int) -> int:
+    if value not in D435_COLOUR_FPS:
+        raise ValueError(f"= {value} is not a frame rate of the D435's colour stream: use one of {_RATES}")
+    return value
+
+
 class CameraConfig(Section):
     """[camera] The overhead RealSense D435."""
 
@@ -171,7 +188,9 @@ class CameraConfig(Section):
     )
     width: StrictInt = Field(default=640, ge=160, le=1920, description="Colour and depth stream width, pixels.")
     height: StrictInt = Field(default=480, ge=120, le=1080, description="Colour and depth stream height, pixels.")
-    fps: StrictInt = Field(default=30, ge=1, le=90, description="Stream rate, frames per second.")
+    fps: Annotated[StrictInt, AfterValidator(_d435_rate)] = Field(
+        default=30, description=f"Stream rate, frames per second: one of the D435's colour rates {_RATES}."
+    )
     frame_timeout_s: Number = Field(default=1.0, ge=0.05, le=30.0, description="How long to wait for one frame, seconds.")
     reconnect_attempts: StrictInt = Field(
         default=2, ge=0, le=10, description="Pipeline restarts after a frame time-out before giving up."
@@ -404,16 +423,24 @@ class GridConfig(Section):
         return CandidateGrid(**self.model_dump())
 
 
+def _env_check(check: Callable[[object, str], float]) -> AfterValidator:
+    """The env's own check of a setting (:mod:`rmrl_env.env_settings`), naming the file's key."""
+    name = check.__name__.removeprefix("check_")
+    return AfterValidator(lambda value: check(value, f"env.{name}"))
+
+
 class EnvConfig(Section):
     """[env] Further CellPlateEnv keywords; an unset one keeps the env's default (the action grid is [grid])."""
 
     image_size: Annotated[tuple[StrictInt, StrictInt], _list_of(2, "pixels")] | None = Field(
         default=None, examples=[[120, 160]], description="Observation image [height, width], pixels."
     )
-    reward_length_m: Number | None = Field(default=None, examples=[0.1], description="Length scale of the reward, metres.")
-    scene_jitter_m: Number | None = Field(
+    reward_length_m: Annotated[Number, _env_check(check_reward_length_m)] | None = Field(
+        default=None, examples=[0.1], description="Length scale of the reward, metres."
+    )
+    scene_jitter_m: Annotated[Number, _env_check(check_scene_jitter_m)] | None = Field(
         default=None, examples=[0.001], description="Jitter of a repeated scene's pose, metres."
     )
-    scene_jitter_rad: Number | None = Field(
+    scene_jitter_rad: Annotated[Number, _env_check(check_scene_jitter_rad)] | None = Field(
         default=None, examples=[0.0087], description="Jitter of a repeated scene's yaw, radians."
     )
