@@ -64,7 +64,7 @@ class RoleModelDataset(RecordStore):
 
     def labels(self) -> np.ndarray:
         """(N, n_dims) int64 role-model indices."""
-        return np.asarray(self.column("label"), dtype=np.int64).reshape(len(self), -1)
+        return np.asarray(self.column("label"), dtype=np.int64).reshape(len(self), len(self.action_nvec))
 
     def poses(self) -> np.ndarray:
         """(N, 3) float32 estimated poses P^e of the labelled states."""

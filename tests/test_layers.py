@@ -73,4 +73,5 @@ def test_info_keeps_ground_truth_under_privileged():
         "true_final_pose",
         "true_e_trans_mm",
         "true_e_rot_deg",
+        "true_tilt_deg",
     }

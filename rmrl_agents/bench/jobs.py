@@ -43,6 +43,7 @@ from rmrl_agents.bench.config import (
     source_cell,
 )
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
+from rmrl_agents.dataset import as_dataset
 
 
 def result_path(out: Path, job: Job) -> Path:
@@ -244,8 +245,12 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
     """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
     as RL100's prior data), then evaluate it."""
     env = make_env(PLACE_ID, cell, method in CONTINUOUS)
-    model = make_model(method, env, seed, cfg, run_dir, source if method == "RL100" else None)
     result: dict[str, Any] = {"train_rewards": []}
+    if source is not None and len(as_dataset(source)) == 0:
+        # Every source scene failed (reward 0): nothing to imitate; the method starts from scratch.
+        result["pretrain"] = {"n_labels": 0, "skipped": "the source run labelled no scene: every scene's best reward was 0"}
+        source = None
+    model = make_model(method, env, seed, cfg, run_dir, source if method == "RL100" else None)
     with _StepCounter() as steps:
         if source is not None and method != "RL100":
             with warnings.catch_warnings():  # the source run is on another cell by design (transfer)

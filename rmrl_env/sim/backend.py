@@ -43,8 +43,8 @@ class SimLocaliser:
         except PlateNotFoundError as err:
             found = str(err).split(". ", 1)[0]  # what the image shows, without the real camera's advice
             raise PlateNotFoundError(
-                f"{found}: in the sim the plate has left the camera's view (dropped off the bench or carried away), "
-                "stands on an edge, or is hidden under the arm"
+                f"{found}: in the sim the plate has left the camera's view (dropped off the bench or carried away) "
+                "or is hidden under the arm"
             ) from None
 
 

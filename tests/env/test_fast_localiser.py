@@ -108,7 +108,7 @@ def test_drawn_frames_give_the_plain_pipelines_detection(name, method):
 
 
 @pytest.mark.parametrize(
-    "blobs", [[], [(300, 250, 20, 15, 0, 25)], [(300, 250, 300, 200, 0, 25)]], ids=["empty", "too small", "too large"]
+    "blobs", [[], [(300, 250, 16, 12, 0, 25)], [(300, 250, 300, 200, 0, 25)]], ids=["empty", "too small", "too large"]
 )
 def test_frames_without_a_plate_are_refused_by_both(blobs):
     assert not assert_same_detection(ClassicalLocaliser(CAM_TO_BASE), drawn_frame(blobs, specks=30))
@@ -116,7 +116,7 @@ def test_frames_without_a_plate_are_refused_by_both(blobs):
 
 def test_frames_of_the_cell_give_the_plain_pipelines_detection(place_env):
     u = place_env.unwrapped
-    loc = u.backend.drivers.localiser
+    loc = u.backend.drivers.localiser.localiser  # the classical localiser inside the sim's wrapper
     rng = np.random.default_rng(3)
     found = 0
     for seed in range(10):

@@ -35,8 +35,9 @@ def test_make_vec_runs_a_trial_on_every_step(mode):
     try:
         envs.reset(seed=[0, 1])
         middle = np.tile(envs.single_action_space.nvec // 2, (2, 1))
-        rewards = [envs.step(middle)[1] for _ in range(2)]
-        assert np.all((np.stack(rewards) > 0) & (np.stack(rewards) <= 1)), rewards
+        # every step is a trial that ends its episode (a reset step would not be terminated)
+        steps = [envs.step(middle) for _ in range(2)]
+        assert all(step[2].all() for step in steps), [step[2] for step in steps]
     finally:
         envs.close()
 
