@@ -152,7 +152,8 @@ class PlateDetection:
 
     Attributes:
         pose: plate pose in the robot base frame (yaw wrapped to [-pi/2, pi/2)).
-        top_z_m: height of the plate's top face in the base frame.
+        top_z_m: height of the plate's top face in the base frame (the median height of the plane
+            fitted to it, where it could be fitted).
         mask: bool array (H, W), the plate's pixels.
         bbox_px: ``(u_min, v_min, u_max, v_max)`` of the mask, pixels.
         depth_m: mean depth inside the mask, metres.

@@ -10,8 +10,9 @@ Given a plate mask in an RGB-D frame, the pose follows the pipeline of the paper
 5. yaw = direction of the first principal component of the mask, measured in the base frame
    (mask pixels deprojected at depth ``Z`` and transformed to the base before the PCA, so a
    camera that is not exactly top-down still gives the right angle);
-6. tilt = the tilt of a plane fitted to the mask's depth (:mod:`~rmrl_env.perception.plate_lie`),
-   which tells a plate lying flat from one leaning, on a rim or standing on an end.
+6. tilt and top height = those of a plane fitted to the mask's depth away from its outline
+   (:mod:`~rmrl_env.perception.plate_lie`), which tell a plate lying flat from one leaning, on a
+   rim or standing on an end.
 
 The pipeline uses the *believed* intrinsics and extrinsics (from calibration). Whatever the
 calibration gets wrong, and whatever the pinhole model leaves out (lens distortion, the side
@@ -112,7 +113,9 @@ def pose_from_mask(
     face = fit_top_face(mask, frame.depth_m, frame.intrinsics, camera_to_base)
     return PlateDetection(
         pose=PlanarPose(float(centre_base[0]), float(centre_base[1]), yaw),
-        top_z_m=float(centre_base[2]),
+        # the top face's own height where it could be fitted: the mask's mean depth also holds the
+        # side faces of a tall plate seen off-axis, which put its centre up to 3 mm low
+        top_z_m=face.top_z_m if face is not None else float(centre_base[2]),
         mask=mask,
         bbox_px=(u0, v0, u1, v1),
         depth_m=z,

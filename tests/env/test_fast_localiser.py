@@ -17,6 +17,7 @@ import pytest
 from rmrl_env.errors import PlateNotFoundError
 from rmrl_env.perception.classical import ClassicalLocaliser
 from rmrl_env.perception.localise import _principal_yaw, deproject
+from rmrl_env.perception.plate_lie import EDGE_PX, fit_plane
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, PlateDetection, RGBDFrame, RigidTransform
 
 INTR = CameraIntrinsics(640, 480, 615.0, 615.0, 319.5, 239.5)
@@ -47,8 +48,17 @@ def plain_localise(loc: ClassicalLocaliser, frame: RGBDFrame) -> PlateDetection:
     centre = loc.camera_to_base.apply(deproject(u_c, v_c, z, frame.intrinsics))
     yaw = _principal_yaw(us, vs, z, frame.intrinsics, loc.camera_to_base)
     bbox = (int(us.min()), int(vs.min()), int(us.max()), int(vs.max()))
+    # the top face: the whole image eroded (the fast path erodes only the box around the plate)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * EDGE_PX + 1, 2 * EDGE_PX + 1))
+    core_v, core_u = np.nonzero(cv2.erode(mask.astype(np.uint8), kernel))
+    face = fit_plane(core_u, core_v, frame.depth_m[core_v, core_u], frame.intrinsics, loc.camera_to_base)
     return PlateDetection(
-        pose=PlanarPose(float(centre[0]), float(centre[1]), yaw), top_z_m=float(centre[2]), mask=mask, bbox_px=bbox, depth_m=z
+        pose=PlanarPose(float(centre[0]), float(centre[1]), yaw),
+        top_z_m=face.top_z_m if face is not None else float(centre[2]),
+        mask=mask,
+        bbox_px=bbox,
+        depth_m=z,
+        tilt_rad=face.tilt_rad if face is not None else float("nan"),
     )
 
 
@@ -65,6 +75,7 @@ def assert_same_detection(loc: ClassicalLocaliser, frame: RGBDFrame) -> bool:
     np.testing.assert_array_equal(got.mask, want.mask)
     assert got.pose == want.pose  # bit for bit
     assert got.top_z_m == want.top_z_m and got.depth_m == want.depth_m and got.bbox_px == want.bbox_px
+    assert got.tilt_rad == want.tilt_rad or (np.isnan(got.tilt_rad) and np.isnan(want.tilt_rad))
     return True
 
 
