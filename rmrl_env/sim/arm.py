@@ -136,13 +136,13 @@ class SimArm:
                 self.world.arm_q_cmd[:] = q_j
                 self.world.step(1)
             q_prev = q
-            force, touched = self.world.robot_contact_force()
+            force, where = self.world.robot_contact_force()
             collides, last_force = pushing_into(force, last_force, self.collision_force_n), force
             if collides:
                 self.world.hold_arm(q_prev)
                 here = self.tool_pose()
                 raise CollisionError(
-                    f"collision: {touched} pressed with {force:.0f} N (limit {self.collision_force_n:g} N) "
+                    f"collision: {self.world.describe_contact(where)} pressed with {force:.0f} N (limit {self.collision_force_n:g} N) "
                     f"at x={here.x_m:.4f} m, y={here.y_m:.4f} m, z={here.z_m:.4f} m; the motion was stopped"
                 )
         self.world.hold_arm(q_prev)

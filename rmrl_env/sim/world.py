@@ -125,19 +125,20 @@ class SimWorld:
         mujoco.mj_resetData(self.model, self.data)
         self.hold_arm(q_cmd)
 
-    def robot_contact_force(self) -> tuple[float, str]:
+    def robot_contact_force(self) -> tuple[float, tuple[int, int]]:
         """The largest total normal contact force (N) on one part of the robot (a link, the
-        gripper housing, a finger) from anything that is not the robot, and what that part
-        touches (``"link3 on 'shelf_board'"``). A finger's grip on the plate counts too: the
-        jaws' own squeeze (up to 20 N a pad) stays below any collision limit."""
+        gripper housing, a finger) from anything that is not the robot, and where: ``(body of the
+        part, geom it touches)`` (:meth:`describe_contact` names them; ``(-1, -1)``: no contact).
+        A finger's grip on the plate counts too: the jaws' own squeeze (up to 20 N a pad) stays
+        below any collision limit."""
         m, d = self.model, self.data
         if d.ncon == 0:
-            return 0.0, ""
+            return 0.0, (-1, -1)
         pairs = np.stack([d.contact.geom1[: d.ncon], d.contact.geom2[: d.ncon]], axis=1)
         on_robot = self.robot_geom[pairs]
         touching = np.nonzero(on_robot[:, 0] != on_robot[:, 1])[0]
         if touching.size == 0:
-            return 0.0, ""
+            return 0.0, (-1, -1)
         totals: dict[int, float] = {}
         touched: dict[int, int] = {}
         wrench = np.zeros(6)
@@ -148,8 +149,14 @@ class SimWorld:
             totals[part] = totals.get(part, 0.0) + abs(float(wrench[0]))
             touched[part] = int(pairs[i, 1 - robot_side])
         part = max(totals, key=lambda k: totals[k])
-        other = touched[part]
-        return totals[part], f"{m.body(part).name} on {m.geom(other).name or f'geom {other}'!r}"
+        return totals[part], (part, touched[part])
+
+    def describe_contact(self, where: tuple[int, int]) -> str:
+        """``"link3 on 'shelf_board'"`` for a :meth:`robot_contact_force` location."""
+        part, other = where
+        if part < 0:
+            return "nothing"
+        return f"{self.model.body(part).name} on {self.model.geom(other).name or f'geom {other}'!r}"
 
     # -- the plate ----------------------------------------------------------------------------
     def plate_pose(self) -> PlanarPose:

@@ -280,11 +280,11 @@ class TwinPhysics:
 
     def _check_collision(self) -> None:
         """Latch a collision when the robot pushes into something (:func:`~rmrl_env.sim.arm.pushing_into`)."""
-        force, touched = self.world.robot_contact_force()
+        force, where = self.world.robot_contact_force()
         collides, self._last_force_n = pushing_into(force, self._last_force_n, self.collision_force_n), force
         if collides and self._on_collision is not None and self._on_collision(COLLISION_CODE):
             self.collisions += 1
-            logger.warning("twin: %s pressed with %.0f N: C%d latched", touched, force, COLLISION_CODE)
+            logger.warning("twin: %s pressed with %.0f N: C%d latched", self.world.describe_contact(where), force, COLLISION_CODE)
 
     def _ramp_fingers(self, dt: float) -> None:
         """Move the finger servo's set-point toward its goal at the jaw speed (per finger: half of it)."""
