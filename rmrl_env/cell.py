@@ -142,6 +142,9 @@ class OutcomeChecks:
         surface_tolerance_m: a flat plate's measured top lies within this of a known surface
             plus one plate type's height; farther, it rests on something else (a rim, a wall,
             another plate) or stands on an end.
+        max_pick_tilt_deg: a plate tilted up to this (one end or side on a rim) is still gripped
+            across its width, and the closing jaws level it: the autonomous reset picks it up.
+            One tilted more (leaning on a wall), or standing on an end, is left for a person.
     """
 
     grip_width_m: float = PLATE_WIDTH_M
@@ -149,9 +152,17 @@ class OutcomeChecks:
     slip_m: float = 0.004
     max_tilt_deg: float = 2.5
     surface_tolerance_m: float = 0.004
+    max_pick_tilt_deg: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("grip_width_m", "grip_width_tolerance_m", "slip_m", "max_tilt_deg", "surface_tolerance_m"):
+        for name in (
+            "grip_width_m",
+            "grip_width_tolerance_m",
+            "slip_m",
+            "max_tilt_deg",
+            "surface_tolerance_m",
+            "max_pick_tilt_deg",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"checks.{name} must be a positive number, got {value!r}")
@@ -210,6 +221,17 @@ class CellLayout:
             if abs(c * dx + s * dy) <= PLATE_LENGTH_M / 2 + 0.02 and abs(-s * dx + c * dy) <= PLATE_WIDTH_M / 2 + 0.02:
                 return rec.floor_z_m
         return self.table_z_m
+
+    def pick_problem(self, pose: PlanarPose, top_z_m: float, tilt_rad: float) -> str | None:
+        """``None`` when a plate seen so can be picked up (it lies flat, or rests tilted on a rim by
+        at most :attr:`OutcomeChecks.max_pick_tilt_deg`); else why the robot must leave it alone."""
+        problem = self.lie_problem(pose, top_z_m, tilt_rad)
+        if problem is None:
+            return None
+        standing = top_z_m - self.surface_under(pose.x_m, pose.y_m) > STANDING_TOP_M
+        if standing or (math.isfinite(tilt_rad) and math.degrees(tilt_rad) > self.checks.max_pick_tilt_deg):
+            return problem
+        return None
 
     def lie_problem(self, pose: PlanarPose, top_z_m: float, tilt_rad: float) -> str | None:
         """``None`` when a plate seen at ``pose`` with its top at ``top_z_m`` and its top face

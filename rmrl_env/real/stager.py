@@ -4,9 +4,11 @@
 :meth:`~rmrl_env.routine.PickAndPlace.transfer` the trials use: it localises the plate wherever
 the last trial left it (in the box, on the shelf, on the table), picks it there and sets it
 down at the requested pose in the reset area, then returns home. A plate that cannot be found
-is retried by the routine, then reported; nothing moves without a detection, and nothing moves
-toward a plate the camera sees standing, leaning or on a rim (the error names its state). Every
-reset is appended to an optional JSON-lines log.
+is retried by the routine, then reported; nothing moves without a detection. A plate left on a
+rim (a trial's ``not_flat``) is picked up as it lies: the closing jaws level it. Nothing moves
+toward a plate the camera sees standing on an end or leaning on a wall (tilted more than
+:attr:`~rmrl_env.cell.OutcomeChecks.max_pick_tilt_deg`): the error names its state. Every reset
+is appended to an optional JSON-lines log.
 """
 
 from __future__ import annotations
@@ -97,12 +99,14 @@ class RobotStager:
                         f"autonomous reset: {err}. Nothing was moved; put the plate in the reset area by hand and reset again"
                     ) from None
                 start = seen.detection.pose
-                problem = self.routine.lie_problem(seen)
+                d = seen.detection
+                problem = self.layout.pick_problem(d.pose, d.top_z_m, d.tilt_rad)
                 if problem is not None:
                     record["attempts"].append({"from": start.as_array().tolist(), "refused": problem})
                     raise ResetError(
                         f"autonomous reset: {problem}, at x={start.x_m:.3f} m, y={start.y_m:.3f} m. Nothing was moved: the "
-                        "robot only picks a plate lying flat. Lay it flat in the reset area by hand and reset again"
+                        "robot picks a plate lying flat or resting on a rim, not one standing or leaning on a wall. Lay it "
+                        "flat in the reset area by hand and reset again"
                     )
                 if self._close_enough(seen.detection, pose):
                     record["attempts"].append({"from": start.as_array().tolist(), "skipped": "already there"})

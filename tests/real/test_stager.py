@@ -85,13 +85,26 @@ def test_lost_plate_is_reported_without_motion():
     [
         (det(0.45, -0.1, height=0.0855), "stands on an end"),
         (det(0.45, -0.1, tilt_deg=12.0), "leans on a wall or rests on a rim"),
-        (det(0.40, 0.2, height=PLATE_HEIGHT_M + 0.008), "rests on a rim"),  # flat on the box's walls
     ],
 )
-def test_a_plate_that_does_not_lie_flat_is_never_picked(tmp_path, plate, state):
+def test_a_plate_standing_or_leaning_is_never_picked(tmp_path, plate, state):
     """The reset stops with one message naming the plate's state, before any motion."""
     routine = StubRoutine([plate])
     with pytest.raises(ResetError, match=f"{state}.*Nothing was moved.*by hand"):
         RobotStager(routine, log_path=tmp_path / "r.jsonl").stage_plate(PlanarPose(0.40, -0.2, 0.0))
     assert routine.transfers == []
     assert "refused" in (tmp_path / "r.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    "plate",
+    [det(0.40, 0.2, height=PLATE_HEIGHT_M + 0.008), det(0.39, 0.2, height=PLATE_HEIGHT_M + 0.004, tilt_deg=4.0)],
+    ids=["flat on the box's walls", "one end on the box's rim"],
+)
+def test_a_plate_left_on_a_rim_is_picked_up_as_it_lies(plate):
+    """A trial's ``not_flat`` on a rim must not stop an unattended run: the jaws level it."""
+    routine = StubRoutine([plate], [TrialOutcome(None, seen(det(0.4, -0.2)))])
+    result = RobotStager(routine).stage_plate(PlanarPose(0.40, -0.2, 0.0))
+    assert result.detection.pose == PlanarPose(0.4, -0.2, 0.0)
+    ((_pick, pick_z, _place, _place_z),) = routine.transfers
+    assert pick_z == 0.0  # the box floor: the grasp goes to the plate's sides as for a seated plate
