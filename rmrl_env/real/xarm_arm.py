@@ -31,7 +31,7 @@ from rmrl_env.real.safety import (
     WorkspaceBox,
     stop_on_failure,
 )
-from rmrl_env.real.xarm_connect import ctrl_c_stops
+from rmrl_env.real.xarm_connect import interruptible
 from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S, REPORT_SILENCE_S, XArmLink
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class XArmArm(XArmLink):
             raise
 
     # -- recovery -----------------------------------------------------------------------------
+    @interruptible
     def reconnect(self) -> None:
         """Drop the SDK connection and connect again (after a lost connection or a silent report
         stream): what is latched is cleared and the TCP offset set again; nothing moves."""
@@ -136,6 +137,7 @@ class XArmArm(XArmLink):
             _deg(pose.yaw_rad),
         ]
 
+    @interruptible
     def check_reachable(self, poses: Sequence[ToolPose]) -> None:
         """Workspace box and inverse kinematics of every pose, before any of them is sent."""
         for pose in poses:
@@ -185,6 +187,7 @@ class XArmArm(XArmLink):
                 f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again"
             )
 
+    @interruptible
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
 
@@ -243,9 +246,7 @@ class XArmArm(XArmLink):
         """Send a motion, stop the arm if anything goes wrong, and check that it arrived at ``pose``."""
         with stop_on_failure(self.stop, f"motion to {pose}"):
             self._check_report_stream(f"before moving to {pose}")
-            with ctrl_c_stops(self.stop, f"a motion of the xArm at {self.ip}"):
-                result = send()
-            self._check(result, f"moving to {pose}")
+            self._check(send(), f"moving to {pose}")
             self._check_report_stream(f"after moving to {pose}")
             self._raise_if_controller_error(f"after moving to {pose}")
             reached = self.tool_pose()
@@ -269,6 +270,7 @@ class XArmArm(XArmLink):
                 "Studio) or remove home_joints_deg"
             )
 
+    @interruptible
     def go_home(self) -> None:
         """Joint-space move to the home pose (to ``home_joints_deg`` when configured)."""
         if self.home_joints_deg is None:
@@ -277,6 +279,7 @@ class XArmArm(XArmLink):
         self._refuse_if_stopped()
         self._run_motion(self._joint_motion(self.home_joints_deg, self.home_speed_m_s, "the home joints"), self.home)
 
+    @interruptible
     def move_to_joints(self, joints_deg: Sequence[float], speed_m_s: float) -> None:
         """Joint-space move to joint angles J1-J6 (degrees): the tilted tool of a hand-eye
         calibration view (the routine's own motions are all top-down). Checked as
@@ -295,11 +298,13 @@ class XArmArm(XArmLink):
         speed = self.speeds.check_speed(speed_m_s)
         self._run_motion(self._joint_motion(target, speed, f"joint angles {[round(a, 1) for a in target]}°"), pose)
 
+    @interruptible
     def tool_pose(self) -> ToolPose:
         """The current TCP pose (m, rad)."""
         x, y, z, _roll, _pitch, yaw = self.tcp_pose_mm_deg()
         return ToolPose(x / 1000.0, y / 1000.0, z / 1000.0, math.radians(yaw))
 
+    @interruptible
     def tcp_pose_mm_deg(self) -> list[float]:
         """The controller's full TCP pose ``[x, y, z (mm), roll, pitch, yaw (deg)]`` (any tilt)."""
         return [float(v) for v in self._check(self.api.get_position(is_radian=False), "get_position")][:6]

@@ -4,12 +4,13 @@ and a Ctrl-C that stops the arm from a thread of its own."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from rmrl_env.errors import ConfigError, HardwareError
 
@@ -65,17 +66,21 @@ def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> N
         ) from err
 
 
+_guard = threading.local()
+
+
 @contextlib.contextmanager
 def ctrl_c_stops(stop: Callable[[], None], what: str) -> Iterator[None]:
-    """During a blocking SDK call, make Ctrl-C call ``stop`` from a thread of its own.
+    """During blocking SDK calls, make Ctrl-C call ``stop`` from a thread of its own.
 
     The SDK's reply reader catches everything, KeyboardInterrupt included, in a bare
     ``except``: a Ctrl-C that arrives while the calling thread waits for a reply is lost and
-    the motion runs on. While this context is active (in the main thread), SIGINT starts a
-    thread that calls ``stop`` and raises KeyboardInterrupt as usual; if the SDK swallows it,
-    the call returns once the arm has stopped and the interrupt is raised on leaving.
+    the call (a motion, a query) runs on. While this context is active (in the main thread),
+    SIGINT starts a thread that calls ``stop`` and raises KeyboardInterrupt as usual; if the
+    SDK swallows it, the interrupt is raised on leaving the context, in place of whatever the
+    interrupted call raised or returned. Nested contexts leave the work to the outermost.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or getattr(_guard, "active", False):
         yield
         return
     interrupted = threading.Event()
@@ -87,9 +92,35 @@ def ctrl_c_stops(stop: Callable[[], None], what: str) -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    _guard.active = True
     try:
         yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:
+        if interrupted.is_set():  # the SDK ate the interrupt and the call then failed
+            raise KeyboardInterrupt(f"Ctrl-C during {what} (the arm was stopped)") from err
+        raise
     finally:
+        _guard.active = False
         signal.signal(signal.SIGINT, previous)
     if interrupted.is_set():
         raise KeyboardInterrupt(f"Ctrl-C during {what} (the arm was stopped)")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def interruptible(method: _Method) -> _Method:
+    """Run a driver method under :func:`ctrl_c_stops` with its object's ``_stop_on_ctrl_c``.
+
+    Every driver method that talks to the SDK carries it, so a Ctrl-C stops the arm and
+    reaches the caller whichever SDK call (motion, query, gripper command) it lands in.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with ctrl_c_stops(self._stop_on_ctrl_c, f"{method.__name__} on the xArm"):
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]

@@ -23,7 +23,13 @@ from rmrl_env.real.safety import (
     explain_controller_error,
     explain_controller_warning,
 )
-from rmrl_env.real.xarm_connect import REPORT_PORT, check_controller_address, check_tcp_reachable, import_xarm_api
+from rmrl_env.real.xarm_connect import (
+    REPORT_PORT,
+    check_controller_address,
+    check_tcp_reachable,
+    import_xarm_api,
+    interruptible,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +160,7 @@ class XArmLink:
         if warn:
             logger.warning("%s: xArm %s", what, explain_controller_warning(warn))
 
+    @interruptible
     def recover(self) -> None:
         """Clear warnings and errors, enable the motors, position mode, ready state.
 
@@ -184,6 +191,9 @@ class XArmLink:
                 code,
                 self.ip,
             )
+
+    def _stop_on_ctrl_c(self) -> None:
+        self.stop()
 
     def close(self) -> None:
         """Disconnect from the controller (the arm holds its pose)."""
