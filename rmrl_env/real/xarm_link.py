@@ -25,7 +25,9 @@ from rmrl_env.real.safety import (
 )
 from rmrl_env.real.xarm_connect import (
     REPORT_PORT,
+    call_within,
     check_controller_address,
+    check_controller_answers,
     check_tcp_reachable,
     import_xarm_api,
     interruptible,
@@ -37,8 +39,19 @@ logger = logging.getLogger(__name__)
 COMMAND_PORT = 502
 #: Default time-out of the reachability check and of the wait for the first report, seconds.
 CONNECT_TIMEOUT_S = 5.0
+#: The connection's phases share one deadline of ``connect_timeout_s``; what overruns it is
+#: cut off, so connecting ends within ``connect_timeout_s`` plus this many seconds (thread
+#: start-up and scheduling), whatever the other end does.
+CONNECT_MARGIN_S = 0.5
 #: Default longest silence of the report stream before motions stop, seconds.
 REPORT_SILENCE_S = 2.0
+
+
+def _disconnect_quietly(api: Any) -> None:
+    try:
+        api.disconnect()
+    except Exception as err:
+        logger.debug("disconnecting an SDK connection that came too late: %s", err)
 
 
 class XArmLink:
@@ -46,8 +59,9 @@ class XArmLink:
 
     Args:
         ip: controller address (IPv4 or ``localhost``: the SDK opens TCP only for those).
-        connect_timeout_s: time-out of the reachability check and of the wait for the first
-            report, seconds.
+        connect_timeout_s: the whole connection (reachability, the controller's answer, the
+            SDK's connect, the first report) ends within this plus :data:`CONNECT_MARGIN_S`,
+            seconds.
         port: TCP port checked for reachability.
         report_silence_s: a report stream silent for longer than this stops motions with a
             HardwareError, seconds (the controller reports several times a second).
@@ -69,21 +83,39 @@ class XArmLink:
         self.connect_timeout_s = float(connect_timeout_s)
         self.report_silence_s = float(report_silence_s)
         self._factory = api_factory if api_factory is not None else import_xarm_api()
+        # a stand-in for the SDK (tests) is not behind a port that speaks the controller's protocol
+        self._speaks_xarm_protocol = api_factory is None
         self._stopped = False
         self.api: Any = None
 
     def _open(self) -> None:
-        """Open the SDK connection and wait for the first report; on failure nothing is left open."""
-        ip, connect_timeout_s = self.ip, self.connect_timeout_s
-        check_tcp_reachable(ip, self.port, connect_timeout_s)
-        try:
-            self.api = self._factory(ip, is_radian=False)
-        except Exception as err:
-            raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
+        """Open the SDK connection and wait for the first report; on failure nothing is left open.
+
+        Everything here (reachability, the controller's answer, the SDK's own connect, the
+        first report) shares one deadline, ``connect_timeout_s`` from now (see
+        :data:`CONNECT_MARGIN_S`).
+        """
+        ip, port = self.ip, self.port
+        deadline = time.monotonic() + self.connect_timeout_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        check_tcp_reachable(ip, port, left())
+        if self._speaks_xarm_protocol:
+            check_controller_answers(ip, port, left())
+
+        def make() -> Any:
+            try:
+                return self._factory(ip, is_radian=False)
+            except Exception as err:
+                raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
+
+        self.api = call_within(make, left(), _disconnect_quietly, f"the xArm SDK's connect to {ip}")
         try:
             if not getattr(self.api, "connected", False):
                 raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
-            self._wait_for_first_report(connect_timeout_s)
+            self._wait_for_first_report(left())
         except BaseException:
             self.close()
             raise
@@ -107,7 +139,7 @@ class XArmLink:
             if not arrived.wait(timeout_s):
                 raise HardwareError(
                     f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
-                    f"{timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
+                    f"{self.connect_timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
                     "is not overloaded; motions cannot run without the report stream"
                 )
         finally:
