@@ -26,6 +26,7 @@ from rmrl_env.errors import (
 )
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.joint_moves import plan_joint_move
+from rmrl_env.real.payload import COLLISION_SENSITIVITY, Payload, apply_payload
 from rmrl_env.real.safety import (
     SpeedLimits,
     WorkspaceBox,
@@ -66,6 +67,9 @@ class XArmArm(XArmLink):
             this, metres.
         tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
         motion_timeout_s: the longest a single motion may take, seconds.
+        payload: mass and centre of mass on the flange, set at connect (default: the BIO
+            gripper and a plate; see :mod:`rmrl_env.real.payload`).
+        collision_sensitivity: 0 (off) to 5, set at connect.
         connect_timeout_s, port, api_factory, report_silence_s: the connection's (see
             :class:`~rmrl_env.real.xarm_link.XArmLink`).
     """
@@ -86,6 +90,8 @@ class XArmArm(XArmLink):
         port: int = COMMAND_PORT,
         api_factory: Callable[..., Any] | None = None,
         report_silence_s: float = REPORT_SILENCE_S,
+        payload: Payload | None = None,
+        collision_sensitivity: int = COLLISION_SENSITIVITY,
     ) -> None:
         super().__init__(ip, connect_timeout_s, port, report_silence_s, api_factory)
         self.workspace = workspace
@@ -101,17 +107,21 @@ class XArmArm(XArmLink):
             raise ConfigError(f"cell.home_joints_deg must have 6 joint angles (J1-J6, degrees), got {list(home_joints_deg)}")
         self.home_joints_deg = None if home_joints_deg is None else [float(v) for v in home_joints_deg]
         self.arrival_tolerance_m = float(arrival_tolerance_m)
+        self.payload = payload if payload is not None else Payload()
+        self.collision_sensitivity = collision_sensitivity
         workspace.check(home, "the home pose")
         self._connect()
 
     def _connect(self) -> None:
-        """Open the SDK connection, clear what is latched, set the TCP offset (no motion)."""
+        """Open the SDK connection, clear what is latched, set the TCP offset, payload and
+        collision sensitivity and read them back (no motion)."""
         self._open()
         try:
             self.recover()
             offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
             self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
             self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+            apply_payload(self.api, self._check, self.payload, self.collision_sensitivity, self.ip)
             self._check_home_joints()
         except BaseException:
             self.close()  # leave no SDK connection (and its threads) behind

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rmrl_env.real.payload import GRIPPER_AND_PLATE_COM_M, GRIPPER_AND_PLATE_KG
+from rmrl_env.twin.xarm_emulator.collision import ACC_STEP_S, detects_collision, payload_error_force_n
 from rmrl_env.twin.xarm_emulator.framing import FLAG_ERROR, FLAG_NOT_READY, FLAG_WARNING
 from rmrl_env.twin.xarm_emulator.gripper import BioGripperModel
 from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics, matrix_to_rpy, rpy_to_matrix
@@ -83,7 +85,14 @@ class Controller:
     estop_pressed: bool = False
     collision_sensitivity: int = 3
     teach_sensitivity: int = 1
-    tcp_load: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    #: What really hangs on the flange, kg (the model of a wrong payload compares the set one).
+    payload_kg: float = GRIPPER_AND_PLATE_KG
+    #: The payload set on the controller (mass kg, centre of mass mm); at power-up the real one,
+    #: as if set and saved earlier.
+    tcp_load: tuple[float, float, float, float] = (
+        GRIPPER_AND_PLATE_KG,
+        *(1000.0 * v for v in GRIPPER_AND_PLATE_COM_M),
+    )  # type: ignore[assignment]
     joint_speeds_rad_s: np.ndarray = field(default_factory=lambda: np.zeros(6))
     tcp_speed_mm_s: float = 0.0
 
@@ -255,6 +264,8 @@ class Controller:
                     else:
                         return out + self.latch_error(fault.code)
             self._move_to(motion.trajectory.at(t), now, dt)
+            if detects_collision(self.collision_sensitivity, self._payload_error_n(motion.trajectory, t)):
+                return out + self.latch_error(31)
             if t >= duration:
                 if motion.on_done is not None:
                     out.append((motion.on_done, FEEDBACK_SUCCESS))
@@ -264,6 +275,15 @@ class Controller:
                 if not self.queue:
                     self.state = IDLE
             return out
+
+    def _payload_error_n(self, trajectory: JointTrajectory, t: float) -> float:
+        """The tool force a wrong payload leaves unexplained at ``t`` (see :mod:`.collision`), N."""
+        if abs(self.payload_kg - self.tcp_load[0]) < 1e-9:
+            return 0.0
+        h = ACC_STEP_S
+        p = [np.asarray(self.kin.forward(trajectory.at(t + k * h))[:3]) for k in (-1, 0, 1)]
+        acc_m_s2 = float(np.linalg.norm(p[2] - 2.0 * p[1] + p[0])) / h**2 / 1000.0
+        return payload_error_force_n(self.payload_kg, self.tcp_load[0], acc_m_s2)
 
     def _move_to(self, q: np.ndarray, now: float, dt: float) -> None:
         if dt > 0:
