@@ -43,6 +43,8 @@ CONNECT_TIMEOUT_S = 5.0
 #: cut off, so connecting ends within ``connect_timeout_s`` plus this many seconds (thread
 #: start-up and scheduling), whatever the other end does.
 CONNECT_MARGIN_S = 0.5
+#: The longest recovery waits for an arm that is braking from a stop, seconds.
+STOP_SETTLE_S = 2.0
 #: Default longest silence of the report stream before motions stop, seconds.
 REPORT_SILENCE_S = 2.0
 
@@ -86,6 +88,7 @@ class XArmLink:
         # a stand-in for the SDK (tests) is not behind a port that speaks the controller's protocol
         self._speaks_xarm_protocol = api_factory is None
         self._stopped = False
+        self._last_report_s: float | None = None
         self.api: Any = None
 
     def _open(self) -> None:
@@ -96,6 +99,7 @@ class XArmLink:
         :data:`CONNECT_MARGIN_S`).
         """
         ip, port = self.ip, self.port
+        self._last_report_s = None
         deadline = time.monotonic() + self.connect_timeout_s
 
         def left() -> float:
@@ -121,10 +125,12 @@ class XArmLink:
             raise
 
     def _wait_for_first_report(self, timeout_s: float) -> None:
-        """Wait for a report on the controller's report port or raise a HardwareError naming it.
+        """Follow the report stream (public ``register_report_callback``) and wait for its first
+        report, or raise a HardwareError naming the port.
 
         The SDK's motions wait, without a time-out, for a first report to synchronise with; a
-        blocked report port would otherwise hang the first motion forever.
+        blocked report port would otherwise hang the first motion forever. The time of every
+        report is kept for :meth:`_check_report_stream`.
         """
         register = getattr(self.api, "register_report_callback", None)
         if register is None:  # a stand-in for the SDK without a report stream
@@ -132,18 +138,16 @@ class XArmLink:
         arrived = threading.Event()
 
         def on_report(_report: object) -> None:
+            self._last_report_s = time.monotonic()
             arrived.set()
 
         register(on_report)
-        try:
-            if not arrived.wait(timeout_s):
-                raise HardwareError(
-                    f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
-                    f"{self.connect_timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
-                    "is not overloaded; motions cannot run without the report stream"
-                )
-        finally:
-            self.api.release_report_callback(on_report)
+        if not arrived.wait(timeout_s):
+            raise HardwareError(
+                f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
+                f"{self.connect_timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the "
+                "controller is not overloaded; motions cannot run without the report stream"
+            )
 
     def _controller_codes(self) -> tuple[int, int]:
         result = self.api.get_err_warn_code()
@@ -211,7 +215,21 @@ class XArmLink:
         self._check(self.api.set_mode(0), "set_mode(0)")
         self._check(self.api.set_state(0), "set_state(0)")
         self._raise_if_controller_error("after recovery")
+        self._wait_until_at_rest()
         self._stopped = False
+
+    def _wait_until_at_rest(self) -> None:
+        """After ``set_state(0)``: an arm still braking from a stop stays in the stop state (4)
+        until it is at rest; wait for that, at most :data:`STOP_SETTLE_S`."""
+        get_state = getattr(self.api, "get_state", None)
+        if get_state is None:  # a stand-in without states
+            return
+        deadline = time.monotonic() + STOP_SETTLE_S
+        while time.monotonic() < deadline:
+            code, state = get_state()
+            if code != 0 or state != 4:
+                return
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop any motion now (stop state); motions are refused until :meth:`recover`."""
@@ -238,12 +256,12 @@ class XArmLink:
         """Raise a HardwareError when the controller's report stream has gone silent.
 
         The SDK learns the arm's state and errors from that stream (port 30002); while it is
-        silent a motion's error would go unnoticed and the SDK's state is stale. The SDK keeps
-        the monotonic time of the last report (``XArmAPI._arm._last_report_time``); a stand-in
-        without it is not checked.
+        silent a motion's error would go unnoticed and the SDK's state is stale. The time of the
+        last report comes from the driver's own report callback (public SDK API); a stand-in
+        without a report stream is not checked.
         """
-        last = getattr(getattr(self.api, "_arm", self.api), "_last_report_time", None)
-        if not isinstance(last, float):
+        last = self._last_report_s
+        if last is None:
             return
         silent_s = time.monotonic() - last
         if silent_s > self.report_silence_s:

@@ -22,9 +22,11 @@ from rmrl_env.protocols import ToolPose
 from rmrl_env.real.bio_gripper import BioGripper
 
 from .conftest import wait_for
+from .firmwares import firmware  # noqa: F401  (each test runs on every firmware)
 from .test_real_driver_on_emulator import make_arm
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
+
 
 ROUNDS = 56
 #: The arm must be still (no motion queued or running, zero speed) this soon after the SIGINT, s.
@@ -67,7 +69,7 @@ def _interrupt(sent: list[float]) -> None:
 def _still(emulator) -> bool:
     ctl = emulator.controller
     with ctl.lock:
-        return ctl.state != 1 and ctl.current is None and not ctl.queue and ctl.tcp_speed_mm_s == 0.0
+        return ctl.state != 1 and ctl.current is None and ctl.stopping is None and not ctl.queue and ctl.tcp_speed_mm_s == 0.0
 
 
 def test_every_ctrl_c_reaches_the_caller_and_stops_the_arm(emulator_factory):

@@ -12,7 +12,10 @@ from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 from rmrl_env.real.xarm_arm import XArmArm
 from rmrl_env.twin.xarm_emulator.handlers import Reply
 
+from .firmwares import firmware  # noqa: F401  (each test runs on every firmware)
+
 pytestmark = pytest.mark.real
+
 
 BOX = WorkspaceBox((0.1, 0.7), (-0.4, 0.4), (0.0, 0.4))
 HOME = ToolPose(0.25, 0.0, 0.25, 0.0)

@@ -17,9 +17,6 @@ GRAVITY_SHARE = 0.2
 #: Unexplained tool force that counts as a collision, N, by sensitivity (1 least to 5 most
 #: sensitive; 0 turns detection off). Assumed values, ordered as the controller's levels are.
 THRESHOLD_N = {1: 12.0, 2: 9.0, 3: 6.0, 4: 4.5, 5: 3.0}
-#: Time step of the tool acceleration's central difference along the trajectory, seconds
-#: (at least the spacing of a linear move's samples, so their corners are smoothed).
-ACC_STEP_S = 0.05
 
 
 def payload_error_force_n(true_kg: float, set_kg: float, tool_acc_m_s2: float) -> float:
