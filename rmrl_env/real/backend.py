@@ -129,6 +129,7 @@ def build_localiser(cfg: RealCellConfig, camera_to_base: RigidTransform) -> Loca
 
 def connect_arm(cfg: RealCellConfig, api_factory: Callable[..., Any] | None = None) -> XArmArm:
     """Connect the config's xArm (no motion): address, workspace, speeds, home, TCP, time-outs."""
+    from rmrl_env.real.payload import Payload
     from rmrl_env.real.xarm_arm import XArmArm
 
     r, layout = cfg.robot, cfg.layout
@@ -137,6 +138,7 @@ def connect_arm(cfg: RealCellConfig, api_factory: Callable[..., Any] | None = No
         max_joint_speed_deg_s=cfg.safety.max_joint_speed_deg_s, home_joints_deg=cfg.cell.home_joints_deg,
         arrival_tolerance_m=r.arrival_tolerance_m, tcp_offset_m=r.tcp_offset_m, motion_timeout_s=r.motion_timeout_s,
         connect_timeout_s=r.connect_timeout_s, port=r.port, api_factory=api_factory,
+        payload=Payload(r.payload_kg, r.payload_com_m), collision_sensitivity=r.collision_sensitivity,
     )  # fmt: skip
 
 

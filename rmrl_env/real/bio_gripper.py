@@ -17,6 +17,7 @@ from rmrl_env.cell import PLATE_WIDTH_M
 from rmrl_env.errors import HardwareError
 from rmrl_env.real.safety import stop_on_failure
 from rmrl_env.real.xarm_arm import XArmArm
+from rmrl_env.real.xarm_connect import interruptible
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +76,19 @@ class BioGripper:
         """The arm's SDK object (the gripper hangs on its end-effector bus; a reconnect replaces it)."""
         return self.arm.api
 
+    def _stop_on_ctrl_c(self) -> None:
+        self.arm.stop()  # the jaws are left as they are, so a held plate is not dropped
+
     def _check(self, result: object, what: str) -> Any:
         return self.arm._check(result, f"BIO gripper: {what}")
 
+    @interruptible
     def clear_fault(self) -> None:
         """Clear a latched gripper fault and enable again (after its cause is fixed)."""
         self._check(self.api.clean_bio_gripper_error(), "clear the gripper error")
         self.enable()
 
+    @interruptible
     def enable(self) -> None:
         """Enable the gripper (idempotent) and, on a G2, set its force."""
         self._check(self.api.set_bio_gripper_enable(True, wait=True, timeout=self.timeout_s), "enable")
@@ -113,6 +119,7 @@ class BioGripper:
         speed 2000 and force 50 to the gripper, overwriting its settings."""
         return {"speed": self._move_speed, "force": self.force, "wait": True, "timeout": self.timeout_s}
 
+    @interruptible
     def status(self) -> tuple[int, int]:
         """``(motion_state, enable_state)`` from the status word (see the module docstring)."""
         word = int(self._check(self.api.get_bio_gripper_status(), "read status") or 0)
@@ -135,6 +142,7 @@ class BioGripper:
         )
 
     # -- Gripper protocol ---------------------------------------------------------------------
+    @interruptible
     def open(self) -> None:
         """Open fully; return when open."""
         with stop_on_failure(self.arm.stop, "gripper open"):
@@ -143,6 +151,7 @@ class BioGripper:
         self._raise_if_error(state, "opening")
         self._opening_m = self.open_width_m
 
+    @interruptible
     def close(self) -> bool:
         """Close; True when the jaws stopped on an object."""
         with stop_on_failure(self.arm.stop, "gripper close"):
@@ -153,6 +162,7 @@ class BioGripper:
         self._opening_m = self.held_width_m if caught else 0.0
         return caught
 
+    @interruptible
     def opening_m(self) -> float:
         """Jaw opening, metres (read from a G2; the last commanded state otherwise)."""
         if self.model == "bio_g2":

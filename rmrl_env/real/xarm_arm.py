@@ -26,12 +26,13 @@ from rmrl_env.errors import (
 )
 from rmrl_env.protocols import ToolPose
 from rmrl_env.real.joint_moves import plan_joint_move
+from rmrl_env.real.payload import COLLISION_SENSITIVITY, Payload, apply_payload
 from rmrl_env.real.safety import (
     SpeedLimits,
     WorkspaceBox,
     stop_on_failure,
 )
-from rmrl_env.real.xarm_connect import ctrl_c_stops
+from rmrl_env.real.xarm_connect import interruptible
 from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S, REPORT_SILENCE_S, XArmLink
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class XArmArm(XArmLink):
             this, metres.
         tcp_offset_m: TCP relative to the flange (m), set on the controller at connect.
         motion_timeout_s: the longest a single motion may take, seconds.
+        payload: mass and centre of mass on the flange, set at connect (default: the BIO
+            gripper and a plate; see :mod:`rmrl_env.real.payload`).
+        collision_sensitivity: 0 (off) to 5, set at connect.
         connect_timeout_s, port, api_factory, report_silence_s: the connection's (see
             :class:`~rmrl_env.real.xarm_link.XArmLink`).
     """
@@ -86,6 +90,8 @@ class XArmArm(XArmLink):
         port: int = COMMAND_PORT,
         api_factory: Callable[..., Any] | None = None,
         report_silence_s: float = REPORT_SILENCE_S,
+        payload: Payload | None = None,
+        collision_sensitivity: int = COLLISION_SENSITIVITY,
     ) -> None:
         super().__init__(ip, connect_timeout_s, port, report_silence_s, api_factory)
         self.workspace = workspace
@@ -101,23 +107,28 @@ class XArmArm(XArmLink):
             raise ConfigError(f"cell.home_joints_deg must have 6 joint angles (J1-J6, degrees), got {list(home_joints_deg)}")
         self.home_joints_deg = None if home_joints_deg is None else [float(v) for v in home_joints_deg]
         self.arrival_tolerance_m = float(arrival_tolerance_m)
+        self.payload = payload if payload is not None else Payload()
+        self.collision_sensitivity = collision_sensitivity
         workspace.check(home, "the home pose")
         self._connect()
 
     def _connect(self) -> None:
-        """Open the SDK connection, clear what is latched, set the TCP offset (no motion)."""
+        """Open the SDK connection, clear what is latched, set the TCP offset, payload and
+        collision sensitivity and read them back (no motion)."""
         self._open()
         try:
             self.recover()
             offset_mm = [1000.0 * v for v in self.tcp_offset_m] + [0.0, 0.0, 0.0]
             self._check(self.api.set_tcp_offset(offset_mm, is_radian=False), "set_tcp_offset")
             self._check(self.api.set_state(0), "set_state(0) after setting the TCP offset")
+            apply_payload(self.api, self._check, self.payload, self.collision_sensitivity, self.ip)
             self._check_home_joints()
         except BaseException:
             self.close()  # leave no SDK connection (and its threads) behind
             raise
 
     # -- recovery -----------------------------------------------------------------------------
+    @interruptible
     def reconnect(self) -> None:
         """Drop the SDK connection and connect again (after a lost connection or a silent report
         stream): what is latched is cleared and the TCP offset set again; nothing moves."""
@@ -136,6 +147,7 @@ class XArmArm(XArmLink):
             _deg(pose.yaw_rad),
         ]
 
+    @interruptible
     def check_reachable(self, poses: Sequence[ToolPose]) -> None:
         """Workspace box and inverse kinematics of every pose, before any of them is sent."""
         for pose in poses:
@@ -185,6 +197,7 @@ class XArmArm(XArmLink):
                 f"the xArm at {self.ip} was stopped after an interruption or error: call recover() before moving it again"
             )
 
+    @interruptible
     def move_to(self, pose: ToolPose, speed_m_s: float, linear: bool = True) -> None:
         """Move the TCP to ``pose`` at ``speed_m_s`` and return when it is there.
 
@@ -243,9 +256,7 @@ class XArmArm(XArmLink):
         """Send a motion, stop the arm if anything goes wrong, and check that it arrived at ``pose``."""
         with stop_on_failure(self.stop, f"motion to {pose}"):
             self._check_report_stream(f"before moving to {pose}")
-            with ctrl_c_stops(self.stop, f"a motion of the xArm at {self.ip}"):
-                result = send()
-            self._check(result, f"moving to {pose}")
+            self._check(send(), f"moving to {pose}")
             self._check_report_stream(f"after moving to {pose}")
             self._raise_if_controller_error(f"after moving to {pose}")
             reached = self.tool_pose()
@@ -269,6 +280,7 @@ class XArmArm(XArmLink):
                 "Studio) or remove home_joints_deg"
             )
 
+    @interruptible
     def go_home(self) -> None:
         """Joint-space move to the home pose (to ``home_joints_deg`` when configured)."""
         if self.home_joints_deg is None:
@@ -277,6 +289,7 @@ class XArmArm(XArmLink):
         self._refuse_if_stopped()
         self._run_motion(self._joint_motion(self.home_joints_deg, self.home_speed_m_s, "the home joints"), self.home)
 
+    @interruptible
     def move_to_joints(self, joints_deg: Sequence[float], speed_m_s: float) -> None:
         """Joint-space move to joint angles J1-J6 (degrees): the tilted tool of a hand-eye
         calibration view (the routine's own motions are all top-down). Checked as
@@ -295,11 +308,13 @@ class XArmArm(XArmLink):
         speed = self.speeds.check_speed(speed_m_s)
         self._run_motion(self._joint_motion(target, speed, f"joint angles {[round(a, 1) for a in target]}°"), pose)
 
+    @interruptible
     def tool_pose(self) -> ToolPose:
         """The current TCP pose (m, rad)."""
         x, y, z, _roll, _pitch, yaw = self.tcp_pose_mm_deg()
         return ToolPose(x / 1000.0, y / 1000.0, z / 1000.0, math.radians(yaw))
 
+    @interruptible
     def tcp_pose_mm_deg(self) -> list[float]:
         """The controller's full TCP pose ``[x, y, z (mm), roll, pitch, yaw (deg)]`` (any tilt)."""
         return [float(v) for v in self._check(self.api.get_position(is_radian=False), "get_position")][:6]

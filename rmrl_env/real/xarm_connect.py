@@ -4,12 +4,14 @@ and a Ctrl-C that stops the arm from a thread of its own."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import signal
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from rmrl_env.errors import ConfigError, HardwareError
 
@@ -65,17 +67,92 @@ def check_tcp_reachable(host: str, port: int = 502, timeout_s: float = 5.0) -> N
         ) from err
 
 
+_guard = threading.local()
+
+
+#: A GET_VERSION request of the controller's protocol: transaction 1, protocol 2, one byte
+#: (the register, 1) follows. Any reply shows that the port speaks to xArm programs.
+_VERSION_REQUEST = struct.pack(">HHHB", 1, 2, 1, 1)
+#: The six-byte header every reply starts with.
+_REPLY_HEADER_BYTES = 6
+
+
+def check_controller_answers(host: str, port: int, timeout_s: float) -> None:
+    """Ask ``host:port`` for its firmware version; raise a HardwareError unless it answers in time.
+
+    A port that accepts TCP and never answers (another device on the address, a hung
+    controller) would keep the SDK's own connect retrying for minutes.
+    """
+    received = b""
+    try:
+        with socket.create_connection((host, port), timeout=max(timeout_s, 0.01)) as conn:
+            conn.settimeout(max(timeout_s, 0.01))
+            conn.sendall(_VERSION_REQUEST)
+            while len(received) < _REPLY_HEADER_BYTES:
+                chunk = conn.recv(64)
+                if not chunk:
+                    break
+                received += chunk
+    except OSError as err:
+        if not isinstance(err, TimeoutError):
+            raise HardwareError(f"the xArm controller at {host} (port {port}) closed the connection: {err}") from err
+    if len(received) < _REPLY_HEADER_BYTES:
+        raise HardwareError(
+            f"{host} (port {port}) accepts connections but did not answer an xArm version request within "
+            f"{timeout_s:g} s: check that robot.ip is the xArm controller (not another device), that no other "
+            "program blocks it, and power-cycle the controller if it is hung"
+        )
+
+
+def call_within(make: Callable[[], Any], timeout_s: float, discard: Callable[[Any], None], what: str) -> Any:
+    """Return ``make()``, run in a thread of its own, or raise a HardwareError after ``timeout_s``.
+
+    A result that arrives too late is handed to ``discard`` (e.g. to disconnect it); an
+    exception ``make`` raises in time is raised here.
+    """
+    done = threading.Event()
+    box: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            value = make()
+        except BaseException as err:  # handed to the caller
+            box["error"] = err
+            done.set()
+            return
+        with lock:
+            late = box.get("abandoned", False)
+            box["value"] = value
+        done.set()
+        if late:
+            discard(value)
+
+    threading.Thread(target=run, name="xarm-connect", daemon=True).start()
+    if not done.wait(max(timeout_s, 0.0)):
+        with lock:
+            box["abandoned"] = True
+            late_value = "value" in box
+        if late_value:  # finished between the wait and the lock
+            return box["value"]
+        raise HardwareError(f"{what} did not finish within {timeout_s:g} s (robot.connect_timeout_s)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 @contextlib.contextmanager
 def ctrl_c_stops(stop: Callable[[], None], what: str) -> Iterator[None]:
-    """During a blocking SDK call, make Ctrl-C call ``stop`` from a thread of its own.
+    """During blocking SDK calls, make Ctrl-C call ``stop`` from a thread of its own.
 
     The SDK's reply reader catches everything, KeyboardInterrupt included, in a bare
     ``except``: a Ctrl-C that arrives while the calling thread waits for a reply is lost and
-    the motion runs on. While this context is active (in the main thread), SIGINT starts a
-    thread that calls ``stop`` and raises KeyboardInterrupt as usual; if the SDK swallows it,
-    the call returns once the arm has stopped and the interrupt is raised on leaving.
+    the call (a motion, a query) runs on. While this context is active (in the main thread),
+    SIGINT starts a thread that calls ``stop`` and raises KeyboardInterrupt as usual; if the
+    SDK swallows it, the interrupt is raised on leaving the context, in place of whatever the
+    interrupted call raised or returned. Nested contexts leave the work to the outermost.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or getattr(_guard, "active", False):
         yield
         return
     interrupted = threading.Event()
@@ -87,9 +164,35 @@ def ctrl_c_stops(stop: Callable[[], None], what: str) -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    _guard.active = True
     try:
         yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:
+        if interrupted.is_set():  # the SDK ate the interrupt and the call then failed
+            raise KeyboardInterrupt(f"Ctrl-C during {what} (the arm was stopped)") from err
+        raise
     finally:
+        _guard.active = False
         signal.signal(signal.SIGINT, previous)
     if interrupted.is_set():
         raise KeyboardInterrupt(f"Ctrl-C during {what} (the arm was stopped)")
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def interruptible(method: _Method) -> _Method:
+    """Run a driver method under :func:`ctrl_c_stops` with its object's ``_stop_on_ctrl_c``.
+
+    Every driver method that talks to the SDK carries it, so a Ctrl-C stops the arm and
+    reaches the caller whichever SDK call (motion, query, gripper command) it lands in.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with ctrl_c_stops(self._stop_on_ctrl_c, f"{method.__name__} on the xArm"):
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]

@@ -23,7 +23,15 @@ from rmrl_env.real.safety import (
     explain_controller_error,
     explain_controller_warning,
 )
-from rmrl_env.real.xarm_connect import REPORT_PORT, check_controller_address, check_tcp_reachable, import_xarm_api
+from rmrl_env.real.xarm_connect import (
+    REPORT_PORT,
+    call_within,
+    check_controller_address,
+    check_controller_answers,
+    check_tcp_reachable,
+    import_xarm_api,
+    interruptible,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +39,21 @@ logger = logging.getLogger(__name__)
 COMMAND_PORT = 502
 #: Default time-out of the reachability check and of the wait for the first report, seconds.
 CONNECT_TIMEOUT_S = 5.0
+#: The connection's phases share one deadline of ``connect_timeout_s``; what overruns it is
+#: cut off, so connecting ends within ``connect_timeout_s`` plus this many seconds (thread
+#: start-up and scheduling), whatever the other end does.
+CONNECT_MARGIN_S = 0.5
+#: The longest recovery waits for an arm that is braking from a stop, seconds.
+STOP_SETTLE_S = 2.0
 #: Default longest silence of the report stream before motions stop, seconds.
 REPORT_SILENCE_S = 2.0
+
+
+def _disconnect_quietly(api: Any) -> None:
+    try:
+        api.disconnect()
+    except Exception as err:
+        logger.debug("disconnecting an SDK connection that came too late: %s", err)
 
 
 class XArmLink:
@@ -40,8 +61,9 @@ class XArmLink:
 
     Args:
         ip: controller address (IPv4 or ``localhost``: the SDK opens TCP only for those).
-        connect_timeout_s: time-out of the reachability check and of the wait for the first
-            report, seconds.
+        connect_timeout_s: the whole connection (reachability, the controller's answer, the
+            SDK's connect, the first report) ends within this plus :data:`CONNECT_MARGIN_S`,
+            seconds.
         port: TCP port checked for reachability.
         report_silence_s: a report stream silent for longer than this stops motions with a
             HardwareError, seconds (the controller reports several times a second).
@@ -63,30 +85,52 @@ class XArmLink:
         self.connect_timeout_s = float(connect_timeout_s)
         self.report_silence_s = float(report_silence_s)
         self._factory = api_factory if api_factory is not None else import_xarm_api()
+        # a stand-in for the SDK (tests) is not behind a port that speaks the controller's protocol
+        self._speaks_xarm_protocol = api_factory is None
         self._stopped = False
+        self._last_report_s: float | None = None
         self.api: Any = None
 
     def _open(self) -> None:
-        """Open the SDK connection and wait for the first report; on failure nothing is left open."""
-        ip, connect_timeout_s = self.ip, self.connect_timeout_s
-        check_tcp_reachable(ip, self.port, connect_timeout_s)
-        try:
-            self.api = self._factory(ip, is_radian=False)
-        except Exception as err:
-            raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
+        """Open the SDK connection and wait for the first report; on failure nothing is left open.
+
+        Everything here (reachability, the controller's answer, the SDK's own connect, the
+        first report) shares one deadline, ``connect_timeout_s`` from now (see
+        :data:`CONNECT_MARGIN_S`).
+        """
+        ip, port = self.ip, self.port
+        self._last_report_s = None
+        deadline = time.monotonic() + self.connect_timeout_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        check_tcp_reachable(ip, port, left())
+        if self._speaks_xarm_protocol:
+            check_controller_answers(ip, port, left())
+
+        def make() -> Any:
+            try:
+                return self._factory(ip, is_radian=False)
+            except Exception as err:
+                raise HardwareError(f"connecting to the xArm at {ip} failed: {err}") from err
+
+        self.api = call_within(make, left(), _disconnect_quietly, f"the xArm SDK's connect to {ip}")
         try:
             if not getattr(self.api, "connected", False):
                 raise HardwareError(f"the xArm SDK could not connect to {ip}: check that no other program holds the arm")
-            self._wait_for_first_report(connect_timeout_s)
+            self._wait_for_first_report(left())
         except BaseException:
             self.close()
             raise
 
     def _wait_for_first_report(self, timeout_s: float) -> None:
-        """Wait for a report on the controller's report port or raise a HardwareError naming it.
+        """Follow the report stream (public ``register_report_callback``) and wait for its first
+        report, or raise a HardwareError naming the port.
 
         The SDK's motions wait, without a time-out, for a first report to synchronise with; a
-        blocked report port would otherwise hang the first motion forever.
+        blocked report port would otherwise hang the first motion forever. The time of every
+        report is kept for :meth:`_check_report_stream`.
         """
         register = getattr(self.api, "register_report_callback", None)
         if register is None:  # a stand-in for the SDK without a report stream
@@ -94,18 +138,16 @@ class XArmLink:
         arrived = threading.Event()
 
         def on_report(_report: object) -> None:
+            self._last_report_s = time.monotonic()
             arrived.set()
 
         register(on_report)
-        try:
-            if not arrived.wait(timeout_s):
-                raise HardwareError(
-                    f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
-                    f"{timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the controller "
-                    "is not overloaded; motions cannot run without the report stream"
-                )
-        finally:
-            self.api.release_report_callback(on_report)
+        if not arrived.wait(timeout_s):
+            raise HardwareError(
+                f"the xArm controller at {self.ip} accepts commands but sent no report on port {REPORT_PORT} within "
+                f"{self.connect_timeout_s:g} s: check that a firewall lets TCP port {REPORT_PORT} through and that the "
+                "controller is not overloaded; motions cannot run without the report stream"
+            )
 
     def _controller_codes(self) -> tuple[int, int]:
         result = self.api.get_err_warn_code()
@@ -154,6 +196,7 @@ class XArmLink:
         if warn:
             logger.warning("%s: xArm %s", what, explain_controller_warning(warn))
 
+    @interruptible
     def recover(self) -> None:
         """Clear warnings and errors, enable the motors, position mode, ready state.
 
@@ -172,7 +215,21 @@ class XArmLink:
         self._check(self.api.set_mode(0), "set_mode(0)")
         self._check(self.api.set_state(0), "set_state(0)")
         self._raise_if_controller_error("after recovery")
+        self._wait_until_at_rest()
         self._stopped = False
+
+    def _wait_until_at_rest(self) -> None:
+        """After ``set_state(0)``: an arm still braking from a stop stays in the stop state (4)
+        until it is at rest; wait for that, at most :data:`STOP_SETTLE_S`."""
+        get_state = getattr(self.api, "get_state", None)
+        if get_state is None:  # a stand-in without states
+            return
+        deadline = time.monotonic() + STOP_SETTLE_S
+        while time.monotonic() < deadline:
+            code, state = get_state()
+            if code != 0 or state != 4:
+                return
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop any motion now (stop state); motions are refused until :meth:`recover`."""
@@ -185,6 +242,9 @@ class XArmLink:
                 self.ip,
             )
 
+    def _stop_on_ctrl_c(self) -> None:
+        self.stop()
+
     def close(self) -> None:
         """Disconnect from the controller (the arm holds its pose)."""
         try:
@@ -196,12 +256,12 @@ class XArmLink:
         """Raise a HardwareError when the controller's report stream has gone silent.
 
         The SDK learns the arm's state and errors from that stream (port 30002); while it is
-        silent a motion's error would go unnoticed and the SDK's state is stale. The SDK keeps
-        the monotonic time of the last report (``XArmAPI._arm._last_report_time``); a stand-in
-        without it is not checked.
+        silent a motion's error would go unnoticed and the SDK's state is stale. The time of the
+        last report comes from the driver's own report callback (public SDK API); a stand-in
+        without a report stream is not checked.
         """
-        last = getattr(getattr(self.api, "_arm", self.api), "_last_report_time", None)
-        if not isinstance(last, float):
+        last = self._last_report_s
+        if last is None:
             return
         silent_s = time.monotonic() - last
         if silent_s > self.report_silence_s:

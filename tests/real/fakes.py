@@ -41,6 +41,8 @@ class FakeXArmAPI:
         self.mode = 0
         self.enabled = False
         self.tcp_offset = [0.0] * 6
+        self.tcp_load: list[Any] = [0.0, [0.0, 0.0, 0.0]]
+        self.collision_sensitivity = 3
         self.error_code = 0
         self.warn_code = 0
         self.fail: dict[str, int] = {}
@@ -115,6 +117,18 @@ class FakeXArmAPI:
         code = self._call("set_tcp_offset", (list(offset),), {})
         if code is None:
             self.tcp_offset = list(offset)
+        return code or 0
+
+    def set_tcp_load(self, weight: float, center_of_gravity: list[float], wait: bool = False, **kwargs: Any) -> int:
+        code = self._call("set_tcp_load", (weight, list(center_of_gravity)), {})
+        if code is None:
+            self.tcp_load = [float(weight), [float(v) for v in center_of_gravity]]
+        return code or 0
+
+    def set_collision_sensitivity(self, value: int, wait: bool = True) -> int:
+        code = self._call("set_collision_sensitivity", (value,), {})
+        if code is None:
+            self.collision_sensitivity = int(value)
         return code or 0
 
     def get_position(self, is_radian: bool | None = None) -> tuple[int, list[float]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rmrl_env.twin.xarm_emulator import XArmEmulator
+from rmrl_env.twin.xarm_emulator import NEWEST_FIRMWARE, XArmEmulator
 
 pytest.importorskip("xarm")
 
@@ -27,11 +27,19 @@ def start_emulator(**kwargs: Any) -> XArmEmulator:
 
 
 @pytest.fixture
-def emulator_factory() -> Iterator[Callable[..., XArmEmulator]]:
+def firmware() -> str:
+    """The firmware generation the emulators answer as; a module runs its tests against every
+    generation by overriding this fixture with ``params=sorted(FIRMWARES)``."""
+    return NEWEST_FIRMWARE
+
+
+@pytest.fixture
+def emulator_factory(firmware: str) -> Iterator[Callable[..., XArmEmulator]]:
     """Builds started emulators (keyword arguments of :class:`XArmEmulator`); all stop at teardown."""
     made: list[XArmEmulator] = []
 
     def make(**kwargs: Any) -> XArmEmulator:
+        kwargs.setdefault("firmware", firmware)
         emu = start_emulator(**kwargs)
         made.append(emu)
         return emu

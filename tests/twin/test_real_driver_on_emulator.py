@@ -18,8 +18,10 @@ from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 from rmrl_env.real.xarm_arm import XArmArm
 
 from .conftest import wait_for
+from .firmwares import firmware  # noqa: F401  (each test runs on every firmware)
 
 pytestmark = pytest.mark.real
+
 
 BOX = WorkspaceBox((0.1, 0.7), (-0.4, 0.4), (0.0, 0.4))
 LIMITS = SpeedLimits(0.3, 1.0)

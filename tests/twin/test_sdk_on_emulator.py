@@ -126,6 +126,7 @@ def test_collision_mid_motion_stops_the_arm_and_is_reported(emulator, sdk_factor
     assert code in (HAS_ERROR, EMERGENCY_STOP)
     assert api.get_err_warn_code() == (0, [22, 0])
     assert api.get_state() == (0, 4)
+    wait_for(lambda: emulator.controller.stopping is None, 2.0, "the arm to finish braking")
     _code, stopped = api.get_position()
     assert start[0] + 20.0 < stopped[0] < target[0] - 20.0, "the arm should stop part-way"
     time.sleep(0.3)

@@ -40,6 +40,7 @@ from rmrl_env.perception.foundation import (
 )
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.real.bio_gripper import DEFAULT_FORCE_PCT
+from rmrl_env.real.payload import COLLISION_SENSITIVITY, GRIPPER_AND_PLATE_COM_M, GRIPPER_AND_PLATE_KG
 from rmrl_env.real.realsense import D435_COLOUR_FPS
 from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
@@ -136,6 +137,23 @@ class RobotConfig(Section):
         gt=0.0,
         le=0.02,
         description="A reached TCP position may differ from the commanded one by at most this, metres.",
+    )
+    payload_kg: Number = Field(
+        default=GRIPPER_AND_PLATE_KG,
+        ge=0.0,
+        le=5.0,
+        description="Mass on the flange (gripper, fingers and a plate), kg; set at connect. Weigh yours: a payload "
+        "far from the real one makes fast moves trip false collisions (C31) or hides real ones.",
+    )
+    payload_com_m: Annotated[tuple[Number, Number, Number], _list_of(3, "m"), AfterValidator(_near_flange)] = Field(
+        default=GRIPPER_AND_PLATE_COM_M,
+        description="Centre of mass of the payload from the flange, tool frame [x, y, z], metres; set at connect.",
+    )
+    collision_sensitivity: StrictInt = Field(
+        default=COLLISION_SENSITIVITY,
+        ge=0,
+        le=5,
+        description="Collision detection sensitivity, 1 (least) to 5 (most); 0 turns it off; set at connect.",
     )
     home_on_connect: StrictBool = Field(
         default=False,

@@ -22,10 +22,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rmrl_env.real.payload import GRIPPER_AND_PLATE_COM_M, GRIPPER_AND_PLATE_KG
+from rmrl_env.twin.xarm_emulator.collision import detects_collision, payload_error_force_n
 from rmrl_env.twin.xarm_emulator.framing import FLAG_ERROR, FLAG_NOT_READY, FLAG_WARNING
 from rmrl_env.twin.xarm_emulator.gripper import BioGripperModel
-from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics, matrix_to_rpy, rpy_to_matrix
-from rmrl_env.twin.xarm_emulator.motion import JointTrajectory, MotionSink, RecordingSink, Trapezoid, sample_times
+from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics
+from rmrl_env.twin.xarm_emulator.motion import (
+    JointTrajectory,
+    MotionSink,
+    RecordingSink,
+    braking,
+    speeds_at,
+    tool_acc_at,
+)
+from rmrl_env.twin.xarm_emulator.planning import plan_joint, plan_linear
 
 MOVING, IDLE, PAUSED, STOPPED, NOT_ENABLED = 1, 2, 3, 4, 5
 #: Feedback results (the SDK's ``FeedbackCode``).
@@ -33,9 +43,14 @@ FEEDBACK_SUCCESS, FEEDBACK_FAILURE, FEEDBACK_DISCARD = 0, 1, 2
 MOTION_FINISH = 2
 #: Home joint angles at power-up (rad): a pose above the table, out of the way.
 POWER_UP_JOINTS_RAD = (0.0, -0.6, -0.5, 0.0, 1.1, 0.0)
-#: Orientation speed and acceleration of linear moves (rad/s, rad/s²), an assumption.
-ROT_SPEED_RAD_S = math.radians(180.0)
-ROT_ACC_RAD_S2 = math.radians(1145.0)
+#: Orientation speed of linear moves, rad/s (assumed: the joints' speed limit, π rad/s).
+ROT_SPEED_RAD_S = math.pi
+#: Orientation jerk and acceleration of linear moves: the SDK's defaults (``_rot_jerk``,
+#: ``_max_rot_acc``), which the report stream carries; the acceleration is rad/s².
+ROT_JERK, ROT_ACC_RAD_S2 = 2.3, 2.7
+#: A stop (``set_state(4)``, an error, the e-stop) brakes along the path at this tool
+#: deceleration, mm/s², and joint deceleration, rad/s² (assumed), whichever takes longer.
+STOP_TOOL_DECEL_MM_S2, STOP_JOINT_DECEL_RAD_S2 = 3000.0, 10.0
 
 FeedbackSend = Callable[[int, int], None]  # (feedback type, result code) -> None
 
@@ -83,7 +98,14 @@ class Controller:
     estop_pressed: bool = False
     collision_sensitivity: int = 3
     teach_sensitivity: int = 1
-    tcp_load: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    #: What really hangs on the flange, kg (the model of a wrong payload compares the set one).
+    payload_kg: float = GRIPPER_AND_PLATE_KG
+    #: The payload set on the controller (mass kg, centre of mass mm); at power-up the real one,
+    #: as if set and saved earlier.
+    tcp_load: tuple[float, float, float, float] = (
+        GRIPPER_AND_PLATE_KG,
+        *(1000.0 * v for v in GRIPPER_AND_PLATE_COM_M),
+    )  # type: ignore[assignment]
     joint_speeds_rad_s: np.ndarray = field(default_factory=lambda: np.zeros(6))
     tcp_speed_mm_s: float = 0.0
 
@@ -93,6 +115,9 @@ class Controller:
         self.queue: list[Motion] = []
         self.current: Motion | None = None
         self.faults: list[ScheduledFault] = []
+        #: The braking after a stop, while the arm still moves (state is already 4).
+        self.stopping: Motion | None = None
+        self._resume_after_stop = False
         self._last_tick_s = self.clock()
         self._paused_at_s = self._last_tick_s
         self.sink.set_joints(self.q.copy(), self._last_tick_s)
@@ -102,7 +127,13 @@ class Controller:
     @property
     def ready(self) -> bool:
         """Ready to accept motions: motors on, no error, not stopped."""
-        return self.motors_enabled and self.error_code == 0 and self.state not in (STOPPED, NOT_ENABLED) and self.mode == 0
+        return (
+            self.motors_enabled
+            and self.error_code == 0
+            and self.state not in (STOPPED, NOT_ENABLED)
+            and self.mode == 0
+            and self.stopping is None
+        )
 
     def status_flags(self) -> int:
         """The status byte of a command reply (see :mod:`.framing`)."""
@@ -123,11 +154,25 @@ class Controller:
     # -- state changes --------------------------------------------------------------------------
     def _abort_motions(self, result: int) -> list[tuple[FeedbackSend, int]]:
         done = [m.on_done for m in ([self.current] if self.current else []) + self.queue if m.on_done is not None]
+        self._brake()
         self.current, self.queue = None, []
-        self.joint_speeds_rad_s = np.zeros(6)
-        self.tcp_speed_mm_s = 0.0
-        self.last_target_pose = self.kin.forward(self.q)
+        self._resume_after_stop = False
+        if self.stopping is None:
+            self.joint_speeds_rad_s = np.zeros(6)
+            self.tcp_speed_mm_s = 0.0
+        self.last_target_pose = self.kin.forward(self.stopping.trajectory.joints_rad[-1] if self.stopping else self.q)
         return [(cb, result) for cb in done]
+
+    def _brake(self) -> None:
+        """Replace a running motion by its braking to rest (see :func:`.motion.braking`)."""
+        motion = self.current
+        if motion is None or motion.started_s is None or self.state != MOVING or self.stopping is not None:
+            return
+        t = self.clock() - motion.started_s - motion.paused_total_s
+        tool_mm_s, joint_rad_s = speeds_at(self.kin.forward, motion.trajectory, t)
+        stop_s = max(tool_mm_s / STOP_TOOL_DECEL_MM_S2, joint_rad_s / STOP_JOINT_DECEL_RAD_S2)
+        if stop_s > 1e-3:
+            self.stopping = Motion(braking(motion.trajectory, t, stop_s), None, started_s=self.clock())
 
     def latch_error(self, code: int) -> list[tuple[FeedbackSend, int]]:
         """Latch controller error ``code``: the arm stops where it is (state 4).
@@ -141,8 +186,9 @@ class Controller:
                 self.estop_pressed = True
             if code in (19, 28):
                 self.gripper.enabled = False
+            calls = self._abort_motions(FEEDBACK_FAILURE)
             self.state = STOPPED
-            return self._abort_motions(FEEDBACK_FAILURE)
+            return calls
 
     def latch_warning(self, code: int) -> None:
         """Latch controller warning ``code`` (the arm keeps going)."""
@@ -170,8 +216,9 @@ class Controller:
         with self.lock:
             self.motors_enabled = bool(enable)
             if not enable:
+                calls = self._abort_motions(FEEDBACK_FAILURE)
                 self.state = NOT_ENABLED
-                return self._abort_motions(FEEDBACK_FAILURE)
+                return calls
             if self.state == NOT_ENABLED:
                 self.state = STOPPED
             return []
@@ -187,6 +234,9 @@ class Controller:
             if state == 0:
                 if not self.motors_enabled or self.error_code:
                     return []
+                if self.stopping is not None:  # ready once the arm is at rest
+                    self._resume_after_stop = True
+                    return []
                 self.mode = self.pending_mode
                 if self.state == PAUSED and self.current is not None and self.current.started_s is not None:
                     self.current.paused_total_s += self.clock() - self._paused_at_s
@@ -195,8 +245,9 @@ class Controller:
                 self.state, self._paused_at_s = PAUSED, self.clock()
                 self.joint_speeds_rad_s = np.zeros(6)
             elif state == 4:
+                calls = self._abort_motions(FEEDBACK_DISCARD)
                 self.state = STOPPED
-                return self._abort_motions(FEEDBACK_DISCARD)
+                return calls
             return []
 
     # -- motions ------------------------------------------------------------------------------
@@ -234,6 +285,8 @@ class Controller:
             self._last_tick_s = now
             self.gripper.advance(dt)
             out: list[tuple[FeedbackSend, int]] = []
+            if self.stopping is not None:
+                self._advance_braking(now, dt)
             if self.state != MOVING:
                 return out
             if self.current is None:
@@ -255,6 +308,8 @@ class Controller:
                     else:
                         return out + self.latch_error(fault.code)
             self._move_to(motion.trajectory.at(t), now, dt)
+            if detects_collision(self.collision_sensitivity, self._payload_error_n(motion.trajectory, t)):
+                return out + self.latch_error(31)
             if t >= duration:
                 if motion.on_done is not None:
                     out.append((motion.on_done, FEEDBACK_SUCCESS))
@@ -265,6 +320,27 @@ class Controller:
                     self.state = IDLE
             return out
 
+    def _advance_braking(self, now: float, dt: float) -> None:
+        stop = self.stopping
+        assert stop is not None and stop.started_s is not None
+        t = now - stop.started_s
+        self._move_to(stop.trajectory.at(t), now, dt)
+        if t < stop.trajectory.duration_s:
+            return
+        self.stopping = None
+        self.joint_speeds_rad_s = np.zeros(6)
+        self.tcp_speed_mm_s = 0.0
+        if self._resume_after_stop and self.motors_enabled and not self.error_code:
+            self._resume_after_stop = False
+            self.mode = self.pending_mode
+            self.state = IDLE
+
+    def _payload_error_n(self, trajectory: JointTrajectory, t: float) -> float:
+        """The tool force a wrong payload leaves unexplained at ``t`` (see :mod:`.collision`), N."""
+        if abs(self.payload_kg - self.tcp_load[0]) < 1e-9:
+            return 0.0
+        return payload_error_force_n(self.payload_kg, self.tcp_load[0], tool_acc_at(self.kin.forward, trajectory, t))
+
     def _move_to(self, q: np.ndarray, now: float, dt: float) -> None:
         if dt > 0:
             self.joint_speeds_rad_s = (q - self.q) / dt
@@ -273,49 +349,11 @@ class Controller:
         self.q = np.array(q, dtype=float)
         self.sink.set_joints(self.q.copy(), now)
 
-    # -- planning -----------------------------------------------------------------------------
+    # -- planning (see :mod:`.planning`) ---------------------------------------------------------
     def plan_joint(self, target_rad: np.ndarray, speed_rad_s: float, acc_rad_s2: float) -> JointTrajectory:
-        """Synchronised joint move: the joint that travels furthest follows a trapezoid."""
-        start = self.planned_end()
-        delta = np.asarray(target_rad, dtype=float) - start
-        span = float(np.max(np.abs(delta)))
-        profile = Trapezoid(span, max(speed_rad_s, 1e-6), max(acc_rad_s2, 1e-6))
-        times = sample_times(profile, 0.01)
-        frac = np.array([profile.position(t) / span if span > 0 else 1.0 for t in times])
-        return JointTrajectory(times, start + frac[:, None] * delta)
+        """Synchronised joint move from where the queued motions end (see :func:`.planning.plan_joint`)."""
+        return plan_joint(self.planned_end(), target_rad, speed_rad_s, acc_rad_s2)
 
     def plan_linear(self, target: list[float], speed_mm_s: float, acc_mm_s2: float) -> JointTrajectory | None:
-        """Straight-line TCP move (orientation interpolated about one axis), or None if any point
-        of the path has no IK solution within the joint limits.
-
-        The duration is the longer of the position trapezoid and an orientation trapezoid at
-        ``ROT_SPEED_RAD_S`` / ``ROT_ACC_RAD_S2``.
-        """
-        start_q = self.planned_end()
-        start = self.kin.forward(start_q)
-        r0, r1 = rpy_to_matrix(*start[3:]), rpy_to_matrix(*target[3:6])
-        rel = r0.T @ r1
-        angle = math.acos(max(-1.0, min(1.0, (np.trace(rel) - 1.0) / 2.0)))
-        axis = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
-        axis = axis / np.linalg.norm(axis) if np.linalg.norm(axis) > 1e-9 else np.array([0.0, 0.0, 1.0])
-        dist = math.dist(start[:3], target[:3])
-        lin = Trapezoid(dist, max(speed_mm_s, 1e-6), max(acc_mm_s2, 1e-6))
-        rot = Trapezoid(angle, ROT_SPEED_RAD_S, ROT_ACC_RAD_S2)
-        profile = lin if lin.duration >= rot.duration else rot
-        n = max(1, math.ceil(dist / 2.0), math.ceil(math.degrees(angle)), math.ceil(profile.duration / 0.05))
-        times = np.linspace(0.0, profile.duration, n + 1)
-        joints = [np.array(start_q, dtype=float)]
-        seed = joints[0]
-        for t in times[1:]:
-            s = profile.position(float(t)) / profile.distance if profile.distance > 0 else 1.0
-            pos = np.asarray(start[:3]) + s * (np.asarray(target[:3]) - np.asarray(start[:3]))
-            kx, ky, kz = axis * (s * angle)
-            k = np.array([[0, -kz, ky], [kz, 0, -kx], [-ky, kx, 0]])
-            th = s * angle
-            rstep = np.eye(3) if th < 1e-12 else np.eye(3) + math.sin(th) / th * k + (1 - math.cos(th)) / th**2 * (k @ k)
-            q = self.kin.inverse([*pos, *matrix_to_rpy(r0 @ rstep)], seed)
-            if q is None:
-                return None
-            joints.append(q)
-            seed = q
-        return JointTrajectory(times, np.stack(joints))
+        """Straight-line TCP move from where the queued motions end (see :func:`.planning.plan_linear`)."""
+        return plan_linear(self.kin, self.planned_end(), target, speed_mm_s, acc_mm_s2, ROT_SPEED_RAD_S, ROT_ACC_RAD_S2)

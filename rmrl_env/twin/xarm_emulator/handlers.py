@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,6 +81,14 @@ class Handlers:
             raise ValueError(f"ik_failure_style must be 'invalid' or 'warning', got {ik_failure_style!r}")
         self.ctl = ctl
         self.version = version
+        numbers = tuple(int(v) for v in version.rsplit("v", 1)[-1].split("."))
+        #: Motion-finish feedback (registers 253/254) came with firmware 2.0.102.
+        self.has_feedback = numbers >= (2, 0, 102)
+        #: The common line-move command (coordinate frame, axis-angle flags) came with 1.11.100.
+        self.has_common_move = numbers >= (1, 11, 100)
+        #: How many requests arrived per register, and line moves per form ("common", "legacy").
+        self.register_counts: Counter[int] = Counter()
+        self.line_move_forms: Counter[str] = Counter()
         self.ik_failure_style = ik_failure_style
         self.ik_always_fails = False
         self.unknown_registers: list[int] = []
@@ -117,7 +126,10 @@ class Handlers:
 
     def handle(self, session: Session, request: Request) -> list[bytes]:
         """The frames to send for ``request``: the reply, then any immediate feedback."""
+        self.register_counts[request.register] += 1
         handler = self.table.get(request.register)
+        if request.register in (253, 254) and not self.has_feedback:
+            handler = None
         if handler is None:
             self.unknown_registers.append(request.register)
             self.ctl.latch_warning(13)
@@ -214,6 +226,10 @@ class Handlers:
         # common form (firmware >= 1.11.100): coord, axis-angle, only-check[, motion type];
         # legacy form: only-check[, motion type]
         flags = [*extra, 0, 0, 0, 0] if common else [0, 0, *extra, 0, 0]
+        self.line_move_forms["common" if common else "legacy"] += 1
+        if common and not self.has_common_move:
+            self.ctl.latch_warning(13)  # this firmware has no such command
+            return Reply()
         coord, axis_angle, only_check, motion_type = flags[:4]
         data = bytes(3) if common or only_check or motion_type else b""
         if self._refuse_motion():

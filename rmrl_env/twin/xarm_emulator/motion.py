@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -124,3 +125,29 @@ def sample_times(profile: Trapezoid, step_s: float) -> np.ndarray:
     total = profile.duration
     n = max(1, math.ceil(total / step_s))
     return np.linspace(0.0, total, n + 1)
+
+
+def braking(trajectory: JointTrajectory, t_s: float, stop_s: float, step_s: float = 0.01) -> JointTrajectory:
+    """The rest of ``trajectory`` from ``t_s`` on, with its time rate falling linearly from 1 to 0
+    over ``stop_s`` seconds: the arm stays on its path and decelerates uniformly to rest."""
+    taus = np.linspace(0.0, stop_s, max(2, math.ceil(stop_s / step_s) + 1))
+    along = t_s + taus - taus**2 / (2.0 * stop_s)
+    return JointTrajectory(taus, np.stack([trajectory.at(float(x)) for x in along]))
+
+
+Forward = Callable[[np.ndarray], Sequence[float]]
+
+
+def speeds_at(forward: Forward, trajectory: JointTrajectory, t_s: float, h_s: float = 0.01) -> tuple[float, float]:
+    """``(tool speed mm/s, fastest joint's speed rad/s)`` at ``t_s``, by a central difference;
+    ``forward`` maps joint angles (rad) to a pose whose first three values are mm."""
+    q0, q1 = trajectory.at(t_s - h_s), trajectory.at(t_s + h_s)
+    tool = math.dist(list(forward(q0))[:3], list(forward(q1))[:3]) / (2.0 * h_s)
+    return tool, float(np.max(np.abs(q1 - q0))) / (2.0 * h_s)
+
+
+def tool_acc_at(forward: Forward, trajectory: JointTrajectory, t_s: float, h_s: float = 0.05) -> float:
+    """The tool's acceleration at ``t_s``, m/s², by a second difference over ``h_s`` seconds (at
+    least a linear move's sample spacing, so the corners between samples are smoothed)."""
+    p = [np.asarray(list(forward(trajectory.at(t_s + k * h_s)))[:3]) for k in (-1, 0, 1)]
+    return float(np.linalg.norm(p[2] - 2.0 * p[1] + p[0])) / h_s**2 / 1000.0

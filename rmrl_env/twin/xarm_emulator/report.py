@@ -32,7 +32,7 @@ import struct
 import mujoco
 import numpy as np
 
-from rmrl_env.twin.xarm_emulator.controller import Controller
+from rmrl_env.twin.xarm_emulator.controller import ROT_ACC_RAD_S2, ROT_JERK, Controller
 from rmrl_env.twin.xarm_emulator.framing import f32
 from rmrl_env.twin.xarm_emulator.handlers import (
     MAX_JOINT_ACC_RAD_S2,
@@ -81,7 +81,7 @@ def build_report(ctl: Controller) -> bytes:
         bytes(30),
         f32([10000.0, 1.0, MAX_TCP_ACC_MM_S2, 0.1, MAX_TCP_SPEED_MM_S]),
         f32([500.0, 0.01, MAX_JOINT_ACC_RAD_S2, 0.0001, MAX_JOINT_SPEED_RAD_S]),
-        f32([1000.0, 20.0]),
+        f32([ROT_JERK, ROT_ACC_RAD_S2]),
         bytes(16),
         bytes([30] * 7),
         f32(speeds),

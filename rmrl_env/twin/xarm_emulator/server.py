@@ -43,10 +43,17 @@ from rmrl_env.twin.xarm_emulator.report import build_report
 logger = logging.getLogger(__name__)
 
 COMMAND_PORT, REPORT_PORT = 502, 30002
-#: Firmware version reported: at or above every version the SDK 1.18 switches code paths on
-#: (1.5.20, 1.8.6 protocol 3, 1.10.0, 1.11.100 common move command, 2.0.102 motion feedback,
-#: 2.4.101, 2.7.103), so the SDK takes its newest paths, which are the ones emulated.
-FIRMWARE_VERSION = "6,6,XS1300000001,AC1300000001,v2.7.103"
+#: Firmware generations the emulator answers as, by version: the newest the SDK 1.18 knows
+#: (at or above every version it switches code paths on: 1.5.20, 1.8.6 protocol 3, 1.10.0,
+#: 1.11.100 common move command, 2.0.102 motion-finish feedback, 2.4.101, 2.6.107, 2.7.103),
+#: and an old one (1.11.6) for which the SDK sends the legacy line move (below 1.11.100) and
+#: waits for motions by polling the state (below 2.0.102) - the docs accept firmware >= 1.11.
+FIRMWARES = {
+    "2.7.103": "6,6,XS1300000001,AC1300000001,v2.7.103",
+    "1.11.6": "6,6,XS1300000001,AC1300000001,v1.11.6",
+}
+NEWEST_FIRMWARE, OLD_FIRMWARE = "2.7.103", "1.11.6"
+FIRMWARE_VERSION = FIRMWARES[NEWEST_FIRMWARE]
 UDS_PATHS = tuple(f"/tmp/xarmcontroller_uds_{p}" for p in (COMMAND_PORT, REPORT_PORT))
 _IO_TIMEOUT_S = 0.5
 #: Period of the controller's clock thread (motion ticks), wall seconds.
@@ -72,6 +79,8 @@ class XArmEmulator:
             the twin's physics supplies its simulated time).
         external_ticks: someone else calls :meth:`tick` (the twin's physics, in lock step);
             the emulator's clock thread then only watches its lifetime.
+        firmware: the firmware generation answered (a key of :data:`FIRMWARES`); the old one
+            has no motion-finish feedback and no common line-move command.
     """
 
     def __init__(
@@ -88,9 +97,12 @@ class XArmEmulator:
         jaws: Jaws | None = None,
         clock: Callable[[], float] | None = None,
         external_ticks: bool = False,
+        firmware: str = NEWEST_FIRMWARE,
     ) -> None:
         if host is not None and not host.startswith("127."):
             raise ValueError(f"the emulator listens on loopback only (127.x.x.x), got {host!r}")
+        if firmware not in FIRMWARES:
+            raise ValueError(f"firmware must be one of {sorted(FIRMWARES)}, got {firmware!r}")
         if report_period_s <= 0 or lifetime_s <= 0:
             raise ValueError(f"report_period_s and lifetime_s must be > 0, got {report_period_s}, {lifetime_s}")
         self.external_ticks = bool(external_ticks)
@@ -107,7 +119,8 @@ class XArmEmulator:
         )
         if start_ready:
             self.controller.state = IDLE
-        self.handlers = Handlers(self.controller, FIRMWARE_VERSION, ik_failure_style)
+        self.firmware = firmware
+        self.handlers = Handlers(self.controller, FIRMWARES[firmware], ik_failure_style)
         self.reports_silenced = False
         self.reports_sent = 0
         #: Extra latency before each command is answered, seconds (a slow network or controller).
@@ -362,4 +375,13 @@ class XArmEmulator:
             return self._client_count
 
 
-__all__ = ["COMMAND_PORT", "FIRMWARE_VERSION", "REPORT_PORT", "STOPPED", "XArmEmulator"]
+__all__ = [
+    "COMMAND_PORT",
+    "FIRMWARES",
+    "FIRMWARE_VERSION",
+    "NEWEST_FIRMWARE",
+    "OLD_FIRMWARE",
+    "REPORT_PORT",
+    "STOPPED",
+    "XArmEmulator",
+]
