@@ -21,15 +21,15 @@ and seated share for box and shelf, and the share of the squared (x, y) pick err
 adjustment removes on the held-out scenes; the share of scenes whose oracle lies on the grid.
 Cells run in parallel in spawned worker processes (a MuJoCo GL context does not survive fork).
 
-Wall time on the 2-core machine shared with other jobs: ``--quick`` (2,200 trials) 247 s; the
-default run (200 default-cell scenes, 10 cells x 40, 6,000 trials) 632 s.
+Wall time on the 2-core machine shared with other jobs: the default run (200 default-cell
+scenes, 10 cells x 40, 6,000 trials) 362 s.
 
-Measured (default run): on the default cell the best constant leaves a true e_trans of 1.34 /
-1.22 mm (box / shelf) against the oracle's 0.93 / 0.76 mm (+0.41 / +0.46 mm) and seats 74 %
-on the shelf against the oracle's 97 % (-23 points); affine on P^e lies between (1.15 / 0.96 mm,
-83 %). Over 10 drawn cells: +0.37 / +0.40 mm and -21 points. Most of the context is the plate
-type: on standard plates the constant is as good as the oracle (0.81 vs 0.86 mm), on 44 mm
-deep-well plates it is not (1.84 vs 1.00 mm, shelf 59 % vs 95 %).
+Measured (default run, ``--fit 100``): on the default cell the best constant leaves a true
+e_trans of 1.37 / 1.20 mm (box / shelf) against the oracle's 0.94 / 0.76 mm (+0.44 / +0.44 mm)
+and seats 74 % on the shelf against the oracle's 99 % (-24 points); affine on P^e lies between
+(1.16 / 0.95 mm, 85 %). Over 10 drawn cells: +0.42 / +0.39 mm and -24 points. Most of the
+context is the plate type: on standard plates the constant is as good as the oracle (0.90 vs
+0.89 mm), on 44 mm deep-well plates it is not (1.82 vs 0.98 mm, shelf 59 % vs 99 %).
 """
 
 from __future__ import annotations
@@ -267,7 +267,8 @@ def main() -> None:
     for t in TASKS:
         fails = [r["failure"] for r in rows if r["task"] == t and r["failure"]]
         if fails:
-            print(f"{t}: failures {dict(zip(*np.unique(fails, return_counts=True), strict=True))}")
+            names, counts = np.unique(fails, return_counts=True)
+            print(f"{t}: failures " + ", ".join(f"{str(n)} {int(c)}" for n, c in zip(names, counts, strict=True)))
     print(f"wall time {wall:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
