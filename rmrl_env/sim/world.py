@@ -139,17 +139,16 @@ class SimWorld:
         touching = np.nonzero(on_robot[:, 0] != on_robot[:, 1])[0]
         if touching.size == 0:
             return 0.0, (-1, -1)
-        totals: dict[int, float] = {}
-        touched: dict[int, int] = {}
-        wrench = np.zeros(6)
-        for i in touching:
-            robot_side = 0 if on_robot[i, 0] else 1
-            part = int(m.geom_bodyid[pairs[i, robot_side]])
-            mujoco.mj_contactForce(m, d, int(i), wrench)
-            totals[part] = totals.get(part, 0.0) + abs(float(wrench[0]))
-            touched[part] = int(pairs[i, 1 - robot_side])
-        part = max(totals, key=lambda k: totals[k])
-        return totals[part], (part, touched[part])
+        robot_side = np.where(on_robot[touching, 0], 0, 1)
+        parts = m.geom_bodyid[pairs[touching, robot_side]]
+        others = pairs[touching, 1 - robot_side]
+        # With elliptic friction cones a contact's first constraint row is its normal force
+        # (what mj_contactForce reports as the wrench's first component).
+        address = d.contact.efc_address[: d.ncon][touching]
+        normal = np.where(address >= 0, np.abs(d.efc_force[np.maximum(address, 0)]), 0.0)
+        totals = np.bincount(parts, weights=normal, minlength=m.nbody)
+        part = int(np.argmax(totals))
+        return float(totals[part]), (part, int(others[np.nonzero(parts == part)[0][-1]]))
 
     def describe_contact(self, where: tuple[int, int]) -> str:
         """``"link3 on 'shelf_board'"`` for a :meth:`robot_contact_force` location."""

@@ -188,3 +188,39 @@ def test_info_carries_the_true_tilt(ideal_env):
     _, reward, _, _, step = ideal_env.step(u.adjustment_to_action(*delta))
     assert step["failure"] is None and reward > 0.9
     assert 0.0 <= step["privileged"]["true_tilt_deg"] < 1.0
+
+
+def test_the_collision_check_reads_the_same_forces_as_mujocos_contact_force(ideal_env):
+    """The vectorised check (normal rows of the constraint forces) against mj_contactForce, contact
+    by contact, at every control tick of a trial that grips, carries and places a plate."""
+    u = ideal_env.unwrapped
+    world = u.backend.ground_truth.world
+    m, d = world.model, world.data
+    fast = world.robot_contact_force
+    checked = []
+
+    def compare():
+        force, (part, _other) = fast()
+        totals: dict[int, float] = {}
+        wrench = np.zeros(6)
+        for i in range(d.ncon):
+            g1, g2 = int(d.contact.geom1[i]), int(d.contact.geom2[i])
+            if world.robot_geom[g1] == world.robot_geom[g2]:
+                continue
+            body = int(m.geom_bodyid[g1 if world.robot_geom[g1] else g2])
+            mujoco.mj_contactForce(m, d, i, wrench)
+            totals[body] = totals.get(body, 0.0) + abs(float(wrench[0]))
+        assert force == (max(totals.values()) if totals else 0.0)
+        if force > 0:
+            assert totals[part] == force
+            checked.append(force)
+        return fast()
+
+    obs, info = ideal_env.reset(seed=4)
+    world.robot_contact_force = compare
+    try:
+        delta = info["privileged"]["true_pose"] - obs["pose"]
+        ideal_env.step(u.adjustment_to_action(*delta))
+    finally:
+        del world.robot_contact_force
+    assert len(checked) > 20 and max(checked) > 10.0  # the jaws' squeeze was among them
