@@ -268,7 +268,7 @@ def main() -> None:
         fails = [r["failure"] for r in rows if r["task"] == t and r["failure"]]
         if fails:
             names, counts = np.unique(fails, return_counts=True)
-            print(f"{t}: failures " + ", ".join(f"{str(n)} {int(c)}" for n, c in zip(names, counts, strict=True)))
+            print(f"{t}: failures " + ", ".join(f"{n!s} {int(c)}" for n, c in zip(names, counts, strict=True)))
     print(f"wall time {wall:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
