@@ -26,9 +26,9 @@ from rmrl_agents.common.env_signature import check_signature, env_signature
 from rmrl_agents.common.losses import BaselineKind, multi_head_cross_entropy
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
 from rmrl_agents.common.trial_sync import Trial
-from rmrl_agents.dataset import RoleModelDataset, as_dataset
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.policies import RoleModelPolicy
+from rmrl_agents.stores.dataset import RoleModelDataset, as_dataset
 
 
 def select_role_model(rewards: Sequence[float] | np.ndarray) -> int | None:

@@ -43,7 +43,8 @@ from rmrl_agents.bench.config import (
     source_cell,
 )
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
-from rmrl_agents.dataset import as_dataset
+from rmrl_agents.stores.dataset import as_dataset
+from rmrl_agents.stores.files import write_json_atomic
 
 
 def result_path(out: Path, job: Job) -> Path:
@@ -58,13 +59,6 @@ def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
         return None
     data = json.loads(path.read_text())
     return data if data.get("fingerprint") == fingerprint else None
-
-
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
 
 
 def make_env(env_id: str, cell: int | None, continuous: bool = False) -> Any:
@@ -341,7 +335,7 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
         "fingerprint": job_fingerprint(cfg, job),
         **res,
     }
-    _write_atomic(result_path(out, job), data)
+    write_json_atomic(result_path(out, job), data)
     return data
 
 

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from rmrl_agents.common.env_signature import model_zip, saved_attributes
     from rmrl_agents.common.evaluation import evaluate_policy
     from rmrl_agents.errors import DatasetError, IncompatibleEnvError
-    from rmrl_agents.storage import write_json_atomic
+    from rmrl_agents.stores.files import write_json_atomic
 
     path = model_zip(args.model)  # "run/model" finds run/model.zip, as SB3's load does
     if not path.is_file():

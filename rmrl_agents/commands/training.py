@@ -26,7 +26,7 @@ from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.metrics import summarize_trials
 from rmrl_agents.rmrl import RMRL
-from rmrl_agents.storage import write_json_atomic
+from rmrl_agents.stores.files import write_json_atomic
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:

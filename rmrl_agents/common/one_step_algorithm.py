@@ -39,7 +39,7 @@ from rmrl_agents.common.trial_storage import TrialStorage
 from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.trial_log import TrialLog
 
 SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
 SceneOption = Literal["new", "same"]

@@ -203,7 +203,7 @@ TINY = BenchConfig(
 
 
 def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
-    from rmrl_agents.dataset import as_dataset
+    from rmrl_agents.stores.dataset import as_dataset
 
     pytest.importorskip("rmrl_env")
     out = tmp_path / "out"
