@@ -4,9 +4,15 @@ Every episode of the cell-plate MDP is one trial: reset → observe (image, P^e)
 action → one ``step`` → reward. :class:`OneStepAlgorithm` runs that loop inside SB3's
 ``BaseAlgorithm`` (so ``learn``/``predict``/``save``/``load``, callbacks and the logger behave as
 SB3 users expect), writes every trial to the on-disk trial log as it happens, and leaves to
-subclasses what they do with a trial (:meth:`_process_trial`) and which scene comes next
-(:meth:`_next_scene_option`, :meth:`_on_env_reset`). It offers them the policy-gradient update
-of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
+subclasses what they do with a trial (:meth:`_process_trial`), how they act
+(:meth:`_trial_action`) and which scene comes next (:meth:`_next_scene_option`,
+:meth:`_on_env_reset`).
+
+The base is generic over its policy (``OneStepAlgorithm[PolicyT]``): it only uses what every SB3
+policy has (an ``optimizer``, ``parameters()``, ``set_training_mode``) and never reads a field of a
+subclass. The grid agents' policy-gradient step (paper eq. 6) is in
+:class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`; RL100 derives from
+``OneStepAlgorithm[RL100Policy]``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import sys
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 import torch as th
@@ -33,25 +39,28 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
-from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
+from rmrl_agents.common.losses import BaselineKind, RewardBaseline
 from rmrl_agents.common.preprocessing import to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_storage import TrialStorage
 from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
-from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
+from rmrl_agents.policies import IMAGE_KEY, POSE_KEY
 from rmrl_agents.stores.trial_log import TrialLog
 
-SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
+SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm[Any]")
+#: the policy class of an algorithm (the grid agents' ``RoleModelPolicy``, RL100's ``RL100Policy``)
+PolicyT = TypeVar("PolicyT", bound=BasePolicy)
 SceneOption = Literal["new", "same"]
 
 
-class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
-    """Base class of REINFORCE, ReplayREINFORCE and RMRL (not used directly).
+class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
+    """Base class of the one-step agents (not used directly): the grid agents through
+    :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`, and RL100.
 
-    :param policy: "MultiInputPolicy" or a :class:`RoleModelPolicy` subclass.
-    :param env: a cell-plate env (Dict obs "image"+"pose", MultiDiscrete action), its id, or a
-        one-env VecEnv.
-    :param learning_rate: Adam learning rate of the policy-gradient updates (default 3e-4).
+    :param policy: "MultiInputPolicy" or a subclass of the algorithm's ``policy_base``.
+    :param env: a cell-plate env (Dict obs "image"+"pose"), its id, or a one-env VecEnv; its
+        spaces are checked by the subclass's :meth:`_check_spaces`.
+    :param learning_rate: Adam learning rate of the policy's optimizer (default 3e-4).
     :param reward_baseline: b in the policy-gradient loss: "mean" (default; running mean of the
         rewards seen so far) or "none" (b = 0, eq. 6 literally); see :class:`RewardBaseline`.
     :param baseline_decay: decay of the running-mean baseline (default 0.9).
@@ -62,11 +71,10 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device: as in SB3.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": MultiInputPolicy}
-    #: the policy class every policy of the algorithm must derive from
-    policy_base: ClassVar[type[BasePolicy]] = RoleModelPolicy
-    policy: RoleModelPolicy
-    action_space: spaces.MultiDiscrete
+    #: the policy class every policy of the algorithm must derive from (each subclass sets it, as
+    #: it sets SB3's ``policy_aliases``)
+    policy_base: ClassVar[type[BasePolicy]]
+    policy: PolicyT
 
     def __init__(
         self,
@@ -143,7 +151,7 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
         if not isinstance(policy, self.policy_base):
             raise TypeError(f"{type(self).__name__} needs a {self.policy_base.__name__}, got {type(policy).__name__}")
-        self.policy = policy.to(self.device)  # type: ignore[assignment]  # a policy_base instance, checked above
+        self.policy = cast(PolicyT, policy.to(self.device))  # a policy_base instance, checked above
         self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
         self._rng = np.random.default_rng(run_seed)
 
@@ -228,49 +236,32 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     def _current_lr(self) -> float:
         return float(self.lr_schedule(self._current_progress_remaining))
 
+    def _optimizer_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: Any) -> None:
+        """One step of ``optimizer`` on ``loss``, its gradient clipped to ``max_grad_norm`` over ``params``."""
+        optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+        optimizer.step()
+        self._n_updates += 1
+
     def _gradient_step(self, loss: th.Tensor, learning_rate: float) -> None:
+        """One step of the policy's own optimizer at ``learning_rate``."""
         self.policy.set_training_mode(True)
         for group in self.policy.optimizer.param_groups:
             group["lr"] = learning_rate
-        self.policy.optimizer.zero_grad()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.policy.optimizer.step()
-        self._n_updates += 1
+        self._optimizer_step(self.policy.optimizer, loss, self.policy.parameters())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-
-    def policy_gradient_update(
-        self, images: np.ndarray, poses: np.ndarray, actions: np.ndarray, rewards: np.ndarray | list[float]
-    ) -> float:
-        """One step on ``-mean (R - b)·log π(a|s)`` (eq. 6). Arrays: (B, *img), (B, 3), (B, 3), (B,). Returns the loss."""
-        obs = self._obs_tensor(images, poses)
-        adv = th.as_tensor(self.baseline.advantages(rewards), dtype=th.float32, device=self.device)
-        dist = self.policy.get_distribution(obs)
-        loss = policy_gradient_loss(dist.log_prob(th.as_tensor(actions, device=self.device)), adv)
-        self._gradient_step(loss, self._current_lr())
-        self.logger.record_mean("train/pg_loss", loss.item())
-        entropy = dist.entropy()
-        if entropy is not None:
-            self.logger.record_mean("train/entropy", entropy.mean().item())
-        return float(loss.item())
-
-    def _online_update(self, trial: Trial) -> None:
-        """The per-trial policy-gradient step (REINFORCE, RM-RL), then the baseline update."""
-        self.policy_gradient_update(trial.image[None], trial.pose[None], trial.action[None], np.array([trial.reward]))
-        self.baseline.update(trial.reward)
 
     # -- hooks of the subclasses ------------------------------------------------------------------------
     @staticmethod
+    @abstractmethod
     def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
         """Raise :class:`~rmrl_agents.errors.IncompatibleEnvError` unless the env's spaces suit the agent."""
-        check_spaces(observation_space, action_space)
 
+    @abstractmethod
     def _trial_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """The action (1, 3) to try on the VecEnv observation ``obs`` (the policy's sample)."""
-        self.policy.set_training_mode(False)
-        with th.no_grad():
-            return self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+        """The action (1, action dim) to try on the VecEnv observation ``obs``."""
 
     @abstractmethod
     def _process_trial(self, trial: Trial) -> None:
@@ -428,4 +419,4 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         self.logger.dump(step=self.num_timesteps)
 
 
-__all__ = ["OneStepAlgorithm", "SceneOption"]
+__all__ = ["OneStepAlgorithm", "PolicyT", "SceneOption"]

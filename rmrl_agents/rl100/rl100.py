@@ -61,7 +61,7 @@ def _check_count(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
 
 
-class RL100(OneStepAlgorithm):
+class RL100(OneStepAlgorithm[RL100Policy]):
     """RL-100 on the continuous cell-plate envs (``gym.make(id, action_type="continuous")``).
 
     :param policy: "MultiInputPolicy" (:class:`RL100Policy`; its sizes via ``policy_kwargs``).
@@ -101,7 +101,6 @@ class RL100(OneStepAlgorithm):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": RL100Policy}
     policy_base: ClassVar[type[BasePolicy]] = RL100Policy
     _check_spaces = staticmethod(check_continuous_spaces)
-    policy: RL100Policy  # type: ignore[assignment]  # the base types it as the grid agents' policy
 
     def __init__(
         self,
@@ -272,14 +271,6 @@ class RL100(OneStepAlgorithm):
     def _batches(self, n: int, steps: int) -> list[np.ndarray]:
         return [np.sort(self._rng.choice(n, size=min(self.batch_size, n), replace=False)) for _ in range(steps)]
 
-    def _step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: Any) -> None:
-        optimizer.zero_grad()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(list(params), self.max_grad_norm)
-        optimizer.step()
-        self._n_updates += 1
-
     # -- stages ------------------------------------------------------------------------------------
     def imitation_stage(self) -> float | None:
         """Stage 1 on the prior data; returns the last mean loss (None: no prior data)."""
@@ -297,7 +288,7 @@ class RL100(OneStepAlgorithm):
         for idx in self._batches(len(data), self.imitation_steps):
             cond = self._features(data.images[idx], data.poses[idx], grad=True)
             loss = imitation_loss(policy.denoiser, policy.sampler, actions[idx], cond)
-            self._step(policy.optimizer, loss, params)
+            self._optimizer_step(policy.optimizer, loss, params)
             self.logger.record_mean("imitation/loss", float(loss.detach()))
         policy.set_training_mode(False)
         self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
@@ -320,7 +311,7 @@ class RL100(OneStepAlgorithm):
         for idx in self._batches(len(data), self.critic_steps):
             q_loss = critics.q_loss(feats[idx], actions[idx], rewards[idx])
             v_loss = critics.v_loss(feats[idx], actions[idx])
-            self._step(policy.critic_optimizer, q_loss + v_loss, critics.parameters())
+            self._optimizer_step(policy.critic_optimizer, q_loss + v_loss, critics.parameters())
             self.logger.record_mean("offline/critic_q_loss", float(q_loss.detach()))
             self.logger.record_mean("offline/critic_v_loss", float(v_loss.detach()))
         behaviour = policy.denoiser
@@ -389,7 +380,7 @@ class RL100(OneStepAlgorithm):
         for _ in range(self.online_ppo_epochs):
             v_loss = self.value_coef * ((policy.critics.v(feats) - rewards) ** 2).mean()
             q_loss = policy.critics.q_loss(feats, actions, rewards)
-            self._step(policy.critic_optimizer, v_loss + q_loss, policy.critics.parameters())
+            self._optimizer_step(policy.critic_optimizer, v_loss + q_loss, policy.critics.parameters())
             self.logger.record_mean("online/value_loss", float(v_loss.detach()))
         for key, val in stats.items():
             self.logger.record_mean(f"online/ppo_{key}", val)
@@ -404,7 +395,7 @@ class RL100(OneStepAlgorithm):
         for idx in self._batches(feats.shape[0], steps if feats.shape[0] else 0):
             act = actions[idx] if actions is not None else None
             loss = distillation_loss(policy.consistency, policy.denoiser, policy.sampler, feats[idx], act)
-            self._step(policy.consistency_optimizer, loss, policy.consistency.parameters())
+            self._optimizer_step(policy.consistency_optimizer, loss, policy.consistency.parameters())
             self.logger.record_mean("distill/loss", float(loss.detach()))
         return None if loss is None else float(loss.detach())
 
