@@ -79,6 +79,7 @@ from rmrl_env.backend import Backend
 from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.info import PRIVILEGED_KEY
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.routine import Failure
@@ -225,7 +226,7 @@ class CellPlateEnv(gym.Env):
             "scene_id": self._scene_id,
             "scene": scene,
             "config_hash": self.config_hash,
-            "privileged": self._privileged(),
+            PRIVILEGED_KEY: self._privileged(),
         }
         return obs, info
 
@@ -267,7 +268,7 @@ class CellPlateEnv(gym.Env):
             obs = self._observation(outcome.seen)
             if outcome.failure is None:
                 r = reward(error, self.reward_length_m)
-        info["privileged"] = self._privileged(after_step=True)
+        info[PRIVILEGED_KEY] = self._privileged(after_step=True)
         assert obs is not None
         return obs, float(r), True, False, info
 

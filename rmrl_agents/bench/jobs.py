@@ -344,8 +344,9 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
 
 def best_constant(env: Any, n_fit: int) -> np.ndarray:
     """The mean oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` training scenes of the env's cell."""
+    from rmrl_env.info import privileged
     from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_adjustment, privileged
+    from rmrl_env.sim.oracle import oracle_adjustment
 
     adjs = []
     for k in range(n_fit):

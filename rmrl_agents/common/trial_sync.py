@@ -18,9 +18,10 @@ import numpy as np
 from stable_baselines3.common.logger import Logger
 
 from rmrl_agents.common.env_signature import check_signature
-from rmrl_agents.common.info import PRIVILEGED_KEY, failure_code, privileged
+from rmrl_agents.common.info import failure_code
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.stores.trial_log import TrialLog
+from rmrl_env.info import PRIVILEGED_KEY, privileged
 
 #: info entries that become their own trial-log fields
 INFO_FIELDS = ("e_trans_mm", "e_rot_deg", "success", "final_pose")

@@ -13,7 +13,8 @@ image and P^e; the oracle sees the true plate pose and the true arm.
 * :func:`oracle_adjustment` / :func:`oracle_action`: the adjustment that puts the true grasp
   centre where the plate truly is, over every error source (perception, calibration, arm
   kinematics, TCP, jaws).
-* :func:`privileged`: the one accessor of the sim's ground truth in a step/reset ``info``.
+
+The sim's ground truth in a step/reset ``info`` is read with :func:`rmrl_env.info.privileged`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from rmrl_env.cell import Receptacle
 from rmrl_env.errors import UnreachableError
+from rmrl_env.info import privileged
 from rmrl_env.protocols import PlanarPose, ToolPose, wrap_angle, wrap_half_turn
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
@@ -34,11 +36,6 @@ from rmrl_env.sim.world import SimWorld
 #: Convergence of :func:`command_for`: position (m) and yaw (rad).
 _TOL_M = 1e-6
 _TOL_RAD = 1e-5
-
-
-def privileged(info: dict[str, Any]) -> dict[str, Any]:
-    """The sim's ground truth of a reset or step ``info`` (``true_pose``, ``true_e_trans_mm``...)."""
-    return info["privileged"]
 
 
 class TrueArm:

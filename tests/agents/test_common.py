@@ -15,9 +15,9 @@ import pytest
 from rmrl_agents import ALGORITHMS, REINFORCE, RL100, RMRL, ReplayREINFORCE, algorithm_class
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
-from rmrl_agents.common.info import privileged
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.info import privileged
 from rmrl_env.reward import PlacementError, reward
 
 PRIVILEGED_KEYS = {"true_pose", "requested_pose", "true_final_pose", "true_e_trans_mm", "true_e_rot_deg"}
