@@ -42,6 +42,7 @@ from rmrl_agents.bench.config import (
     job_fingerprint,
     source_cell,
 )
+from rmrl_agents.common.env_util import make_env
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
 from rmrl_agents.stores.dataset import as_dataset
 from rmrl_agents.stores.files import write_json_atomic
@@ -61,16 +62,12 @@ def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
     return data if data.get("fingerprint") == fingerprint else None
 
 
-def make_env(env_id: str, cell: int | None, continuous: bool = False) -> Any:
-    """The env of ``env_id`` on ``cell`` (None: the default cell), with continuous actions if asked."""
-    import gymnasium as gym
-
-    import rmrl_env  # noqa: F401
-
+def cell_kwargs(cell: int | None, continuous: bool = False) -> dict[str, Any]:
+    """The env keywords of ``cell`` (None: the default cell), with continuous actions if asked."""
     kwargs: dict[str, Any] = {"action_type": "continuous"} if continuous else {}
     if cell is not None:
         kwargs["cell_seed"] = cell
-    return gym.make(env_id, **kwargs)
+    return kwargs
 
 
 def _recorder(limit: int) -> Any:
@@ -226,7 +223,7 @@ def _evaluate(
         ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
         ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
     ):
-        env = make_env(env_id, cell, continuous)
+        env = make_env(env_id, cell_kwargs(cell, continuous))
         if wrap is not None:
             env = wrap(env)
         poses = fixed_poses(reset_region(env), n, poses_seed)
@@ -238,7 +235,7 @@ def _evaluate(
 def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
     """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
     as RL100's prior data), then evaluate it."""
-    env = make_env(PLACE_ID, cell, method in CONTINUOUS)
+    env = make_env(PLACE_ID, cell_kwargs(cell, method in CONTINUOUS))
     result: dict[str, Any] = {"train_rewards": []}
     if source is not None and len(as_dataset(source)) == 0:
         # Every source scene failed (reward 0): nothing to imitate; the method starts from scratch.
@@ -362,7 +359,7 @@ def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
 
     from rmrl_env.sim.oracle import oracle_action
 
-    fit_env = make_env(PLACE_ID, cell)
+    fit_env: Any = make_env(PLACE_ID, cell_kwargs(cell))
     constant = best_constant(fit_env, cfg.fit_scenes)
     rng = np.random.default_rng(0 if cell is None else cell + 1)
     nvec = fit_env.unwrapped.action_space.nvec

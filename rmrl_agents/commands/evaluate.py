@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env, positive_int, print_table
+from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env_for_command, positive_int, print_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(f"{path} is not a readable rmrl model ({err}); give another model file or checkpoint") from None
     env_id, env_kwargs = _env_of(args, path, attrs)
-    env = make_env(env_id, env_kwargs)
+    env = make_env_for_command(env_id, env_kwargs)
     try:
         model = cls.load(path, env=env)
     except (IncompatibleEnvError, DatasetError):

@@ -16,7 +16,7 @@ from rmrl_agents.algorithms import ALGORITHMS
 from rmrl_agents.callbacks import CheckpointCallback
 from rmrl_agents.commands._shared import (
     UsageError,
-    make_env,
+    make_env_for_command,
     print_table,
     user_errors,
 )
@@ -131,7 +131,7 @@ def _train(args: argparse.Namespace, out: Path, settings: dict[str, Any], consol
         import torch
 
         torch.set_num_threads(args.threads)
-    env = make_env(args.env, args.env_kwargs)
+    env = make_env_for_command(args.env, args.env_kwargs)
     try:
         model, rebuild = (
             _resumed_model(args, env, out, console) if resuming else (_new_model(args, env, str(out / "data"), console), False)
