@@ -44,7 +44,7 @@ from rmrl_agents.common.preprocessing import to_env_layout, to_policy_layout
 from rmrl_agents.common.trial_storage import TrialStorage
 from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
-from rmrl_agents.policies import IMAGE_KEY, POSE_KEY
+from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, check_policy_kwargs, upgrade_saved_policy_kwargs
 from rmrl_agents.stores.trial_log import TrialLog
 
 SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm[Any]")
@@ -93,6 +93,7 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        check_policy_kwargs(policy_kwargs)
         if env is not None:
             env = maybe_make_env(env, verbose)
             self._check_spaces(env.observation_space, env.action_space)
@@ -145,6 +146,7 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
         # samples) of its first trials: offset the seed by the trials already done
         run_seed = None if self.seed is None else self.seed + self.num_timesteps
         self.set_random_seed(run_seed)
+        self.policy_kwargs = upgrade_saved_policy_kwargs(self.policy_kwargs)  # a file saved under older names
         kwargs = dict(self.policy_kwargs)
         if self._encoder_loaded:  # weights come from the checkpoint, not the (maybe absent) file
             kwargs.pop("pretrained_encoder", None)

@@ -197,7 +197,7 @@ TINY = BenchConfig(
     fit_scenes=2,
     random_trials=3,
     methods=("REINFORCE", "RMRL-pretrained-equal"),
-    policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "image_size": (30, 40), "head_hidden": (16,)},
+    policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "encoder_input_size": (30, 40), "head_hidden": (16,)},
     workers=2,
 )
 
