@@ -99,6 +99,37 @@ def _sb3_policy_kwargs(trunk: dict[str, Any], heads: list[int], critic: str) -> 
     }
 
 
+def _sb3_model(method: str, env: Any, seed: int, cfg: BenchConfig, trunk: dict[str, Any], heads: list[int]) -> Any:
+    """SB3's SAC or PPO with its heads (``heads`` sizes) on the shared trunk."""
+    from stable_baselines3 import PPO, SAC
+
+    if method == "SAC":
+        return SAC(
+            "MultiInputPolicy",
+            env,
+            gamma=0.0,  # one-step episodes: the target is the reward
+            buffer_size=max(cfg.train_trials, 1),
+            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="qf"),
+            seed=seed,
+            learning_rate=cfg.learning_rate,
+            device="cpu",
+            **cfg.sac_kwargs,
+        )
+    return PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=8,
+        batch_size=8,
+        n_epochs=4,
+        gamma=0.0,  # one-step episodes: the return is the reward
+        gae_lambda=1.0,
+        policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="vf"),
+        seed=seed,
+        learning_rate=cfg.learning_rate,
+        device="cpu",
+    )
+
+
 def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path, source: Path | None = None) -> Any:
     """The untrained model of a learning method (or an ablation) with the shared network.
 
@@ -107,8 +138,6 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
     SAC's critic has its own trunk (SB3's default). RL100 gets the trunk and keeps its own heads
     (denoiser, consistency head and critics) and learning rates; ``source`` is its prior data.
     """
-    from stable_baselines3 import PPO, SAC
-
     from rmrl_agents.algorithms import algorithm_class
 
     trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
@@ -127,32 +156,8 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
             device="cpu",
             **cfg.rl100_kwargs,
         )
-    if method == "SAC":
-        return SAC(
-            "MultiInputPolicy",
-            env,
-            gamma=0.0,  # one-step episodes: the target is the reward
-            buffer_size=max(cfg.train_trials, 1),
-            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="qf"),
-            seed=seed,
-            learning_rate=cfg.learning_rate,
-            device="cpu",
-            **cfg.sac_kwargs,
-        )
-    if method == "PPO":
-        return PPO(
-            "MultiInputPolicy",
-            env,
-            n_steps=8,
-            batch_size=8,
-            n_epochs=4,
-            gamma=0.0,  # one-step episodes: the return is the reward
-            gae_lambda=1.0,
-            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="vf"),
-            seed=seed,
-            learning_rate=cfg.learning_rate,
-            device="cpu",
-        )
+    if method in ("SAC", "PPO"):
+        return _sb3_model(method, env, seed, cfg, trunk, heads)
     base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6 ... -> RMRL
     return algorithm_class(base)(
         "MultiInputPolicy",

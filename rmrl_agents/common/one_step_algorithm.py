@@ -18,7 +18,6 @@ subclass. The grid agents' policy-gradient step (paper eq. 6) is in
 from __future__ import annotations
 
 import io
-import sys
 import time
 from abc import abstractmethod
 from pathlib import Path
@@ -30,17 +29,17 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import is_wrapped
-from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe_mean
+from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
 from rmrl_agents.common.losses import BaselineKind, RewardBaseline
 from rmrl_agents.common.preprocessing import to_env_layout, to_policy_layout
+from rmrl_agents.common.run_logger import RunLogger
 from rmrl_agents.common.trial_storage import TrialStorage
 from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
@@ -53,7 +52,7 @@ PolicyT = TypeVar("PolicyT", bound=BasePolicy)
 SceneOption = Literal["new", "same"]
 
 
-class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
+class OneStepAlgorithm(TrialStorage, RunLogger, BaseAlgorithm, Generic[PolicyT]):
     """Base class of the one-step agents (not used directly): the grid agents through
     :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`, and RL100.
 
@@ -207,23 +206,6 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
         model.__dict__.pop("_save_optimizers", None)  # a file saved for inference: the next save is full again
         return model
 
-    @property
-    def logger(self) -> Logger:
-        """SB3's logger; configured on first use if ``learn`` has not set one up yet."""
-        self._ensure_logger()
-        return self._logger
-
-    def _ensure_logger(self) -> None:
-        if not hasattr(self, "_logger"):
-            self._logger = self._default_logger(type(self).__name__)
-
-    def _default_logger(self, tb_log_name: str) -> Logger:
-        """SB3's logger, without the empty ``/tmp/SB3-<date>`` folder SB3 makes for every
-        ``learn`` when nothing is written to files (no TensorBoard folder)."""
-        if self.tensorboard_log is not None:
-            return configure_logger(self.verbose, self.tensorboard_log, tb_log_name, True)
-        return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if self.verbose >= 1 else [])
-
     # -- updates ------------------------------------------------------------------------------------------
     def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
         """Policy input from stored arrays: images (B, *env layout) uint8, poses (B, 3) [m, m, rad]."""
@@ -317,12 +299,6 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
         callback.on_training_end()
         return self
 
-    def dump_last_logs(self, first_episode: int, log_interval: int) -> None:
-        """At the end of ``learn``: dump the trials since the last dump (a run shorter than
-        ``log_interval``, or the last partial interval), so that every trial reaches the log."""
-        if log_interval and self._episode_num > first_episode and self._episode_num % log_interval:
-            self.dump_logs()
-
     def _run_trial(self, callback: BaseCallback) -> bool:
         assert self.env is not None and isinstance(self._last_obs, dict)
         callback.on_rollout_start()
@@ -406,19 +382,6 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm, Generic[PolicyT]):
         index = self.trial_log.append({"image": image}, record)
         log_trial_metrics(self.logger, reward, info)
         return Trial(index, image, pose, action, reward, self._scene_counter, self.trial_log.records[index])
-
-    def dump_logs(self) -> None:
-        """Write the logger: trial means since the last dump, rollout stats, time."""
-        time_elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
-        fps = (self.num_timesteps - self._num_timesteps_at_start) / time_elapsed
-        self.logger.record("time/episodes", self._episode_num, exclude="tensorboard")
-        if self.ep_info_buffer:
-            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
-        self.logger.record("time/fps", round(fps, 2))
-        self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
-        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
-        self.logger.record("train/learning_rate", self._current_lr())
-        self.logger.dump(step=self.num_timesteps)
 
 
 __all__ = ["OneStepAlgorithm", "PolicyT", "SceneOption"]
