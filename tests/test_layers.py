@@ -1,4 +1,5 @@
-"""The architecture holds: backends sit below the env, perception below the backends, and the info
+"""The architecture holds: backends sit below the env, perception below the backends, the agents'
+stores below everything that learns, no module imports itself back through others, and the info
 contract keeps privileged ground truth under one key."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: what learning needs, and only learning
+_LEARNING = ("torch", "stable_baselines3", "rmrl_agents.policies", "rmrl_agents.rl100", "rmrl_agents.algorithms")
 
 
 def _imports(path: Path) -> set[str]:
@@ -32,12 +35,16 @@ def _imports(path: Path) -> set[str]:
         ("rmrl_env/real", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.twin")),
         ("rmrl_env/twin", ("rmrl_env.env", "rmrl_env.make")),
         ("rmrl_env/perception", ("rmrl_env.env", "rmrl_env.make", "rmrl_env.real", "rmrl_env.sim", "rmrl_env.backend")),
+        # the stores hold trial data on disk: nothing that learns, nothing that runs them
+        ("rmrl_agents/stores", (*_LEARNING, "rmrl_agents.common", "rmrl_agents.bench", "rmrl_agents.commands", "rmrl_env.env")),
     ],
 )
 def test_lower_layers_never_import_upper_ones(package, forbidden):
+    paths = sorted((ROOT / package).rglob("*.py"))
+    assert paths, f"{package} holds no module"
     offenders = {
         f"{path.relative_to(ROOT)} imports {name}"
-        for path in sorted((ROOT / package).rglob("*.py"))
+        for path in paths
         for name in _imports(path)
         if any(name == f or name.startswith(f + ".") for f in forbidden)
     }
@@ -48,6 +55,16 @@ def test_importing_the_backends_does_not_import_the_env():
     code = "import sys, rmrl_env.sim.backend, rmrl_env.real.backend, rmrl_env.twin.backend; print('rmrl_env.env' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_importing_the_stores_loads_nothing_that_learns():
+    code = (
+        "import sys, rmrl_agents.stores.record_store, rmrl_agents.stores.trial_log, rmrl_agents.stores.dataset, "
+        "rmrl_agents.stores.repair, rmrl_agents.stores.run_repair, rmrl_agents.stores.files; "
+        "print(sorted(m for m in ('torch', 'stable_baselines3', 'mujoco', 'rmrl_agents.common') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
 
 
 def test_info_keeps_ground_truth_under_privileged():
