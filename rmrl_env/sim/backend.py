@@ -22,7 +22,7 @@ from rmrl_env.sim.gl import check_gl_usable, note_gl_context
 from rmrl_env.sim.gripper import SimGripper
 from rmrl_env.sim.hand import SimGroundTruth, SimHand
 from rmrl_env.sim.kinematics import ArmKinematics
-from rmrl_env.sim.oracle import TrueArm, teach
+from rmrl_env.sim.teaching import TrueArm, teach
 from rmrl_env.sim.world import SimWorld
 
 #: Seed of the sensor noise while the target is measured, once, at construction.

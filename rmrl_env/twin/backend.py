@@ -49,7 +49,7 @@ from rmrl_env.sim.camera import believed_camera_to_base, true_camera_to_base
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.hand import SimGroundTruth
 from rmrl_env.sim.kinematics import ArmKinematics
-from rmrl_env.sim.oracle import TrueArm, teach
+from rmrl_env.sim.teaching import TrueArm, teach
 from rmrl_env.twin.physics import TwinPhysics
 from rmrl_env.twin.xarm_emulator import XArmEmulator
 from rmrl_env.twin.xarm_emulator.controller import MOVING
