@@ -52,6 +52,43 @@ def test_lower_layers_never_import_upper_ones(package, forbidden):
     assert not offenders, sorted(offenders)
 
 
+def _module_graph() -> dict[str, set[str]]:
+    """Module → the project's modules it imports (at any depth of the file). A module importing a
+    package it sits in is left out: Python imports the package first anyway."""
+    files = {}
+    for package in ("rmrl_env", "rmrl_agents"):
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def resolve(name: str) -> str | None:
+        while name and name not in files:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {}
+    for module, path in files.items():
+        targets = {resolve(name) for name in _imports(path)} - {None, module}
+        graph[module] = {t for t in targets if t is not None and not module.startswith(t + ".")}
+    return graph
+
+
+def test_no_module_imports_itself_back_through_others():
+    graph = _module_graph()
+    loops = set()
+    for start in graph:  # depth-first search for a path from each module back to itself
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            module, path = stack.pop()
+            for nxt in graph[module]:
+                if nxt == start:
+                    loops.add(" -> ".join((*path, start)))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, (*path, nxt)))
+    assert not loops, sorted(loops)[:5]
+
+
 def test_importing_the_backends_does_not_import_the_env():
     code = "import sys, rmrl_env.sim.backend, rmrl_env.real.backend, rmrl_env.twin.backend; print('rmrl_env.env' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
