@@ -1,6 +1,6 @@
 """Hand-eye calibration end to end on the twin, where the camera's true pose is known.
 
-    python -m rmrl_env.twin.hand_eye_demo [--views DIR] [--time-scale 5] [--lens-intrinsics]
+    python -m rmrl_env.hand_eye_demo [--views DIR] [--time-scale 5] [--lens-intrinsics]
 
 What a lab does on its set-up day, with the real drivers against the emulated controller and
 the MuJoCo cell (``gym.make("CellPlatePlace-twin-v0", calibration_marker=True)``):
@@ -208,7 +208,7 @@ def calibrate_on_twin(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rmrl_env.twin.hand_eye_demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rmrl_env.hand_eye_demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--views", help="keep the views and the solved calibration here (default: a temporary folder)")
     parser.add_argument("-n", "--count", type=int, default=len(VIEWS), help="views to record (default %(default)s)")
     parser.add_argument("--time-scale", type=float, default=5.0, help="simulated seconds per wall second (default %(default)s)")
