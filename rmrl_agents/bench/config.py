@@ -85,7 +85,7 @@ class BenchConfig:
         methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
         ablations: also run the ablations.
         policy_kwargs: the network, shared by every method (RL100 and SAC take its trunk; see
-            :func:`~rmrl_agents.bench.jobs.make_model` for their heads).
+            :func:`~rmrl_agents.bench.models.make_model` for their heads).
         learning_rate: Adam learning rate of every method but RL100 (which keeps its own defaults).
         rl100_kwargs: RL100's keyword arguments in the benchmark (its defaults for the rest).
         sac_kwargs: SB3 SAC's keyword arguments in the benchmark (gamma = 0, the buffer and the
