@@ -28,20 +28,10 @@ Layout of the file::
 
 from __future__ import annotations
 
+from rmrl_env.real.config.cell_sections import CellConfig, EnvConfig, GridConfig, MotionConfig, ResetConfig
 from rmrl_env.real.config.loading import OVERRIDE_KEYS, apply_overrides, config_from_dict, load_config
 from rmrl_env.real.config.model import SCHEMA_VERSION, RealCellConfig
-from rmrl_env.real.config.sections import (
-    CameraConfig,
-    CellConfig,
-    EnvConfig,
-    GridConfig,
-    GripperConfig,
-    MotionConfig,
-    PerceptionConfig,
-    ResetConfig,
-    RobotConfig,
-    SafetyConfig,
-)
+from rmrl_env.real.config.sections import CameraConfig, GripperConfig, PerceptionConfig, RobotConfig, SafetyConfig
 
 __all__ = [
     "OVERRIDE_KEYS",

@@ -13,20 +13,9 @@ from rmrl_env.cell import CellLayout
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import ToolPose
+from rmrl_env.real.config.cell_sections import CellConfig, EnvConfig, GridConfig, MotionConfig, ResetConfig
 from rmrl_env.real.config.describe import config_error
-from rmrl_env.real.config.sections import (
-    CameraConfig,
-    CellConfig,
-    EnvConfig,
-    GridConfig,
-    GripperConfig,
-    MotionConfig,
-    PerceptionConfig,
-    ResetConfig,
-    RobotConfig,
-    SafetyConfig,
-    Section,
-)
+from rmrl_env.real.config.sections import CameraConfig, GripperConfig, PerceptionConfig, RobotConfig, SafetyConfig, Section
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 
 SCHEMA_VERSION = 1
