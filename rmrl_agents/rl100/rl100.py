@@ -57,6 +57,25 @@ def _check_count(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
 
 
+def _check_settings(settings: dict[str, Any]) -> None:
+    """Refuse RL100's counts and coefficients that can never work (``settings``: the constructor's arguments)."""
+    _check_count("n_denoising_steps (K)", settings["n_denoising_steps"], 1)
+    _check_count("batch_size", settings["batch_size"], 1)
+    _check_count("online_batch_size", settings["online_batch_size"], 1)
+    _check_count("ope_samples", settings["ope_samples"], 1)
+    stage_budgets = (
+        "imitation_steps", "offline_iterations", "critic_steps", "offline_ppo_epochs", "trials_per_iteration",
+        "online_ppo_epochs", "distill_steps", "online_distill_steps",
+    )  # fmt: skip
+    for name in stage_budgets:
+        _check_count(name, settings[name], 0)
+    clip_eps, ope_delta_rel, value_coef = settings["clip_eps"], settings["ope_delta_rel"], settings["value_coef"]
+    if not clip_eps > 0 or ope_delta_rel < 0 or value_coef < 0:
+        raise ValueError(f"need clip_eps > 0, ope_delta_rel ≥ 0, value_coef ≥ 0; got {clip_eps}, {ope_delta_rel}, {value_coef}")
+    if settings["ope_delta_scale"] not in OPE_DELTA_SCALES:
+        raise ValueError(f"ope_delta_scale must be one of {list(OPE_DELTA_SCALES)}, got {settings['ope_delta_scale']!r}")
+
+
 class RL100(RL100Stages):
     """RL-100 on the continuous cell-plate envs (``gym.make(id, action_type="continuous")``).
 
@@ -133,22 +152,7 @@ class RL100(RL100Stages):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        _check_count("n_denoising_steps (K)", n_denoising_steps, 1)
-        _check_count("batch_size", batch_size, 1)
-        _check_count("online_batch_size", online_batch_size, 1)
-        _check_count("ope_samples", ope_samples, 1)
-        stage_budgets = (
-            "imitation_steps", "offline_iterations", "critic_steps", "offline_ppo_epochs", "trials_per_iteration",
-            "online_ppo_epochs", "distill_steps", "online_distill_steps",
-        )  # fmt: skip
-        for name in stage_budgets:
-            _check_count(name, locals()[name], 0)
-        if not clip_eps > 0 or ope_delta_rel < 0 or value_coef < 0:
-            raise ValueError(
-                f"need clip_eps > 0, ope_delta_rel ≥ 0, value_coef ≥ 0; got {clip_eps}, {ope_delta_rel}, {value_coef}"
-            )
-        if ope_delta_scale not in OPE_DELTA_SCALES:
-            raise ValueError(f"ope_delta_scale must be one of {list(OPE_DELTA_SCALES)}, got {ope_delta_scale!r}")
+        _check_settings(locals())
         self.ope_delta_scale = ope_delta_scale
         sources = [] if prior_data is None else list(prior_data) if isinstance(prior_data, (list, tuple)) else [prior_data]
         self.prior_data = [str(getattr(s, "path", s)) for s in sources]
