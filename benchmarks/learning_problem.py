@@ -75,8 +75,9 @@ def _fit(env: Any, cell: int | None, n_fit: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _fit_scenes(env: Any, n_fit: int) -> tuple[np.ndarray, np.ndarray]:
+    from rmrl_env.info import privileged
     from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_adjustment, privileged
+    from rmrl_env.sim.oracle import oracle_adjustment
 
     poses, adjs = [], []
     for k in range(n_fit):
@@ -92,8 +93,9 @@ def _fit_scenes(env: Any, n_fit: int) -> tuple[np.ndarray, np.ndarray]:
 def _run_chunk(job: dict[str, Any]) -> dict[str, Any]:
     """Fit on the cell's fit scenes, then run every method on ``job['scenes']`` for both tasks."""
     os.environ.setdefault("MUJOCO_GL", "egl")
+    from rmrl_env.info import privileged
     from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_action, oracle_adjustment, privileged
+    from rmrl_env.sim.oracle import oracle_action, oracle_adjustment
 
     cell = job["cell_seed"]
     rows: list[dict[str, Any]] = []

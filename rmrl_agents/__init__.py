@@ -18,23 +18,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rmrl_agents.algorithms import ALGORITHMS, algorithm_class
     from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses
-    from rmrl_agents.dataset import RoleModelDataset
     from rmrl_agents.errors import DatasetError, IncompatibleEnvError
     from rmrl_agents.policies import MultiInputPolicy, RoleModelPolicy
     from rmrl_agents.reinforce import REINFORCE
     from rmrl_agents.replay_reinforce import ReplayREINFORCE
     from rmrl_agents.rl100 import RL100
     from rmrl_agents.rmrl import RMRL, select_role_model
-    from rmrl_agents.storage import TrialLog
+    from rmrl_agents.stores.dataset import RoleModelDataset
+    from rmrl_agents.stores.trial_log import TrialLog
 
 #: public name → the module it comes from; imported on first use, so that ``rmrl --help`` and the
-#: light modules (errors, storage) do not load torch and Stable-Baselines3
+#: light modules (errors, stores) do not load torch and Stable-Baselines3
 _LAZY = {
     "ALGORITHMS": "rmrl_agents.algorithms",
     "algorithm_class": "rmrl_agents.algorithms",
     "evaluate_policy": "rmrl_agents.common.evaluation",
     "fixed_poses": "rmrl_agents.common.evaluation",
-    "RoleModelDataset": "rmrl_agents.dataset",
+    "RoleModelDataset": "rmrl_agents.stores.dataset",
     "DatasetError": "rmrl_agents.errors",
     "IncompatibleEnvError": "rmrl_agents.errors",
     "MultiInputPolicy": "rmrl_agents.policies",
@@ -44,7 +44,7 @@ _LAZY = {
     "RL100": "rmrl_agents.rl100",
     "RMRL": "rmrl_agents.rmrl",
     "select_role_model": "rmrl_agents.rmrl",
-    "TrialLog": "rmrl_agents.storage",
+    "TrialLog": "rmrl_agents.stores.trial_log",
 }
 
 

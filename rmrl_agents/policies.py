@@ -94,6 +94,26 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+#: policy keywords renamed since models were first saved: old name → new name. A model file that
+#: holds an old name loads (see :func:`upgrade_saved_policy_kwargs`); passing one is an error.
+RENAMED_POLICY_KWARGS = {"image_size": "encoder_input_size"}
+
+
+def check_policy_kwargs(policy_kwargs: dict[str, Any] | None) -> None:
+    """Raise ``ValueError`` naming the new keyword if ``policy_kwargs`` uses a renamed one."""
+    for old, new in RENAMED_POLICY_KWARGS.items():
+        if policy_kwargs and old in policy_kwargs:
+            raise ValueError(
+                f"policy_kwargs {old!r} is now {new!r} (the (h, w) the policy resizes the image to before its "
+                f"encoder); rename it, and set the env's observation size with the env's own image_size"
+            )
+
+
+def upgrade_saved_policy_kwargs(policy_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The policy keywords of a model file, with names renamed since it was saved brought up to date."""
+    return {RENAMED_POLICY_KWARGS.get(k, k): v for k, v in policy_kwargs.items()}
+
+
 def pose_normalisation(
     pose_space: spaces.Box, mean: Sequence[float] | None, scale: Sequence[float] | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,13 +151,13 @@ class PlateEncoder(nn.Module):
         resnet_depth: int = 18,
         resnet_width: int = 64,
         norm: NormKind = "frozen_batch",
-        image_size: Sequence[int] | None = None,
+        encoder_input_size: Sequence[int] | None = None,
         pose_hidden: Sequence[int] = (64, 64),
         pretrained_encoder: str | Path | None = None,
         freeze_encoder: bool = False,
     ) -> None:
         super().__init__()
-        self.image_size = tuple(int(v) for v in image_size) if image_size is not None else None
+        self.encoder_input_size = tuple(int(v) for v in encoder_input_size) if encoder_input_size is not None else None
         self.register_buffer("pose_mean", th.as_tensor(pose_mean, dtype=th.float32))
         self.register_buffer("pose_scale", th.as_tensor(pose_scale, dtype=th.float32))
         self.register_buffer("image_mean", th.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
@@ -151,8 +171,9 @@ class PlateEncoder(nn.Module):
         self.features_dim = self.image_encoder.features_dim + int(pose_hidden[-1])
 
     def forward(self, image: th.Tensor, pose: th.Tensor) -> th.Tensor:
-        if self.image_size is not None and tuple(image.shape[-2:]) != self.image_size:
-            image = F.interpolate(image, size=self.image_size, mode="bilinear", align_corners=False, antialias=True)
+        size = self.encoder_input_size
+        if size is not None and tuple(image.shape[-2:]) != size:
+            image = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
         image = (image - self.image_mean) / self.image_std
         pose = (pose.float() - self.pose_mean) / self.pose_scale
         return th.cat([self.image_encoder(image), self.pose_encoder(pose)], dim=1)
@@ -173,6 +194,7 @@ class PlateFeaturesExtractor(BaseFeaturesExtractor):
         pose_scale: Sequence[float] | None = None,
         **encoder_kwargs: Any,
     ) -> None:
+        check_policy_kwargs(encoder_kwargs)
         image_space, pose_space = plate_spaces(observation_space)
         mean, scale = pose_normalisation(pose_space, pose_mean, pose_scale)
         encoder = PlateEncoder(mean, scale, **encoder_kwargs)
@@ -196,8 +218,10 @@ class RoleModelPolicy(BasePolicy):
     :param resnet_depth: 10, 18 (default) or 34.
     :param resnet_width: channels of the first ResNet stage (default 64, the standard width).
     :param norm: normalisation layers of the ResNet: "frozen_batch" (default), "batch" or "group".
-    :param image_size: (h, w) to resize the image to before the encoder (bilinear); None keeps
-        the env's size (default 120×160 for the cell-plate envs).
+    :param encoder_input_size: (h, w) the policy resizes the observation image to before its
+        encoder (bilinear); None (default) feeds the image at the env's observation size (the
+        env's ``image_size``, 120×160 for the cell-plate envs). Called ``image_size`` before;
+        model files saved with that name load.
     :param pose_hidden: hidden sizes of the pose MLP (default (64, 64)); the last is its output size.
     :param head_hidden: hidden sizes of each of the three heads (default (256,)).
     :param pose_mean, pose_scale: the pose is fed as (pose - mean) / scale, in m, m, rad.
@@ -215,7 +239,7 @@ class RoleModelPolicy(BasePolicy):
         resnet_depth: int = 18,
         resnet_width: int = 64,
         norm: NormKind = "frozen_batch",
-        image_size: Sequence[int] | None = None,
+        encoder_input_size: Sequence[int] | None = None,
         pose_hidden: Sequence[int] = (64, 64),
         head_hidden: Sequence[int] = (256,),
         pose_mean: Sequence[float] | None = None,
@@ -236,7 +260,7 @@ class RoleModelPolicy(BasePolicy):
             optimizer_kwargs=optimizer_kwargs,
         )
         self.resnet_depth, self.resnet_width, self.norm = resnet_depth, resnet_width, norm
-        self.image_size = tuple(int(s) for s in image_size) if image_size is not None else None
+        self.encoder_input_size = tuple(int(s) for s in encoder_input_size) if encoder_input_size is not None else None
         self.pose_hidden, self.head_hidden = tuple(pose_hidden), tuple(head_hidden)
         self.freeze_encoder = freeze_encoder
         self.pretrained_encoder = str(pretrained_encoder) if pretrained_encoder is not None else None
@@ -247,7 +271,15 @@ class RoleModelPolicy(BasePolicy):
         mean, scale = pose_normalisation(pose_space, pose_mean, pose_scale)
         self.pose_mean_value, self.pose_scale_value = mean.tolist(), scale.tolist()
         self.encoder = PlateEncoder(
-            mean, scale, resnet_depth, resnet_width, norm, self.image_size, self.pose_hidden, pretrained_encoder, freeze_encoder
+            mean,
+            scale,
+            resnet_depth,
+            resnet_width,
+            norm,
+            self.encoder_input_size,
+            self.pose_hidden,
+            pretrained_encoder,
+            freeze_encoder,
         )
         joint = self.encoder.features_dim
         heads = [_mlp((joint, *self.head_hidden, n)) for n in self.action_dims]
@@ -272,7 +304,7 @@ class RoleModelPolicy(BasePolicy):
             resnet_depth=self.resnet_depth,
             resnet_width=self.resnet_width,
             norm=self.norm,
-            image_size=self.image_size,
+            encoder_input_size=self.encoder_input_size,
             pose_hidden=self.pose_hidden,
             head_hidden=self.head_hidden,
             pose_mean=self.pose_mean_value,

@@ -8,18 +8,18 @@ from typing import Any
 import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
+from rmrl_agents.common.grid_algorithm import GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind
-from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.policies import RoleModelPolicy
 
 
-class REINFORCE(OneStepAlgorithm):
+class REINFORCE(GridAlgorithm):
     """REINFORCE on the one-step cell-plate MDP: after each trial, one step on
     ``-(R - b)·log π(a|s)`` for that trial alone (the paper's "Standard RL").
 
     Every trial starts a new scene (the env's default reset). Parameters: see
-    :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
+    :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`.
 
     Example::
 

@@ -9,13 +9,13 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
+from rmrl_agents.common.grid_algorithm import GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind
-from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.policies import RoleModelPolicy
 
 
-class ReplayREINFORCE(OneStepAlgorithm):
+class ReplayREINFORCE(GridAlgorithm):
     """REINFORCE whose updates use batches of past trials (the paper's "RL + Replay Buffer").
 
     The buffer is the tail of the on-disk trial log (this model's last ``buffer_size`` trials),
@@ -28,7 +28,7 @@ class ReplayREINFORCE(OneStepAlgorithm):
     :param train_freq: update every this many trials (default 1).
     :param gradient_steps: updates each time (default 1).
     :param include_latest: always put the trial just finished in the batch (default True).
-    Other parameters: see :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
+    Other parameters: see :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`.
     """
 
     def __init__(

@@ -23,12 +23,13 @@ import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from rmrl_agents.common.env_signature import check_signature, env_signature
+from rmrl_agents.common.grid_algorithm import GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind, multi_head_cross_entropy
-from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
+from rmrl_agents.common.one_step_algorithm import SceneOption
 from rmrl_agents.common.trial_sync import Trial
-from rmrl_agents.dataset import RoleModelDataset, as_dataset
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.policies import RoleModelPolicy
+from rmrl_agents.stores.dataset import RoleModelDataset, as_dataset
 
 
 def select_role_model(rewards: Sequence[float] | np.ndarray) -> int | None:
@@ -43,7 +44,7 @@ def select_role_model(rewards: Sequence[float] | np.ndarray) -> int | None:
     return int(np.argmax(np.where(np.isfinite(r), r, -np.inf)))  # argmax returns the first maximum
 
 
-class RMRL(OneStepAlgorithm):
+class RMRL(GridAlgorithm):
     """Role-Model RL (and, after :meth:`pretrain`, Pretrained RM-RL).
 
     :param scene_size: K, trials per scene under similar initial states (default 5).
@@ -60,7 +61,7 @@ class RMRL(OneStepAlgorithm):
         (default 0.0: a scene whose trials all failed with reward 0 teaches nothing).
     :param online_updates: the per-trial policy-gradient update (default True).
     :param data_dir: directory of the trial log (``trials/``) and of D (``role_model/``).
-    Other parameters: see :class:`~rmrl_agents.common.one_step_algorithm.OneStepAlgorithm`.
+    Other parameters: see :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`.
     """
 
     def __init__(

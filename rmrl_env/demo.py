@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 import rmrl_env  # noqa: F401  (registers the env ids)
-from rmrl_env.sim.oracle import oracle_action, privileged
+from rmrl_env.info import privileged
+from rmrl_env.sim.oracle import oracle_action
 
 
 def summary_lines(results: dict[str, list[float]]) -> list[str]:

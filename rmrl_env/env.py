@@ -58,6 +58,24 @@ initial pose) and ``plate_type``, and after a step ``true_final_pose``, ``true_e
 (the same errors from the true final pose against the receptacle's true slot) and ``true_tilt_deg``
 (the angle between the plate's normal and the vertical: 0 flat, 90 on an end, 180 upside down). They serve
 analysis, oracles and tests; agents never read them.
+
+## Version history
+
+Every id is still ``-v0``. A change of the env's settings shows in ``config_hash``; the changes
+below, in the code and the MJCF, do not, so compare runs by date (and commit) as well:
+
+* 2026-12-05: every failure scores 0 (before: a failed trial the camera still saw scored its
+  measured placement); new failures ``dropped`` and ``not_flat``, and ``grasp_missed`` is judged
+  by the jaws' width at the close; ``info["privileged"]`` gains ``true_tilt_deg``. The gripper squeezes with 20 N through pads
+  with torsional friction, and every part of the robot collides (see ``assets/README.md``).
+* 2026-11-22: the sim cell draws a state-dependent problem (true vs nominal arm, tilted camera,
+  plate types, a 35 × 42.5 cm reset area, sub-pixel localisation); default grid ±12 mm
+  (``MultiDiscrete([25, 25, 21])``, was ±10 mm, ``[21, 21, 21]``); the grasp is 10 mm above
+  the surface; the target is chosen by the plate height the camera measured.
+* 2026-11-21: first version: one-step MDP, reward ``exp(−(e_trans / L + e_rot))``, failures
+  ``unreachable``, ``grasp_missed`` and ``plate_not_found``; the same day: ``collision``, finite
+  pose bounds, ``config_hash`` in every info, ``action_type="continuous"``, ground truth under
+  ``info["privileged"]``, a fresh sim state per reset.
 """
 
 from __future__ import annotations
@@ -79,6 +97,7 @@ from rmrl_env.backend import Backend
 from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.info import PRIVILEGED_KEY
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.routine import Failure
@@ -225,7 +244,7 @@ class CellPlateEnv(gym.Env):
             "scene_id": self._scene_id,
             "scene": scene,
             "config_hash": self.config_hash,
-            "privileged": self._privileged(),
+            PRIVILEGED_KEY: self._privileged(),
         }
         return obs, info
 
@@ -267,7 +286,7 @@ class CellPlateEnv(gym.Env):
             obs = self._observation(outcome.seen)
             if outcome.failure is None:
                 r = reward(error, self.reward_length_m)
-        info["privileged"] = self._privileged(after_step=True)
+        info[PRIVILEGED_KEY] = self._privileged(after_step=True)
         assert obs is not None
         return obs, float(r), True, False, info
 

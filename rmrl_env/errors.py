@@ -30,10 +30,6 @@ class PlateNotFoundError(RmrlError):
     """The localiser could not find the cell plate in the camera frame."""
 
 
-class GraspError(RmrlError):
-    """The gripper closed without holding the plate."""
-
-
 class SafetyError(RmrlError):
     """A command was refused by a safety check (workspace box, speed limit, controller state)."""
 

@@ -170,7 +170,8 @@ def make_real_env(
             injection points :data:`HARDWARE_KWARGS`.
     """
     from rmrl_env.real.backend import make_real_backend
-    from rmrl_env.real.config import OVERRIDE_KEYS, default_config
+    from rmrl_env.real.config import OVERRIDE_KEYS
+    from rmrl_env.twin.config import default_config
 
     _check_task(task)
     _reject_unknown(kwargs, set(OVERRIDE_KEYS) | set(ENV_KWARGS) | set(GRID_KWARGS) | set(HARDWARE_KWARGS), "real")

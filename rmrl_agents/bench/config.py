@@ -85,7 +85,7 @@ class BenchConfig:
         methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
         ablations: also run the ablations.
         policy_kwargs: the network, shared by every method (RL100 and SAC take its trunk; see
-            :func:`~rmrl_agents.bench.jobs.make_model` for their heads).
+            :func:`~rmrl_agents.bench.models.make_model` for their heads).
         learning_rate: Adam learning rate of every method but RL100 (which keeps its own defaults).
         rl100_kwargs: RL100's keyword arguments in the benchmark (its defaults for the rest).
         sac_kwargs: SB3 SAC's keyword arguments in the benchmark (gamma = 0, the buffer and the
@@ -106,7 +106,7 @@ class BenchConfig:
     methods: tuple[str, ...] = METHODS
     ablations: bool = False
     policy_kwargs: dict[str, Any] = field(
-        default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "image_size": (60, 80), "head_hidden": (128,)}
+        default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "encoder_input_size": (60, 80), "head_hidden": (128,)}
     )
     learning_rate: float = 3e-4
     rl100_kwargs: dict[str, Any] = field(default_factory=lambda: dict(RL100_KWARGS))
@@ -220,6 +220,10 @@ def source_cell(seed: int) -> int:
     return SOURCE_CELL0 + seed
 
 
+#: policy keywords renamed since benchmark results were first saved (new → old name)
+_HASHED_NAMES = {"encoder_input_size": "image_size"}
+
+
 def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     """Everything in ``cfg`` that changes ``job``'s result (its key names method, seed and cell).
 
@@ -228,7 +232,9 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     from a source run includes the source run's settings.
     """
     evaluation = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials}
-    learner = {"policy_kwargs": cfg.policy_kwargs, "learning_rate": cfg.learning_rate}
+    # hashed under the keyword names the finished jobs were saved with, so that they stay reused
+    hashed_kwargs = {_HASHED_NAMES.get(k, k): v for k, v in cfg.policy_kwargs.items()}
+    learner = {"policy_kwargs": hashed_kwargs, "learning_rate": cfg.learning_rate}
     if job.method == "references":
         return {
             "job": job.key,

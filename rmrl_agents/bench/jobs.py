@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from rmrl_agents.bench.config import (
-    ABLATION_KWARGS,
     CONTINUOUS,
     EVAL_POSES_SEED,
     EVAL_RESET_SEED,
@@ -42,8 +41,11 @@ from rmrl_agents.bench.config import (
     job_fingerprint,
     source_cell,
 )
+from rmrl_agents.bench.models import make_model, samples_per_step
+from rmrl_agents.common.env_util import make_env
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
-from rmrl_agents.dataset import as_dataset
+from rmrl_agents.stores.dataset import as_dataset
+from rmrl_agents.stores.files import write_json_atomic
 
 
 def result_path(out: Path, job: Job) -> Path:
@@ -60,23 +62,12 @@ def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
     return data if data.get("fingerprint") == fingerprint else None
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
-
-
-def make_env(env_id: str, cell: int | None, continuous: bool = False) -> Any:
-    """The env of ``env_id`` on ``cell`` (None: the default cell), with continuous actions if asked."""
-    import gymnasium as gym
-
-    import rmrl_env  # noqa: F401
-
+def cell_kwargs(cell: int | None, continuous: bool = False) -> dict[str, Any]:
+    """The env keywords of ``cell`` (None: the default cell), with continuous actions if asked."""
     kwargs: dict[str, Any] = {"action_type": "continuous"} if continuous else {}
     if cell is not None:
         kwargs["cell_seed"] = cell
-    return gym.make(env_id, **kwargs)
+    return kwargs
 
 
 def _recorder(limit: int) -> Any:
@@ -94,110 +85,6 @@ def _recorder(limit: int) -> Any:
             return len(self.rewards) < limit
 
     return RewardRecorder()
-
-
-def _sb3_policy_kwargs(trunk: dict[str, Any], heads: list[int], critic: str) -> dict[str, Any]:
-    """SB3 policy keywords: our ResNet + pose trunk, the heads' hidden sizes for the actor and the
-    critic (``"vf"`` for PPO's value net, ``"qf"`` for SAC's Q nets)."""
-    from rmrl_agents.policies import PlateFeaturesExtractor
-
-    return {
-        "features_extractor_class": PlateFeaturesExtractor,
-        "features_extractor_kwargs": trunk,
-        "net_arch": {"pi": heads, critic: heads},
-    }
-
-
-def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path, source: Path | None = None) -> Any:
-    """The untrained model of a learning method (or an ablation) with the shared network.
-
-    The rmrl agents take ``cfg.policy_kwargs`` as they are. PPO and SAC put SB3's heads
-    (``head_hidden`` sizes) on the same trunk (:class:`~rmrl_agents.policies.PlateFeaturesExtractor`);
-    SAC's critic has its own trunk (SB3's default). RL100 gets the trunk and keeps its own heads
-    (denoiser, consistency head and critics) and learning rates; ``source`` is its prior data.
-    """
-    from stable_baselines3 import PPO, SAC
-
-    from rmrl_agents.algorithms import algorithm_class
-
-    trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
-    heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
-    if method == "RL100":
-        from rmrl_agents.rl100 import RL100
-
-        prior = None if source is None else str(source)
-        return RL100(
-            "MultiInputPolicy",
-            env,
-            prior_data=prior,
-            policy_kwargs=trunk,
-            data_dir=str(data_dir),
-            seed=seed,
-            device="cpu",
-            **cfg.rl100_kwargs,
-        )
-    if method == "SAC":
-        return SAC(
-            "MultiInputPolicy",
-            env,
-            gamma=0.0,  # one-step episodes: the target is the reward
-            buffer_size=max(cfg.train_trials, 1),
-            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="qf"),
-            seed=seed,
-            learning_rate=cfg.learning_rate,
-            device="cpu",
-            **cfg.sac_kwargs,
-        )
-    if method == "PPO":
-        return PPO(
-            "MultiInputPolicy",
-            env,
-            n_steps=8,
-            batch_size=8,
-            n_epochs=4,
-            gamma=0.0,  # one-step episodes: the return is the reward
-            gae_lambda=1.0,
-            policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="vf"),
-            seed=seed,
-            learning_rate=cfg.learning_rate,
-            device="cpu",
-        )
-    base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6 ... -> RMRL
-    return algorithm_class(base)(
-        "MultiInputPolicy",
-        env,
-        policy_kwargs=dict(cfg.policy_kwargs),
-        data_dir=str(data_dir),
-        seed=seed,
-        learning_rate=cfg.learning_rate,
-        device="cpu",
-        **ABLATION_KWARGS.get(method, {}),
-    )
-
-
-def samples_per_step(method: str, model: Any) -> str:
-    """What one gradient step of ``method`` averages over (from the model's settings)."""
-    if method == "PPO":
-        return f"{model.batch_size} trials ({model.n_epochs} epochs per {model.n_steps} trials)"
-    if method == "SAC":
-        return (
-            f"≤{model.batch_size} replayed trials ({model.gradient_steps} update per {model.train_freq.frequency} trial "
-            f"after {model.learning_starts}; actor, critic and entropy steps)"
-        )
-    if method == "RL100":
-        return (
-            f"≤{model.batch_size} transitions (imitation, critics, distillation, offline PPO); "
-            f"online PPO on {model.online_batch_size}-trial batches"
-        )
-    if method.startswith("ReplayREINFORCE"):
-        return f"≤{model.batch_size} replayed trials, every {model.train_freq} trial(s)"
-    if method.startswith("REINFORCE"):
-        return "1 trial"
-    parts = ["1 trial (online)"] if model.online_updates else []
-    parts.append(f"{model.scene_size} labels (scene CE)")
-    if model.replay_freq:
-        parts.append(f"≤{model.replay_batch_size} labels (replay every {model.replay_freq})")
-    return ", ".join(parts)
 
 
 class _StepCounter:
@@ -232,7 +119,7 @@ def _evaluate(
         ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
         ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
     ):
-        env = make_env(env_id, cell, continuous)
+        env = make_env(env_id, cell_kwargs(cell, continuous))
         if wrap is not None:
             env = wrap(env)
         poses = fixed_poses(reset_region(env), n, poses_seed)
@@ -244,7 +131,7 @@ def _evaluate(
 def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
     """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
     as RL100's prior data), then evaluate it."""
-    env = make_env(PLACE_ID, cell, method in CONTINUOUS)
+    env = make_env(PLACE_ID, cell_kwargs(cell, method in CONTINUOUS))
     result: dict[str, Any] = {"train_rewards": []}
     if source is not None and len(as_dataset(source)) == 0:
         # Every source scene failed (reward 0): nothing to imitate; the method starts from scratch.
@@ -341,7 +228,7 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
         "fingerprint": job_fingerprint(cfg, job),
         **res,
     }
-    _write_atomic(result_path(out, job), data)
+    write_json_atomic(result_path(out, job), data)
     return data
 
 
@@ -350,8 +237,9 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
 
 def best_constant(env: Any, n_fit: int) -> np.ndarray:
     """The mean oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` training scenes of the env's cell."""
+    from rmrl_env.info import privileged
     from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_adjustment, privileged
+    from rmrl_env.sim.oracle import oracle_adjustment
 
     adjs = []
     for k in range(n_fit):
@@ -367,7 +255,7 @@ def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
 
     from rmrl_env.sim.oracle import oracle_action
 
-    fit_env = make_env(PLACE_ID, cell)
+    fit_env: Any = make_env(PLACE_ID, cell_kwargs(cell))
     constant = best_constant(fit_env, cfg.fit_scenes)
     rng = np.random.default_rng(0 if cell is None else cell + 1)
     nvec = fit_env.unwrapped.action_space.nvec

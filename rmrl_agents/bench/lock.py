@@ -14,7 +14,7 @@ from typing import TextIO
 
 from rmrl_agents.commands._shared import UsageError
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.files import acquire_lock
+from rmrl_agents.stores.files import acquire_lock
 
 LOCK_NAME = ".bench.lock"
 

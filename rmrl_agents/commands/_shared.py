@@ -93,31 +93,19 @@ def json_dict(text: str) -> dict[str, Any]:
     return value
 
 
-def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
-    """``gym.make(env_id, **env_kwargs)``, registering the id first if it is one of the project's.
+def make_env_for_command(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+    """:func:`~rmrl_agents.common.env_util.make_env` for a command: an unknown env id, or kwargs the
+    env refuses, are a :class:`UsageError` naming what to fix."""
+    from rmrl_agents.common.env_util import UnknownEnvIdError, ensure_registered, make_env
 
-    ``rmrl_env`` registers the cell-plate ids when imported; the synthetic test env is
-    registered only when its id is asked for.
-    """
-    import gymnasium as gym
-
-    from rmrl_agents.common.envs.synthetic import SYNTHETIC_ENV_ID, register_synthetic_env
-
-    if env_id == SYNTHETIC_ENV_ID:
-        register_synthetic_env()
-    if env_id not in gym.registry:
-        with contextlib.suppress(ImportError):
-            import rmrl_env  # noqa: F401  (registers the cell-plate env ids)
-    if env_id not in gym.registry:
-        known = sorted(k for k in gym.registry if "Plate" in k)
-        raise UsageError(
-            f"unknown env id {env_id!r}; registered cell-plate envs: {known} "
-            f"(install rmrl_env for CellPlate*-v0, or use {SYNTHETIC_ENV_ID})"
-        )
+    try:
+        ensure_registered(env_id)
+    except UnknownEnvIdError as err:
+        raise UsageError(str(err)) from None
     with user_errors(
         f"cannot make the env {env_id!r} with {dict(env_kwargs or {})}", "check --env-kwargs (names, types, ranges)"
     ):
-        return gym.make(env_id, **dict(env_kwargs or {}))
+        return make_env(env_id, env_kwargs)
 
 
 def fmt(value: Any, digits: int = 3) -> str:

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env, positive_int, print_table
+from rmrl_agents.commands._shared import UsageError, check_output_file, json_dict, make_env_for_command, positive_int, print_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from rmrl_agents.common.env_signature import model_zip, saved_attributes
     from rmrl_agents.common.evaluation import evaluate_policy
     from rmrl_agents.errors import DatasetError, IncompatibleEnvError
-    from rmrl_agents.storage import write_json_atomic
+    from rmrl_agents.stores.files import write_json_atomic
 
     path = model_zip(args.model)  # "run/model" finds run/model.zip, as SB3's load does
     if not path.is_file():
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(f"{path} is not a readable rmrl model ({err}); give another model file or checkpoint") from None
     env_id, env_kwargs = _env_of(args, path, attrs)
-    env = make_env(env_id, env_kwargs)
+    env = make_env_for_command(env_id, env_kwargs)
     try:
         model = cls.load(path, env=env)
     except (IncompatibleEnvError, DatasetError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rmrl_agents.commands._shared import UsageError
 from rmrl_agents.export import FORMATS, UNAVAILABLE, exporter, is_empty_or_missing
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.trial_log import TrialLog
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

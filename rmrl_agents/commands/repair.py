@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.repair import RepairReport, apply_repair, inspect_store
-from rmrl_agents.run_repair import RunPlan, apply_run, plan_run
+from rmrl_agents.stores.repair import RepairReport, apply_repair, inspect_store
+from rmrl_agents.stores.run_repair import RunPlan, apply_run, plan_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

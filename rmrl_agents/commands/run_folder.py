@@ -16,7 +16,7 @@ from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger, m
 
 from rmrl_agents.commands._shared import UsageError
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import acquire_lock, write_json_atomic
+from rmrl_agents.stores.files import acquire_lock, write_json_atomic
 
 #: run.json keys that must match to resume a run (the step budget may change)
 RESUME_KEYS = ("agent", "env", "env_kwargs", "agent_kwargs", "policy_kwargs", "seed")

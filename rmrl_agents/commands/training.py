@@ -16,7 +16,7 @@ from rmrl_agents.algorithms import ALGORITHMS
 from rmrl_agents.callbacks import CheckpointCallback
 from rmrl_agents.commands._shared import (
     UsageError,
-    make_env,
+    make_env_for_command,
     print_table,
     user_errors,
 )
@@ -26,7 +26,7 @@ from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.metrics import summarize_trials
 from rmrl_agents.rmrl import RMRL
-from rmrl_agents.storage import write_json_atomic
+from rmrl_agents.stores.files import write_json_atomic
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def _train(args: argparse.Namespace, out: Path, settings: dict[str, Any], consol
         import torch
 
         torch.set_num_threads(args.threads)
-    env = make_env(args.env, args.env_kwargs)
+    env = make_env_for_command(args.env, args.env_kwargs)
     try:
         model, rebuild = (
             _resumed_model(args, env, out, console) if resuming else (_new_model(args, env, str(out / "data"), console), False)

@@ -31,7 +31,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from rmrl_agents.common.preprocessing import image_shape
 from rmrl_agents.errors import IncompatibleEnvError
-from rmrl_agents.storage import to_jsonable
+from rmrl_agents.stores.files import to_jsonable
 
 
 def _base_env(env: gym.Env | VecEnv) -> Any:

@@ -19,8 +19,9 @@ import gymnasium as gym
 import numpy as np
 from tqdm.auto import tqdm
 
-from rmrl_agents.common.info import as_float, failure_code, privileged
+from rmrl_agents.common.info import as_float, failure_code
 from rmrl_env.cell import Region
+from rmrl_env.info import privileged
 
 Observation = dict[str, np.ndarray]
 

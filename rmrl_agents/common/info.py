@@ -1,13 +1,6 @@
-"""Reading the env's ``info`` dicts: the one place that knows where sim-only ground truth lives.
+"""Reading the env's ``info`` dicts in the agents: failure codes and metrics as plain values.
 
-The cell-plate envs put privileged, sim-only ground truth under one key,
-``info["privileged"]`` (absent on the real cell)::
-
-    {"true_pose": [x m, y m, yaw rad], "requested_pose": [...], "true_final_pose": [...],
-     "true_e_trans_mm": float, "true_e_rot_deg": float}
-
-No learner reads it; the trial log stores it (as ``privileged``) and the benchmarks read true
-errors from it, always through :func:`privileged`.
+Sim-only ground truth is read through the env's one accessor, :func:`rmrl_env.info.privileged`.
 """
 
 from __future__ import annotations
@@ -16,13 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-PRIVILEGED_KEY = "privileged"
-
-
-def privileged(info: Mapping[str, Any]) -> dict[str, Any]:
-    """The sim-only ground truth of an info dict (a copy; ``{}`` on the real cell)."""
-    value = info.get(PRIVILEGED_KEY)
-    return dict(value) if isinstance(value, Mapping) else {}
+__all__ = ["as_float", "failure_code"]
 
 
 def failure_code(info: Mapping[str, Any]) -> str | None:

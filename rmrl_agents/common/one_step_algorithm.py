@@ -4,19 +4,24 @@ Every episode of the cell-plate MDP is one trial: reset → observe (image, P^e)
 action → one ``step`` → reward. :class:`OneStepAlgorithm` runs that loop inside SB3's
 ``BaseAlgorithm`` (so ``learn``/``predict``/``save``/``load``, callbacks and the logger behave as
 SB3 users expect), writes every trial to the on-disk trial log as it happens, and leaves to
-subclasses what they do with a trial (:meth:`_process_trial`) and which scene comes next
-(:meth:`_next_scene_option`, :meth:`_on_env_reset`). It offers them the policy-gradient update
-of paper eq. 6 (:meth:`policy_gradient_update`), which every agent uses.
+subclasses what they do with a trial (:meth:`_process_trial`), how they act
+(:meth:`_trial_action`) and which scene comes next (:meth:`_next_scene_option`,
+:meth:`_on_env_reset`).
+
+The base is generic over its policy (``OneStepAlgorithm[PolicyT]``): it only uses what every SB3
+policy has (an ``optimizer``, ``parameters()``, ``set_training_mode``) and never reads a field of a
+subclass. The grid agents' policy-gradient step (paper eq. 6) is in
+:class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`; RL100 derives from
+``OneStepAlgorithm[RL100Policy]``.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import numpy as np
 import torch as th
@@ -24,34 +29,37 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import is_wrapped
-from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import configure_logger, obs_as_tensor, safe_mean
+from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.patch_gym import _patch_env
 
 from rmrl_agents.common.env_signature import check_model_env, env_signature, explain_space_mismatch
-from rmrl_agents.common.losses import BaselineKind, RewardBaseline, policy_gradient_loss
+from rmrl_agents.common.losses import BaselineKind, RewardBaseline
 from rmrl_agents.common.preprocessing import to_env_layout, to_policy_layout
+from rmrl_agents.common.run_logger import RunLogger
 from rmrl_agents.common.trial_storage import TrialStorage
 from rmrl_agents.common.trial_sync import Trial, log_trial_metrics, trial_record
 from rmrl_agents.common.vec_env import SceneVecEnv, before_auto_reset, registered_id, request_scene
-from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, MultiInputPolicy, RoleModelPolicy, check_spaces
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.policies import IMAGE_KEY, POSE_KEY, check_policy_kwargs, upgrade_saved_policy_kwargs
+from rmrl_agents.stores.trial_log import TrialLog
 
-SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm")
+SelfOneStep = TypeVar("SelfOneStep", bound="OneStepAlgorithm[Any]")
+#: the policy class of an algorithm (the grid agents' ``RoleModelPolicy``, RL100's ``RL100Policy``)
+PolicyT = TypeVar("PolicyT", bound=BasePolicy)
 SceneOption = Literal["new", "same"]
 
 
-class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
-    """Base class of REINFORCE, ReplayREINFORCE and RMRL (not used directly).
+class OneStepAlgorithm(TrialStorage, RunLogger, BaseAlgorithm, Generic[PolicyT]):
+    """Base class of the one-step agents (not used directly): the grid agents through
+    :class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm`, and RL100.
 
-    :param policy: "MultiInputPolicy" or a :class:`RoleModelPolicy` subclass.
-    :param env: a cell-plate env (Dict obs "image"+"pose", MultiDiscrete action), its id, or a
-        one-env VecEnv.
-    :param learning_rate: Adam learning rate of the policy-gradient updates (default 3e-4).
+    :param policy: "MultiInputPolicy" or a subclass of the algorithm's ``policy_base``.
+    :param env: a cell-plate env (Dict obs "image"+"pose"), its id, or a one-env VecEnv; its
+        spaces are checked by the subclass's :meth:`_check_spaces`.
+    :param learning_rate: Adam learning rate of the policy's optimizer (default 3e-4).
     :param reward_baseline: b in the policy-gradient loss: "mean" (default; running mean of the
         rewards seen so far) or "none" (b = 0, eq. 6 literally); see :class:`RewardBaseline`.
     :param baseline_decay: decay of the running-mean baseline (default 0.9).
@@ -62,11 +70,10 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device: as in SB3.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MultiInputPolicy": MultiInputPolicy}
-    #: the policy class every policy of the algorithm must derive from
-    policy_base: ClassVar[type[BasePolicy]] = RoleModelPolicy
-    policy: RoleModelPolicy
-    action_space: spaces.MultiDiscrete
+    #: the policy class every policy of the algorithm must derive from (each subclass sets it, as
+    #: it sets SB3's ``policy_aliases``)
+    policy_base: ClassVar[type[BasePolicy]]
+    policy: PolicyT
 
     def __init__(
         self,
@@ -85,6 +92,7 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        check_policy_kwargs(policy_kwargs)
         if env is not None:
             env = maybe_make_env(env, verbose)
             self._check_spaces(env.observation_space, env.action_space)
@@ -137,13 +145,14 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         # samples) of its first trials: offset the seed by the trials already done
         run_seed = None if self.seed is None else self.seed + self.num_timesteps
         self.set_random_seed(run_seed)
+        self.policy_kwargs = upgrade_saved_policy_kwargs(self.policy_kwargs)  # a file saved under older names
         kwargs = dict(self.policy_kwargs)
         if self._encoder_loaded:  # weights come from the checkpoint, not the (maybe absent) file
             kwargs.pop("pretrained_encoder", None)
         policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
         if not isinstance(policy, self.policy_base):
             raise TypeError(f"{type(self).__name__} needs a {self.policy_base.__name__}, got {type(policy).__name__}")
-        self.policy = policy.to(self.device)  # type: ignore[assignment]  # a policy_base instance, checked above
+        self.policy = cast(PolicyT, policy.to(self.device))  # a policy_base instance, checked above
         self._encoder_loaded = self._encoder_loaded or bool(kwargs.get("pretrained_encoder"))
         self._rng = np.random.default_rng(run_seed)
 
@@ -197,23 +206,6 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         model.__dict__.pop("_save_optimizers", None)  # a file saved for inference: the next save is full again
         return model
 
-    @property
-    def logger(self) -> Logger:
-        """SB3's logger; configured on first use if ``learn`` has not set one up yet."""
-        self._ensure_logger()
-        return self._logger
-
-    def _ensure_logger(self) -> None:
-        if not hasattr(self, "_logger"):
-            self._logger = self._default_logger(type(self).__name__)
-
-    def _default_logger(self, tb_log_name: str) -> Logger:
-        """SB3's logger, without the empty ``/tmp/SB3-<date>`` folder SB3 makes for every
-        ``learn`` when nothing is written to files (no TensorBoard folder)."""
-        if self.tensorboard_log is not None:
-            return configure_logger(self.verbose, self.tensorboard_log, tb_log_name, True)
-        return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if self.verbose >= 1 else [])
-
     # -- updates ------------------------------------------------------------------------------------------
     def _obs_tensor(self, images: np.ndarray, poses: np.ndarray) -> dict[str, th.Tensor]:
         """Policy input from stored arrays: images (B, *env layout) uint8, poses (B, 3) [m, m, rad]."""
@@ -228,49 +220,32 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
     def _current_lr(self) -> float:
         return float(self.lr_schedule(self._current_progress_remaining))
 
+    def _optimizer_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: Any) -> None:
+        """One step of ``optimizer`` on ``loss``, its gradient clipped to ``max_grad_norm`` over ``params``."""
+        optimizer.zero_grad()
+        loss.backward()
+        if self.max_grad_norm is not None:
+            th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+        optimizer.step()
+        self._n_updates += 1
+
     def _gradient_step(self, loss: th.Tensor, learning_rate: float) -> None:
+        """One step of the policy's own optimizer at ``learning_rate``."""
         self.policy.set_training_mode(True)
         for group in self.policy.optimizer.param_groups:
             group["lr"] = learning_rate
-        self.policy.optimizer.zero_grad()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        self.policy.optimizer.step()
-        self._n_updates += 1
+        self._optimizer_step(self.policy.optimizer, loss, self.policy.parameters())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-
-    def policy_gradient_update(
-        self, images: np.ndarray, poses: np.ndarray, actions: np.ndarray, rewards: np.ndarray | list[float]
-    ) -> float:
-        """One step on ``-mean (R - b)·log π(a|s)`` (eq. 6). Arrays: (B, *img), (B, 3), (B, 3), (B,). Returns the loss."""
-        obs = self._obs_tensor(images, poses)
-        adv = th.as_tensor(self.baseline.advantages(rewards), dtype=th.float32, device=self.device)
-        dist = self.policy.get_distribution(obs)
-        loss = policy_gradient_loss(dist.log_prob(th.as_tensor(actions, device=self.device)), adv)
-        self._gradient_step(loss, self._current_lr())
-        self.logger.record_mean("train/pg_loss", loss.item())
-        entropy = dist.entropy()
-        if entropy is not None:
-            self.logger.record_mean("train/entropy", entropy.mean().item())
-        return float(loss.item())
-
-    def _online_update(self, trial: Trial) -> None:
-        """The per-trial policy-gradient step (REINFORCE, RM-RL), then the baseline update."""
-        self.policy_gradient_update(trial.image[None], trial.pose[None], trial.action[None], np.array([trial.reward]))
-        self.baseline.update(trial.reward)
 
     # -- hooks of the subclasses ------------------------------------------------------------------------
     @staticmethod
+    @abstractmethod
     def _check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
         """Raise :class:`~rmrl_agents.errors.IncompatibleEnvError` unless the env's spaces suit the agent."""
-        check_spaces(observation_space, action_space)
 
+    @abstractmethod
     def _trial_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """The action (1, 3) to try on the VecEnv observation ``obs`` (the policy's sample)."""
-        self.policy.set_training_mode(False)
-        with th.no_grad():
-            return self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
+        """The action (1, action dim) to try on the VecEnv observation ``obs``."""
 
     @abstractmethod
     def _process_trial(self, trial: Trial) -> None:
@@ -323,12 +298,6 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         self.dump_last_logs(first, log_interval)
         callback.on_training_end()
         return self
-
-    def dump_last_logs(self, first_episode: int, log_interval: int) -> None:
-        """At the end of ``learn``: dump the trials since the last dump (a run shorter than
-        ``log_interval``, or the last partial interval), so that every trial reaches the log."""
-        if log_interval and self._episode_num > first_episode and self._episode_num % log_interval:
-            self.dump_logs()
 
     def _run_trial(self, callback: BaseCallback) -> bool:
         assert self.env is not None and isinstance(self._last_obs, dict)
@@ -414,18 +383,5 @@ class OneStepAlgorithm(TrialStorage, BaseAlgorithm):
         log_trial_metrics(self.logger, reward, info)
         return Trial(index, image, pose, action, reward, self._scene_counter, self.trial_log.records[index])
 
-    def dump_logs(self) -> None:
-        """Write the logger: trial means since the last dump, rollout stats, time."""
-        time_elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
-        fps = (self.num_timesteps - self._num_timesteps_at_start) / time_elapsed
-        self.logger.record("time/episodes", self._episode_num, exclude="tensorboard")
-        if self.ep_info_buffer:
-            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
-        self.logger.record("time/fps", round(fps, 2))
-        self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
-        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
-        self.logger.record("train/learning_rate", self._current_lr())
-        self.logger.dump(step=self.num_timesteps)
 
-
-__all__ = ["OneStepAlgorithm", "SceneOption"]
+__all__ = ["OneStepAlgorithm", "PolicyT", "SceneOption"]

@@ -18,7 +18,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from rmrl_agents.common.env_signature import env_signature
 from rmrl_agents.common.preprocessing import image_shape
 from rmrl_agents.common.trial_sync import Trial, last_scene, open_trial_log, unseen_trials
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.trial_log import TrialLog
 
 
 class TrialStorage:

@@ -1,6 +1,6 @@
 """The trial log as the agents use it: one record per trial, and catching up after a crash.
 
-Every trial is appended to the on-disk :class:`~rmrl_agents.storage.TrialLog` as soon as it
+Every trial is appended to the on-disk :class:`~rmrl_agents.stores.trial_log.TrialLog` as soon as it
 ends. A checkpoint records how many trials of the log its weights have consumed; after a crash
 the log may hold later trials, which the model replays (:func:`unseen_trials`) exactly as they
 were processed live, so at most the trial in flight is lost.
@@ -18,9 +18,10 @@ import numpy as np
 from stable_baselines3.common.logger import Logger
 
 from rmrl_agents.common.env_signature import check_signature
-from rmrl_agents.common.info import PRIVILEGED_KEY, failure_code, privileged
+from rmrl_agents.common.info import failure_code
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.trial_log import TrialLog
+from rmrl_env.info import PRIVILEGED_KEY, privileged
 
 #: info entries that become their own trial-log fields
 INFO_FIELDS = ("e_trans_mm", "e_rot_deg", "success", "final_pose")
@@ -142,7 +143,7 @@ def trial_record(
     t_start: float,
     duration_s: float,
 ) -> dict[str, Any]:
-    """The log record of one trial (see :class:`~rmrl_agents.storage.TrialLog` for the fields).
+    """The log record of one trial (see :class:`~rmrl_agents.stores.trial_log.TrialLog` for the fields).
 
     ``t_start`` is a POSIX time (s); the env's privileged ground truth, where there is any, is
     kept under ``privileged``.

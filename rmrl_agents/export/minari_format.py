@@ -28,7 +28,7 @@ from gymnasium import spaces
 
 from rmrl_agents.export.fields import METADATA, OUTCOME, before_step, trial_fields
 from rmrl_agents.policies import IMAGE_KEY, POSE_KEY
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.trial_log import TrialLog
 
 
 def dataset_spaces(log: TrialLog) -> tuple[spaces.Dict, spaces.Space]:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rmrl_agents.dataset import RoleModelDataset, as_dataset
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import TrialLog
+from rmrl_agents.stores.dataset import RoleModelDataset, as_dataset
+from rmrl_agents.stores.trial_log import TrialLog
 from rmrl_env.actions import ContinuousAdjustment
 from rmrl_env.grid import CandidateGrid
 

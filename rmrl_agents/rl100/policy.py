@@ -60,7 +60,7 @@ class RL100Policy(BasePolicy):
     :param observation_space: Dict with "image" (uint8, (3, H, W) or (H, W, 3)) and "pose" ((3,)).
     :param action_space: Box(-1, 1, (3,)).
     :param lr_schedule: learning rate of the denoiser (and, in imitation, the trunk).
-    :param resnet_depth, resnet_width, norm, image_size, pose_hidden, pose_mean, pose_scale,
+    :param resnet_depth, resnet_width, norm, encoder_input_size, pose_hidden, pose_mean, pose_scale,
         pretrained_encoder, freeze_encoder: the trunk, as in :class:`~rmrl_agents.policies.RoleModelPolicy`.
     :param n_denoising_steps: K of the DDIM sampler (default 5; ≥ 1).
     :param n_diffusion_steps: T of the noise schedule (default 100).
@@ -80,7 +80,7 @@ class RL100Policy(BasePolicy):
         resnet_depth: int = 18,
         resnet_width: int = 64,
         norm: NormKind = "frozen_batch",
-        image_size: Sequence[int] | None = None,
+        encoder_input_size: Sequence[int] | None = None,
         pose_hidden: Sequence[int] = (64, 64),
         pose_mean: Sequence[float] | None = None,
         pose_scale: Sequence[float] | None = None,
@@ -139,9 +139,17 @@ class RL100Policy(BasePolicy):
         self._channels_first = is_image_space_channels_first(observation_space[IMAGE_KEY])  # type: ignore[arg-type]
         mean, scale = pose_normalisation(observation_space[POSE_KEY], pose_mean, pose_scale)  # type: ignore[arg-type]
         self.pose_mean_value, self.pose_scale_value = mean.tolist(), scale.tolist()
-        self.image_size = tuple(int(s) for s in image_size) if image_size is not None else None
+        self.encoder_input_size = tuple(int(s) for s in encoder_input_size) if encoder_input_size is not None else None
         self.encoder = PlateEncoder(
-            mean, scale, resnet_depth, resnet_width, norm, self.image_size, pose_hidden, pretrained_encoder, freeze_encoder
+            mean,
+            scale,
+            resnet_depth,
+            resnet_width,
+            norm,
+            self.encoder_input_size,
+            pose_hidden,
+            pretrained_encoder,
+            freeze_encoder,
         )
         cond_dim = self.encoder.features_dim
         self.denoiser = Denoiser(self.action_dim, cond_dim, denoiser_hidden, step_embed_dim, cond_embed_dim)
@@ -155,7 +163,7 @@ class RL100Policy(BasePolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(self._config, image_size=self.image_size)
+        data.update(self._config, encoder_input_size=self.encoder_input_size)
         data.update(
             pose_mean=self.pose_mean_value,
             pose_scale=self.pose_scale_value,

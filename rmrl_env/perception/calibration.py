@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -380,15 +380,3 @@ def undistort_maps(intrinsics: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray
     return cv2.initUndistortRectifyMap(
         k, np.asarray(intrinsics.distortion, dtype=np.float64), None, k, (intrinsics.width, intrinsics.height), cv2.CV_32FC1
     )
-
-
-def projected_reprojection(
-    points_m: Sequence[Sequence[float]], transform: RigidTransform, intrinsics: CameraIntrinsics
-) -> np.ndarray:
-    """Project base-frame points through ``transform`` (base→camera) and the full lens model, px."""
-    pts = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
-    rvec, _ = cv2.Rodrigues(np.asarray(transform.rotation, dtype=np.float64))
-    proj, _ = cv2.projectPoints(
-        pts, rvec, np.asarray(transform.translation, dtype=np.float64), intrinsics.matrix, np.asarray(intrinsics.distortion)
-    )
-    return proj.reshape(-1, 2)

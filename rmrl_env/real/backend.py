@@ -164,30 +164,56 @@ def make_real_backend(
         if calibration is not None and calibration.camera_to_base is not None
         else NOMINAL_CAMERA_TO_BASE
     )
-    layout = cfg.layout
-    targets = targets_from(calibration, layout, dry_run)
-
+    targets = targets_from(calibration, cfg.layout, dry_run)
     if dry_run:
-        cam_intr = intrinsics or CameraIntrinsics(
-            cfg.camera.width,
-            cfg.camera.height,
-            NOMINAL_D435.fx,
-            NOMINAL_D435.fy,
-            (cfg.camera.width - 1) / 2,
-            (cfg.camera.height - 1) / 2,
-        )
-        drivers = Drivers(
-            arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),
-            camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),
-        )  # fmt: skip
-        return Backend(
-            name="real",
-            routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
-            stager=_NoHardware("robot stager"),
-            targets=targets,
-            description={"config": cfg.model_dump(mode="json", by_alias=True)},
-        )
+        return _dry_run_backend(cfg, targets, intrinsics, localiser_instance)
+    return _live_backend(
+        cfg, targets, intrinsics, camera_to_base, api_factory, camera_device, localiser_instance, reset_log, find_camera
+    )
 
+
+def _dry_run_backend(
+    cfg: RealCellConfig,
+    targets: dict[str, PlateDetection],
+    intrinsics: CameraIntrinsics | None,
+    localiser_instance: Localiser | None,
+) -> Backend:
+    """The cell's spaces and routine on stand-ins that refuse to move (no hardware)."""
+    layout = cfg.layout
+    cam_intr = intrinsics or CameraIntrinsics(
+        cfg.camera.width,
+        cfg.camera.height,
+        NOMINAL_D435.fx,
+        NOMINAL_D435.fy,
+        (cfg.camera.width - 1) / 2,
+        (cfg.camera.height - 1) / 2,
+    )
+    drivers = Drivers(
+        arm=_NoHardware("xArm"), gripper=_NoHardware("BIO gripper"),
+        camera=_NoHardware("RealSense camera", cam_intr), localiser=localiser_instance or _NoHardware("localiser"),
+    )  # fmt: skip
+    return Backend(
+        name="real",
+        routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
+        stager=_NoHardware("robot stager"),
+        targets=targets,
+        description={"config": cfg.model_dump(mode="json", by_alias=True)},
+    )
+
+
+def _live_backend(
+    cfg: RealCellConfig,
+    targets: dict[str, PlateDetection],
+    intrinsics: CameraIntrinsics | None,
+    camera_to_base: RigidTransform,
+    api_factory: Callable[..., Any] | None,
+    camera_device: Any | None,
+    localiser_instance: Localiser | None,
+    reset_log: str | Path | None,
+    find_camera: Callable[[str], Any] | None,
+) -> Backend:
+    """The connected devices: the arm first (closed again if anything after it fails)."""
+    layout = cfg.layout
     from rmrl_env.real.bio_gripper import BioGripper
     from rmrl_env.real.realsense import RealSenseCamera
     from rmrl_env.real.stager import RobotStager

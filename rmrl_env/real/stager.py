@@ -63,7 +63,6 @@ class RobotStager:
         self.tolerance_rad = float(tolerance_rad)
         self.attempts = int(attempts)
         self.log_path = Path(log_path) if log_path is not None else None
-        self.last_detection: PlateDetection | None = None
 
     def surface_under(self, detection: PlateDetection) -> float:
         """The height of the surface the detected plate rests on (m), snapped to a known one."""
@@ -110,7 +109,6 @@ class RobotStager:
                     )
                 if self._close_enough(seen.detection, pose):
                     record["attempts"].append({"from": start.as_array().tolist(), "skipped": "already there"})
-                    self.last_detection = seen.detection
                     return seen
                 surface = self.surface_under(seen.detection)
                 outcome = self.routine.transfer(start, surface, pose, self.layout.table_z_m)
@@ -119,7 +117,6 @@ class RobotStager:
                      "final": None if outcome.detection is None else outcome.detection.pose.as_array().tolist()}
                 )  # fmt: skip
                 if outcome.failure is None and outcome.seen is not None:
-                    self.last_detection = outcome.seen.detection
                     return outcome.seen
                 logger.warning(
                     "autonomous reset attempt %d/%d failed: %s %s", attempt + 1, self.attempts, outcome.failure, outcome.message

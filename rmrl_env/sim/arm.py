@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rmrl_env.errors import CollisionError, ConfigError
+from rmrl_env.motion_profile import Trapezoid
 from rmrl_env.protocols import ToolPose, wrap_angle
 from rmrl_env.sim.kinematics import ArmKinematics
 from rmrl_env.sim.world import SimWorld
@@ -119,13 +120,14 @@ class SimArm:
         dist = max(float(np.linalg.norm(p1 - p0)), 0.1 * abs(dyaw))
         if dist < 1e-6:
             return
-        duration = _trapezoid_duration(dist, speed_m_s, self.accel_m_s2)
+        profile = Trapezoid(dist, speed_m_s, self.accel_m_s2)
+        duration = profile.duration
         dt = self.substeps * self.world.timestep
         n_ticks = max(1, math.ceil(duration / dt))
         q_prev = self.world.arm_q_cmd.copy()
         last_force, _ = self.world.robot_contact_force()
         for k in range(1, n_ticks + 1):
-            s = _trapezoid_fraction(k * duration / n_ticks, duration, dist, speed_m_s, self.accel_m_s2)
+            s = profile.fraction(k * duration / n_ticks)
             p = p0 + s * (p1 - p0)
             target = ToolPose(float(p[0]), float(p[1]), float(p[2]), start.yaw_rad + s * dyaw)
             q = self.kin.solve(target, q_prev, max_iter=30)
@@ -146,24 +148,3 @@ class SimArm:
                     f"at x={here.x_m:.4f} m, y={here.y_m:.4f} m, z={here.z_m:.4f} m; the motion was stopped"
                 )
         self.world.hold_arm(q_prev)
-
-
-def _trapezoid_duration(dist: float, v_max: float, accel: float) -> float:
-    """Time to travel ``dist`` from rest to rest with speed ≤ v_max and acceleration ``accel``."""
-    if dist <= v_max**2 / accel:  # triangular profile
-        return 2.0 * math.sqrt(dist / accel)
-    return dist / v_max + v_max / accel
-
-
-def _trapezoid_fraction(t: float, duration: float, dist: float, v_max: float, accel: float) -> float:
-    """Fraction of ``dist`` covered at time ``t`` of a trapezoidal profile."""
-    v_peak = min(v_max, math.sqrt(dist * accel))
-    t_acc = v_peak / accel
-    if t <= t_acc:
-        covered = 0.5 * accel * t * t
-    elif t >= duration - t_acc:
-        rem = max(duration - t, 0.0)
-        covered = dist - 0.5 * accel * rem * rem
-    else:
-        covered = 0.5 * accel * t_acc * t_acc + v_peak * (t - t_acc)
-    return min(max(covered / dist, 0.0), 1.0)

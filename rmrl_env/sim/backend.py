@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rmrl_env.backend import Backend
-from rmrl_env.cell import MotionPlan
+from rmrl_env.cell import MotionPlan, Receptacle
 from rmrl_env.errors import ConfigError, PlateNotFoundError
 from rmrl_env.perception.classical import ClassicalLocaliser
 from rmrl_env.protocols import PlateDetection, RGBDFrame
@@ -22,7 +22,7 @@ from rmrl_env.sim.gl import check_gl_usable, note_gl_context
 from rmrl_env.sim.gripper import SimGripper
 from rmrl_env.sim.hand import SimGroundTruth, SimHand
 from rmrl_env.sim.kinematics import ArmKinematics
-from rmrl_env.sim.oracle import TrueArm, teach
+from rmrl_env.sim.teaching import TrueArm, teach
 from rmrl_env.sim.world import SimWorld
 
 #: Seed of the sensor noise while the target is measured, once, at construction.
@@ -84,15 +84,7 @@ def make_sim_backend(
     hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m, plate_mix=plate_mix)
     routine = PickAndPlace(drivers, layout)
 
-    camera.seed(TARGET_MEASUREMENT_SEED)
-    targets: dict[str, PlateDetection] = {}
-    for name, slot in slots.items():
-        for plate in ("standard", *sorted(set(hand.plate_mix) - {"standard"})):
-            world.set_plate_type(plate)
-            hand.put(slot.pose, slot.floor_z_m)
-            key = name if plate == "standard" else f"{name}:{plate}"
-            targets[key] = routine.localise().detection
-    world.set_plate_type("standard")
+    targets = _measure_targets(world, camera, hand, routine, slots)
 
     def seed(value: int | None) -> None:
         camera.seed(value)
@@ -113,6 +105,23 @@ def make_sim_backend(
             "position_method": position_method,
         },
     )
+
+
+def _measure_targets(
+    world: SimWorld, camera: SimCamera, hand: SimHand, routine: PickAndPlace, slots: Mapping[str, Receptacle]
+) -> dict[str, PlateDetection]:
+    """The targets as the camera measures them, a plate of each type of the mix seated by hand in
+    each true slot (``"box"`` for the standard plate, ``"box:deep_well"`` for another type)."""
+    camera.seed(TARGET_MEASUREMENT_SEED)
+    targets: dict[str, PlateDetection] = {}
+    for name, slot in slots.items():
+        for plate in ("standard", *sorted(set(hand.plate_mix) - {"standard"})):
+            world.set_plate_type(plate)
+            hand.put(slot.pose, slot.floor_z_m)
+            key = name if plate == "standard" else f"{name}:{plate}"
+            targets[key] = routine.localise().detection
+    world.set_plate_type("standard")
+    return targets
 
 
 def resolve_error_sources(

@@ -68,7 +68,6 @@ class SimWorld:
 
         self.arm_qadr = np.array([m.jnt_qposadr[m.joint(n).id] for n in ARM_JOINTS])
         self.arm_dadr = np.array([m.jnt_dofadr[m.joint(n).id] for n in ARM_JOINTS])
-        self.arm_range = np.array([m.jnt_range[m.joint(n).id] for n in ARM_JOINTS])
         self.finger_qadr = m.jnt_qposadr[m.joint("finger_left_joint").id]
         self.finger_right_qadr = m.jnt_qposadr[m.joint("finger_right_joint").id]
         self.finger_dadr = m.jnt_dofadr[m.joint("finger_left_joint").id]

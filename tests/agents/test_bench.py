@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rmrl_agents.bench import config, paper, report
+from rmrl_agents.bench import config, paper, report, tables
 from rmrl_agents.bench.config import BenchConfig, Job
 from rmrl_agents.common.evaluation import fixed_poses, reset_region
 from rmrl_agents.metrics import ema, steps_to_threshold
@@ -162,7 +162,7 @@ def test_aggregation_over_paired_runs_exactly():
     # references are per cell, repeated over seeds (cell 0 is 1 mm worse in this construction)
     assert res["rows"]["constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
     assert res["random_t10"]["p_above_tau"] == pytest.approx(0.1)
-    text = report.markdown(res)
+    text = tables.markdown(res)
     assert "never: 1 of 8" in text and not any("**" in c["sentence"] for c in res["comparisons"])
     sentences = {(c["a"], c["b"], c["metric"]): c["sentence"] for c in res["comparisons"]}
     # RMRL and REINFORCE differ by ~0.05 mm at random: no winner
@@ -197,13 +197,13 @@ TINY = BenchConfig(
     fit_scenes=2,
     random_trials=3,
     methods=("REINFORCE", "RMRL-pretrained-equal"),
-    policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "image_size": (30, 40), "head_hidden": (16,)},
+    policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "encoder_input_size": (30, 40), "head_hidden": (16,)},
     workers=2,
 )
 
 
 def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
-    from rmrl_agents.dataset import as_dataset
+    from rmrl_agents.stores.dataset import as_dataset
 
     pytest.importorskip("rmrl_env")
     out = tmp_path / "out"
@@ -266,7 +266,7 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
         assert len(row["t10"]["per_run"]) == 2
     assert results["budget"]["RL100"]["source_trials"] == 5 and results["budget"]["SAC"]["source_trials"] == 0
     assert results["budget"]["RL100"]["online_trials"] == results["budget"]["SAC"]["online_trials"] == 6
-    text = report.markdown(results)
+    text = tables.markdown(results)
     assert "| RL100 |" in text and "| SAC |" in text and f"({len(after)} of {len(final)} jobs reused" in text
 
 

@@ -23,7 +23,7 @@ def test_a_tiny_benchmark_runs_as_ray_tasks_on_a_local_instance(tmp_path):
         fit_scenes=2,
         random_trials=2,
         methods=("REINFORCE",),
-        policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "image_size": (30, 40), "head_hidden": (16,)},
+        policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "encoder_input_size": (30, 40), "head_hidden": (16,)},
     )
     ray.init(address="local", include_dashboard=False, num_cpus=2, _node_ip_address="127.0.0.1", log_to_driver=False)
     try:

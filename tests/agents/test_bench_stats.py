@@ -90,7 +90,7 @@ def test_chance_reference_matches_simulated_random_policies():
 
 
 def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart():
-    from rmrl_agents.bench.report import reading
+    from rmrl_agents.bench.tables import reading
 
     def comp(a, b, sentence):
         return {"a": a, "b": b, "metric": "true_e_trans_mm", "sentence": sentence}

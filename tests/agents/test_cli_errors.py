@@ -15,7 +15,7 @@ import pytest
 from rmrl_agents.bench import paper
 from rmrl_agents.cli import main
 from rmrl_agents.common.envs import SYNTHETIC_ENV_ID
-from rmrl_agents.storage import RecordStore
+from rmrl_agents.stores.record_store import RecordStore
 
 from .conftest import TINY_POLICY_KWARGS
 

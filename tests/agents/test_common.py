@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import typing
 
 import numpy as np
 import pytest
@@ -14,9 +15,9 @@ import pytest
 from rmrl_agents import ALGORITHMS, REINFORCE, RL100, RMRL, ReplayREINFORCE, algorithm_class
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
-from rmrl_agents.common.info import privileged
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_env.grid import CandidateGrid
+from rmrl_env.info import privileged
 from rmrl_env.reward import PlacementError, reward
 
 PRIVILEGED_KEYS = {"true_pose", "requested_pose", "true_final_pose", "true_e_trans_mm", "true_e_rot_deg"}
@@ -126,6 +127,20 @@ def test_algorithm_constructors_are_fully_typed(cls) -> None:
     for name, p in base.items():  # every base parameter, with the same default (each algorithm picks its own step size)
         assert name in params, name
         assert name == "learning_rate" or params[name].default == p.default, name
+
+
+@pytest.mark.parametrize("cls", list(ALGORITHMS.values()))
+def test_each_algorithm_types_the_base_with_its_own_policy(cls) -> None:
+    # the base is generic over its policy: every algorithm names the policy class it checks for,
+    # and the one optimizer step lives in the base (RL100 has no copy of it)
+    (policy_type,) = next(
+        typing.get_args(base) for klass in cls.__mro__ for base in getattr(klass, "__orig_bases__", ())
+        if typing.get_origin(base) is OneStepAlgorithm
+    )  # fmt: skip
+    assert policy_type is cls.policy_base
+    steps = {name for klass in cls.__mro__ if klass is not OneStepAlgorithm for name in vars(klass) if "step" in name}
+    assert not steps & {"_step", "_gradient_step", "_optimizer_step"}, steps
+    assert hasattr(cls, "policy_gradient_update") == (cls is not RL100)
 
 
 def test_the_trial_log_keeps_ground_truth_under_privileged(make_env, tiny_policy, tmp_path) -> None:

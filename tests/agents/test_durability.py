@@ -13,7 +13,8 @@ import pytest
 from rmrl_agents import REINFORCE, RMRL, DatasetError, IncompatibleEnvError, RoleModelDataset, TrialLog
 from rmrl_agents.cli import main
 from rmrl_agents.common.envs import SyntheticPlateEnv
-from rmrl_agents.storage import acquire_lock, record_crc
+from rmrl_agents.stores.files import acquire_lock
+from rmrl_agents.stores.record_store import record_crc
 from rmrl_env.grid import CandidateGrid
 
 from .test_cli import _train_args

@@ -57,8 +57,8 @@ def test_predict_on_single_env_observation() -> None:
     assert action.shape == (3,) and ACT.contains(action.astype(np.int64))
 
 
-def test_configurable_depth_width_heads_and_image_size() -> None:
-    small = _policy(resnet_depth=10, resnet_width=8, head_hidden=(32,), image_size=(60, 80))
+def test_configurable_depth_width_heads_and_encoder_input_size() -> None:
+    small = _policy(resnet_depth=10, resnet_width=8, head_hidden=(32,), encoder_input_size=(60, 80))
     big = _policy(resnet_depth=18, resnet_width=8, head_hidden=(32, 32))
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert n(big) > n(small)

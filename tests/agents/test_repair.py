@@ -11,7 +11,7 @@ import pytest
 
 from rmrl_agents import TrialLog
 from rmrl_agents.cli import main
-from rmrl_agents.storage import record_crc
+from rmrl_agents.stores.record_store import record_crc
 
 from .test_cli import _train_args
 

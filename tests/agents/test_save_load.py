@@ -165,3 +165,40 @@ def test_save_for_inference_leaves_out_the_optimizer_state_and_loads_the_same_po
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
     loaded.save(tmp_path / "resaved")  # a model loaded for inference saves in full again
     assert "policy.optimizer.pth" in zipfile.ZipFile(tmp_path / "resaved.zip").namelist()
+
+
+def _rename_in_saved_policy_kwargs(path: Path, old: str, new: str) -> None:
+    """Rewrite a model file as an older version saved it: a policy keyword under its old name."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as src:
+        files = {name: src.read(name) for name in src.namelist()}
+    data = json.loads(files["data"])
+    kwargs = data["policy_kwargs"]
+    kwargs[old] = kwargs.pop(new)
+    files["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(path, "w") as dst:
+        for name, content in files.items():
+            dst.writestr(name, content)
+
+
+@pytest.mark.parametrize(("algo", "kwargs"), [(REINFORCE, TINY_POLICY_KWARGS), (RL100, RL100_TINY)])
+def test_the_policy_resize_has_its_own_name_and_old_files_still_load(algo, kwargs, tmp_path) -> None:
+    env = SyntheticPlateEnv(image_size=(32, 32), **({"action_type": "continuous"} if algo is RL100 else {}))
+    # the env's observation size stays `image_size`; the policy's resize is `encoder_input_size`
+    with pytest.raises(ValueError, match="'image_size' is now 'encoder_input_size'"):
+        algo("MultiInputPolicy", env, policy_kwargs={**kwargs, "image_size": (16, 16)}, data_dir=tmp_path / "x")
+    model = algo(
+        "MultiInputPolicy", env, seed=0, policy_kwargs={**kwargs, "encoder_input_size": (16, 16)}, data_dir=tmp_path / "d"
+    )
+    assert model.policy.encoder.encoder_input_size == (16, 16)
+    obs, _ = env.reset(seed=5)
+    before = model.predict(obs, deterministic=True)[0]
+    model.save(tmp_path / "old")
+    model.close_storage()
+    _rename_in_saved_policy_kwargs(tmp_path / "old.zip", "image_size", "encoder_input_size")
+    loaded = algo.load(tmp_path / "old", env=env)
+    assert loaded.policy.encoder.encoder_input_size == (16, 16)
+    assert tuple(loaded.policy_kwargs["encoder_input_size"]) == (16, 16) and "image_size" not in loaded.policy_kwargs
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], before)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents import DatasetError, RoleModelDataset, TrialLog
-from rmrl_agents.storage import RecordStore
+from rmrl_agents.stores.record_store import RecordStore
 
 
 def _image(i: int) -> np.ndarray:

@@ -11,11 +11,13 @@ import pytest
 
 import rmrl_env  # noqa: F401
 from rmrl_env.cell import GRASP_HEIGHT_M
+from rmrl_env.info import privileged
 from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.sim.assets import arm_path
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.kinematics import ArmKinematics
-from rmrl_env.sim.oracle import TrueArm, command_for, oracle_adjustment, privileged
+from rmrl_env.sim.oracle import oracle_adjustment
+from rmrl_env.sim.teaching import TrueArm, command_for
 from rmrl_env.sim.world import DEFAULT_RESET_REGION, SimWorld
 
 PICK = ToolPose(0.45, -0.20, 0.10, 0.3)

@@ -11,10 +11,11 @@ import pytest
 import rmrl_env  # noqa: F401
 from rmrl_env.cell import PLATE_LENGTH_M, PLATE_TYPES, PLATE_WIDTH_M
 from rmrl_env.errors import ConfigError
+from rmrl_env.info import privileged
 from rmrl_env.perception.localise import project
 from rmrl_env.protocols import PlanarPose
 from rmrl_env.sim.error_sources import ErrorSources
-from rmrl_env.sim.oracle import oracle_action, privileged
+from rmrl_env.sim.oracle import oracle_action
 from rmrl_env.sim.world import DEFAULT_RESET_REGION
 
 PLATE = PlanarPose(0.42, -0.25, 0.4)

@@ -10,7 +10,7 @@ import pytest
 from rmrl_env.perception.boards import CharucoBoardSpec
 from rmrl_env.perception.calibration import Calibration, load_calibration, save_calibration
 from rmrl_env.protocols import PlanarPose, PlateDetection, RigidTransform, wrap_half_turn
-from rmrl_env.real.calibrate_cli import average_target, main
+from rmrl_env.real.cli.calibrate import average_target, main
 
 from .test_calibration import charuco_views
 
@@ -73,7 +73,7 @@ def test_calibrate_does_not_write_a_calibration_file_outside_the_configs_folder(
     import argparse
 
     from rmrl_env.errors import ConfigError
-    from rmrl_env.real.calibrate_cli import _output_path
+    from rmrl_env.real.cli.common import output_path
 
     from .conftest import EXAMPLE_CONFIG
 
@@ -82,6 +82,6 @@ def test_calibrate_does_not_write_a_calibration_file_outside_the_configs_folder(
     text = EXAMPLE_CONFIG.read_text()
     config.write_text(text.replace('calibration_file = "calibration.json"', 'calibration_file = "../../escaped.json"'))
     with pytest.raises(ConfigError, match="leaves the config's folder"):
-        _output_path(argparse.Namespace(output=None, config=str(config)))
+        output_path(argparse.Namespace(output=None, config=str(config)))
     config.write_text(text.replace('calibration_file = "calibration.json"', 'calibration_file = "sub/../calibration.json"'))
-    assert _output_path(argparse.Namespace(output=None, config=str(config))).resolve() == tmp_path / "cell" / "calibration.json"
+    assert output_path(argparse.Namespace(output=None, config=str(config))).resolve() == tmp_path / "cell" / "calibration.json"

@@ -112,7 +112,7 @@ def test_calibration_file_round_trip_and_validation(tmp_path):
 def test_calibrate_cli_writes_the_calibration_file(tmp_path, capsys):
     import cv2
 
-    from rmrl_env.real.calibrate_cli import main
+    from rmrl_env.real.cli.calibrate import main
 
     spec = CharucoBoardSpec(7, 5, 0.030, 0.022, "5X5_100")
     views = tmp_path / "views"
@@ -186,12 +186,13 @@ def test_calibrate_cli_board_defaults_are_the_board_specs():
     """One source: the command line's board defaults are CharucoBoardSpec's and GridBoardSpec's."""
     import argparse
 
-    from rmrl_env.real.calibrate_cli import _charuco_spec, _fill, _grid_spec
+    from rmrl_env.real.cli.calibrate import _fill
+    from rmrl_env.real.cli.common import charuco_spec, grid_spec
 
     parser = argparse.ArgumentParser()
     _fill(parser)
-    assert _charuco_spec(parser.parse_args(["intrinsics", "x.png"])) == CharucoBoardSpec()
-    assert _grid_spec(parser.parse_args(["extrinsics", "--board-pose", "0,0,0,0"])) == GridBoardSpec()
+    assert charuco_spec(parser.parse_args(["intrinsics", "x.png"])) == CharucoBoardSpec()
+    assert grid_spec(parser.parse_args(["extrinsics", "--board-pose", "0,0,0,0"])) == GridBoardSpec()
     assert GridBoardSpec().size_m == pytest.approx((0.360, 0.285))  # fits an A3 print
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rmrl_env.errors import ConfigError
-from rmrl_env.real.config import config_from_dict, default_config, load_config
+from rmrl_env.real.config import config_from_dict, load_config
+from rmrl_env.twin.config import default_config
 
 from .conftest import EXAMPLE_CONFIG
 
@@ -108,7 +109,7 @@ def test_overrides():
 
 
 def test_committed_example_equals_the_one_generated_from_the_models():
-    from rmrl_env.real.config.example import example_toml
+    from rmrl_env.twin.config import example_toml
 
     assert EXAMPLE_CONFIG.read_text() == example_toml(), (
         "examples/real_cell.toml is stale: python -m rmrl_env.real.config example --output examples/real_cell.toml"
@@ -116,7 +117,7 @@ def test_committed_example_equals_the_one_generated_from_the_models():
 
 
 def test_written_config_reads_back_to_the_same_config(tmp_path: Path):
-    from rmrl_env.real.config.example import to_toml
+    from rmrl_env.real.config.writer import to_toml
 
     cfg = default_config(camera_serial="0123", localiser="classical")
     path = tmp_path / "cell.toml"

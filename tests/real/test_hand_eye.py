@@ -112,7 +112,7 @@ def test_rmrl_calibrate_hand_eye_solves_recorded_views_and_writes_the_calibratio
     import cv2
 
     from rmrl_env.perception.calibration import Calibration, load_calibration, save_calibration
-    from rmrl_env.real.calibrate_cli import main
+    from rmrl_env.real.cli.calibrate import main
 
     poses = tool_poses(12, tilt_deg=25.0, seed=9)
     views = tmp_path / "views"

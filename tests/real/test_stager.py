@@ -10,9 +10,9 @@ import pytest
 from rmrl_env.cell import PLATE_HEIGHT_M
 from rmrl_env.errors import PlateNotFoundError, ResetError
 from rmrl_env.protocols import CameraIntrinsics, Localisation, PlanarPose, PlateDetection, PlateStager, RGBDFrame
-from rmrl_env.real.config import default_config
 from rmrl_env.real.stager import RobotStager
 from rmrl_env.routine import Failure, TrialOutcome
+from rmrl_env.twin.config import default_config
 
 
 class StubRoutine:

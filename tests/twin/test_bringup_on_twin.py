@@ -9,7 +9,7 @@ import pytest
 
 from rmrl_env.protocols import PlanarPose
 from rmrl_env.real.bringup import IMAGE_NAME, REPORT_NAME, Bringup
-from rmrl_env.real.bringup_cli import main, twin_rehearsal
+from rmrl_env.real.cli.bringup import main, twin_rehearsal
 from rmrl_env.real.runbook import RUNBOOK
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]

@@ -10,11 +10,11 @@ import struct
 import numpy as np
 import pytest
 
+from rmrl_env.motion_profile import Trapezoid
 from rmrl_env.twin.xarm_emulator import framing
 from rmrl_env.twin.xarm_emulator.controller import Controller
 from rmrl_env.twin.xarm_emulator.gripper import BioGripperModel
 from rmrl_env.twin.xarm_emulator.kinematics import NominalKinematics, matrix_to_rpy, rpy_to_matrix
-from rmrl_env.twin.xarm_emulator.motion import Trapezoid
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from rmrl_env.sim.assets import scene_path
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.world import MARKER_GEOM, SimWorld
 
-#: Measured on the default cell (15 views, `python -m rmrl_env.twin.hand_eye_demo`): 3.2 mm and
+#: Measured on the default cell (15 views, `python -m rmrl_env.hand_eye_demo`): 3.2 mm and
 #: 0.32° from the true camera, 3.2 mm RMS on the table (the arm's absolute accuracy, 1.7 mm
 #: RMS at the TCP, dominates); the bounds leave room for the camera noise of another run.
 DEFAULT_CELL_MAX_MM, DEFAULT_CELL_MAX_DEG, DEFAULT_CELL_MAX_TABLE_MM = 4.5, 0.45, 4.5
@@ -82,7 +82,7 @@ def test_move_to_joints_checks_limits_and_the_box_before_anything_moves(emulator
 
 
 def _calibrate(tmp_path, **make_kwargs):
-    from rmrl_env.twin.hand_eye_demo import calibrate_on_twin
+    from rmrl_env.hand_eye_demo import calibrate_on_twin
 
     try:
         return calibrate_on_twin(tmp_path / "views", time_scale=5.0, **make_kwargs)
@@ -117,7 +117,7 @@ def test_hand_eye_on_the_ideal_twin_cell_is_limited_only_by_the_images(tmp_path)
 
 
 def test_the_twin_demo_refuses_too_few_views_before_starting_anything(capsys):
-    from rmrl_env.twin.hand_eye_demo import main
+    from rmrl_env.hand_eye_demo import main
 
     assert main(["-n", "2"]) == 2
     assert "between 3 and 15, got 2" in capsys.readouterr().err

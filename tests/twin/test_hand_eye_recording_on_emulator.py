@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pyrealsense2")
 
 from rmrl_env.protocols import CameraIntrinsics
-from rmrl_env.real.hand_eye_cli import read_views, record_views
+from rmrl_env.real.cli.hand_eye import read_views, record_views
 from rmrl_env.twin.software_d435 import SoftwareD435
 
 pytestmark = pytest.mark.real

@@ -11,9 +11,9 @@ import pytest
 from rmrl_env.errors import CollisionError, ControllerError
 from rmrl_env.protocols import CameraIntrinsics, PlanarPose, PlateDetection, RGBDFrame
 from rmrl_env.real.bio_gripper import BioGripper
-from rmrl_env.real.config import default_config
 from rmrl_env.real.xarm_arm import XArmArm
 from rmrl_env.routine import Drivers, Failure, PickAndPlace
+from rmrl_env.twin.config import default_config
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 

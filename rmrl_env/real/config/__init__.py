@@ -4,7 +4,9 @@ Every default is written once, on its section's model (:mod:`.sections`); every 
 the file, the field's TOML path (``robot.ip``), the value and what is valid. Lengths in the
 file are metres (keys end in ``_m``), angles degrees (``_deg``); ``cfg.layout``,
 ``cfg.workspace``, ``cfg.speeds`` and ``cfg.grid`` give metres and radians like the rest of
-rmrl. ``examples/real_cell.toml`` is generated from the models (:mod:`.example`);
+rmrl. ``examples/real_cell.toml`` is generated from the models (:mod:`.writer`, applied to the
+MuJoCo twin's cell by :mod:`rmrl_env.twin.config`; ``dry_run`` envs use that cell's
+:func:`~rmrl_env.twin.config.default_config`);
 ``RealCellConfig.model_json_schema()`` is the file's JSON schema.
 
 Layout of the file::
@@ -26,34 +28,10 @@ Layout of the file::
 
 from __future__ import annotations
 
-from typing import Any
-
+from rmrl_env.real.config.cell_sections import CellConfig, EnvConfig, GridConfig, MotionConfig, ResetConfig
 from rmrl_env.real.config.loading import OVERRIDE_KEYS, apply_overrides, config_from_dict, load_config
 from rmrl_env.real.config.model import SCHEMA_VERSION, RealCellConfig
-from rmrl_env.real.config.sections import (
-    CameraConfig,
-    CellConfig,
-    EnvConfig,
-    GridConfig,
-    GripperConfig,
-    MotionConfig,
-    PerceptionConfig,
-    ResetConfig,
-    RobotConfig,
-    SafetyConfig,
-)
-
-
-def default_config(**overrides: Any) -> RealCellConfig:
-    """The MuJoCo twin's cell as a config (no file; no calibration file), with keyword overrides.
-
-    Geometry and TCP are read from the sim model (:mod:`.twin`), everything else is the
-    sections' defaults. ``dry_run`` envs built without a config use it.
-    """
-    from rmrl_env.real.config.twin import twin_cell_data
-
-    return config_from_dict(twin_cell_data()).with_overrides(**overrides)
-
+from rmrl_env.real.config.sections import CameraConfig, GripperConfig, PerceptionConfig, RobotConfig, SafetyConfig
 
 __all__ = [
     "OVERRIDE_KEYS",
@@ -71,6 +49,5 @@ __all__ = [
     "SafetyConfig",
     "apply_overrides",
     "config_from_dict",
-    "default_config",
     "load_config",
 ]

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rmrl_env.errors import ConfigError
-from rmrl_env.real.config.example import example_toml
 from rmrl_env.real.config.loading import load_config
 from rmrl_env.real.config.model import RealCellConfig
 
@@ -40,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.path}: valid (robot {cfg.robot.ip}, receptacles {sorted(cfg.cell.receptacles)})")
         return 0
     if args.command == "example":
+        from rmrl_env.twin.config import example_toml  # the example is the twin's cell
+
         text = example_toml()
     else:
         text = json.dumps(RealCellConfig.model_json_schema(), indent=2) + "\n"

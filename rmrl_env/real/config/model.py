@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, StrictInt, ValidationError, ValidationInfo, field_validator, model_validator
 
 from rmrl_env.cell import CellLayout
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.protocols import ToolPose
-from rmrl_env.real.config.sections import (
-    CameraConfig,
-    CellConfig,
-    EnvConfig,
-    GridConfig,
-    GripperConfig,
-    MotionConfig,
-    PerceptionConfig,
-    ResetConfig,
-    RobotConfig,
-    SafetyConfig,
-    Section,
-)
+from rmrl_env.real.config.cell_sections import CellConfig, EnvConfig, GridConfig, MotionConfig, ResetConfig
+from rmrl_env.real.config.describe import config_error
+from rmrl_env.real.config.sections import CameraConfig, GripperConfig, PerceptionConfig, RobotConfig, SafetyConfig, Section
 from rmrl_env.real.safety import SpeedLimits, WorkspaceBox
 
 SCHEMA_VERSION = 1
+
+#: Keyword overrides accepted by ``gym.make(..., config=PATH, **overrides)``: name → TOML path.
+OVERRIDE_PATHS = {
+    "robot_ip": ("robot", "ip"),
+    "robot_port": ("robot", "port"),
+    "camera_serial": ("camera", "serial"),
+    "calibration_file": ("calibration_file",),
+    "localiser": ("perception", "localiser"),
+    "device": ("perception", "device"),
+    "detector": ("perception", "detector"),
+    "segmenter": ("perception", "segmenter"),
+}
+OVERRIDE_KEYS = tuple(OVERRIDE_PATHS)
 
 
 class RealCellConfig(Section):
@@ -122,15 +126,51 @@ class RealCellConfig(Section):
         """The file this config was loaded from, if any."""
         return self._source
 
-    def with_overrides(self, **overrides: Any) -> RealCellConfig:
-        """A copy with keyword overrides (:data:`~rmrl_env.real.config.OVERRIDE_KEYS`) applied and validated.
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base_dir: Path | None = None, source: Path | None = None) -> RealCellConfig:
+        """Validate a parsed config (the TOML's dict).
+
+        Args:
+            data: the parsed file.
+            base_dir: directory that a relative ``calibration_file`` is resolved against.
+            source: the file it came from (kept as ``cfg.source``).
 
         Raises:
-            ConfigError: an unknown key (naming the valid ones) or an invalid value.
+            ConfigError: naming every invalid field (``robot.ip ...; camera.width ...``).
         """
-        from rmrl_env.real.config.loading import apply_overrides
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"the config must be a table of sections, got {type(data).__name__}")
+        try:
+            cfg = cls.model_validate(dict(data), context={"base_dir": base_dir})
+        except ValidationError as exc:
+            raise config_error(exc, cls) from None
+        cfg._source = source
+        return cfg
 
-        return apply_overrides(self, overrides)
+    def with_overrides(self, **overrides: Any) -> RealCellConfig:
+        """A copy with keyword overrides (:data:`OVERRIDE_KEYS`) applied and validated like the file.
+
+        Raises:
+            ConfigError: an unknown key (naming the valid ones) or an invalid value (naming the field).
+        """
+        unknown = sorted(set(overrides) - set(OVERRIDE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"unknown override(s) {unknown}; valid ones are {list(OVERRIDE_KEYS)} (env options go under [env] or as CellPlateEnv keywords)"
+            )
+        if not overrides:
+            return self
+        data = self.model_dump(by_alias=True)
+        for key, value in overrides.items():
+            *tables, name = OVERRIDE_PATHS[key]
+            node = data
+            for table in tables:
+                node = node[table]
+            node[name] = value if key in ("robot_ip", "robot_port", "localiser") else str(value or "")
+        try:
+            return type(self).from_dict(data, source=self.source)
+        except ConfigError as err:
+            raise ConfigError(f"keyword override(s) {sorted(overrides)}: {err}") from None
 
     # -- cross-field checks: every pose the routine will command lies in the workspace box ----
     @model_validator(mode="after")

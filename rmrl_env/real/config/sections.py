@@ -1,4 +1,5 @@
-"""One pydantic model per section of the real cell's TOML file; every default is written here, once.
+"""One pydantic model per section of the real cell's TOML file (the devices and safety here, the
+cell and the MDP in :mod:`.cell_sections`); every default is written in these two modules, once.
 
 The models hold the file's own units: metres (names ending in ``_m``), degrees (``_deg``),
 seconds (``_s``). :class:`~rmrl_env.real.config.model.RealCellConfig` turns them into the
@@ -10,8 +11,6 @@ the field's TOML path in front) or :class:`~rmrl_env.errors.ConfigError` with a 
 from __future__ import annotations
 
 import ipaddress
-import math
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,13 +23,9 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    model_validator,
 )
 
-from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M, MotionPlan, Receptacle, Region
-from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
-from rmrl_env.errors import ConfigError
-from rmrl_env.grid import CandidateGrid
+from rmrl_env.cell import PLATE_LENGTH_M, PLATE_WIDTH_M
 from rmrl_env.perception.foundation import (
     DEFAULT_BOX_THRESHOLD,
     DEFAULT_DETECTOR,
@@ -38,11 +33,9 @@ from rmrl_env.perception.foundation import (
     DEFAULT_SEGMENTER,
     DEFAULT_TEXT_THRESHOLD,
 )
-from rmrl_env.protocols import PlanarPose, ToolPose
 from rmrl_env.real.bio_gripper import DEFAULT_FORCE_PCT
 from rmrl_env.real.payload import COLLISION_SENSITIVITY, GRIPPER_AND_PLATE_COM_M, GRIPPER_AND_PLATE_KG
 from rmrl_env.real.realsense import D435_COLOUR_FPS
-from rmrl_env.real.stager import RESET_ATTEMPTS, RESET_TOLERANCE_DEG, RESET_TOLERANCE_M
 from rmrl_env.real.xarm_arm import ARRIVAL_TOLERANCE_M
 from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S
 
@@ -50,7 +43,7 @@ from rmrl_env.real.xarm_link import COMMAND_PORT, CONNECT_TIMEOUT_S
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
-def _list_of(n: int, unit: str) -> BeforeValidator:
+def list_of(n: int, unit: str) -> BeforeValidator:
     def check(value: Any) -> Any:
         if not isinstance(value, list | tuple) or len(value) != n:
             raise ValueError(f"must be a list of {n} numbers ({unit}), got {value!r}")
@@ -59,7 +52,7 @@ def _list_of(n: int, unit: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-def _ordered(strictly: bool) -> AfterValidator:
+def ordered(strictly: bool) -> AfterValidator:
     def check(value: tuple[float, float]) -> tuple[float, float]:
         low, high = value
         if low > high or (strictly and low == high):
@@ -70,11 +63,11 @@ def _ordered(strictly: bool) -> AfterValidator:
 
 
 #: ``[low, high]`` in metres, ``low <= high``.
-IntervalM = Annotated[tuple[Number, Number], _list_of(2, "m"), _ordered(strictly=False)]
+IntervalM = Annotated[tuple[Number, Number], list_of(2, "m"), ordered(strictly=False)]
 #: ``[low, high]`` in metres, ``low < high`` (a box that has a volume).
-StrictIntervalM = Annotated[tuple[Number, Number], _list_of(2, "m"), _ordered(strictly=True)]
+StrictIntervalM = Annotated[tuple[Number, Number], list_of(2, "m"), ordered(strictly=True)]
 #: ``[low, high]`` in degrees, ``low <= high``.
-IntervalDeg = Annotated[tuple[Number, Number], _list_of(2, "deg"), _ordered(strictly=False)]
+IntervalDeg = Annotated[tuple[Number, Number], list_of(2, "deg"), ordered(strictly=False)]
 YawDeg = Annotated[Number, Field(ge=-180.0, le=180.0)]
 
 
@@ -126,7 +119,7 @@ class RobotConfig(Section):
     motion_timeout_s: Number = Field(
         default=30.0, ge=1.0, le=600.0, description="Longest single motion before it counts as failed, s."
     )
-    tcp_offset_m: Annotated[tuple[Number, Number, Number], _list_of(3, "m"), AfterValidator(_near_flange)] = Field(
+    tcp_offset_m: Annotated[tuple[Number, Number, Number], list_of(3, "m"), AfterValidator(_near_flange)] = Field(
         default=(0.0, 0.0, 0.172),
         description="Tool centre point (centre between the jaws) from the flange, tool frame [x, y, z], metres. "
         "Default: UFactory's published TCP of the BIO gripper, 172 mm below the flange; the MuJoCo twin's "
@@ -145,7 +138,7 @@ class RobotConfig(Section):
         description="Mass on the flange (gripper, fingers and a plate), kg; set at connect. Weigh yours: a payload "
         "far from the real one makes fast moves trip false collisions (C31) or hides real ones.",
     )
-    payload_com_m: Annotated[tuple[Number, Number, Number], _list_of(3, "m"), AfterValidator(_near_flange)] = Field(
+    payload_com_m: Annotated[tuple[Number, Number, Number], list_of(3, "m"), AfterValidator(_near_flange)] = Field(
         default=GRIPPER_AND_PLATE_COM_M,
         description="Centre of mass of the payload from the flange, tool frame [x, y, z], metres; set at connect.",
     )
@@ -278,7 +271,7 @@ class PerceptionConfig(Section):
     detection_region_y_m: IntervalM | None = Field(
         default=None, examples=[[-0.35, 0.30]], description="The same for y, metres; unset: anywhere (not applied yet)."
     )
-    plate_size_m: Annotated[tuple[Number, Number], _list_of(2, "m")] = Field(
+    plate_size_m: Annotated[tuple[Number, Number], list_of(2, "m")] = Field(
         default=(PLATE_LENGTH_M, PLATE_WIDTH_M),
         description="Expected plate footprint [length, width], metres (SLAS microplate); detections far off it are "
         "not the plate (not applied yet).",
@@ -314,151 +307,3 @@ class SafetyConfig(Section):
         "further so the tool stays within the move's TCP speed (30°/s moves a tool 0.7 m from joint 1 at 0.37 m/s).",
     )
     workspace: WorkspaceConfig
-
-
-class HomeConfig(Section):
-    """[cell.home] The arm's parking pose, out of the camera's view (TCP, top-down)."""
-
-    x_m: Number = Field(description="TCP x, metres.")
-    y_m: Number = Field(description="TCP y, metres.")
-    z_m: Number = Field(description="TCP z, metres.")
-    yaw_deg: YawDeg = Field(default=0.0, description="Tool yaw, degrees.")
-
-    def pose(self) -> ToolPose:
-        return ToolPose(self.x_m, self.y_m, self.z_m, math.radians(self.yaw_deg))
-
-
-class ReceptacleConfig(Section):
-    """[cell.receptacles.NAME] A place the plate is put down (box: CellPlatePlace, shelf: CellPlateShelf)."""
-
-    x_m: Number = Field(description="Slot centre x (the taught place pose), metres.")
-    y_m: Number = Field(description="Slot centre y, metres.")
-    yaw_deg: YawDeg = Field(default=0.0, description="Slot yaw, degrees.")
-    floor_z_m: Annotated[Number, Field(ge=-1.0, le=1.0)] | None = Field(
-        default=None, examples=[0.06], description="Height of the surface the plate rests on, metres; unset: the table height."
-    )
-    clearance_m: Number = Field(default=0.002, ge=0.0, le=0.05, description="Free space between plate and wall per side, metres.")
-
-    def receptacle(self, name: str, table_z_m: float) -> Receptacle:
-        floor = table_z_m if self.floor_z_m is None else self.floor_z_m
-        return Receptacle(name, PlanarPose(self.x_m, self.y_m, math.radians(self.yaw_deg)), floor, self.clearance_m)
-
-
-def _has_box(value: dict[str, ReceptacleConfig]) -> dict[str, ReceptacleConfig]:
-    if "box" not in value:
-        raise ConfigError("cell.receptacles.box is missing: the place task needs the target box pose")
-    return value
-
-
-class CellConfig(Section):
-    """[cell] Where things are: table height, home pose, receptacles (robot base frame)."""
-
-    table_z_m: Number = Field(default=0.0, ge=-1.0, le=1.0, description="Height of the table top, metres.")
-    home: HomeConfig
-    home_joints_deg: Annotated[tuple[Number, Number, Number, Number, Number, Number], _list_of(6, "deg")] | None = Field(
-        default=None,
-        examples=[[0.0, -30.0, -40.0, 0.0, 70.0, 0.0]],
-        description="Joint angles J1-J6 of the home pose, degrees, for a joint-space move home; unset: the home pose "
-        "above by inverse kinematics. Their forward kinematics must land on the home pose (checked at connect).",
-    )
-    receptacles: Annotated[dict[str, ReceptacleConfig], AfterValidator(_has_box)] = Field(
-        description="The receptacles by name; `box` is required, `shelf` for CellPlateShelf."
-    )
-
-
-class MotionConfig(Section):
-    """[motion] The pick-and-place routine's heights (m) and speeds (m/s) on the real cell.
-
-    Slower than the sim's free transport (the defaults of ``rmrl_env.cell.MotionPlan``).
-    """
-
-    approach_height_m: Number = Field(
-        default=0.05, ge=0.0, le=2.0, description="Last stretch above a grasp or release, travelled slowly, m."
-    )
-    transit_z_m: Number = Field(
-        default=0.14, ge=0.0, le=2.0, description="TCP height of the transport between pick and place, m."
-    )
-    release_gap_m: Number = Field(
-        default=0.002, ge=0.0, le=2.0, description="Plate bottom above the floor when the jaws open, m."
-    )
-    approach_speed_m_s: Number = Field(default=0.25, gt=0.0, le=2.0, description="Free-space moves, m/s.")
-    descend_speed_m_s: Number = Field(
-        default=0.10, gt=0.0, le=2.0, description="The slow final approach to a grasp or release, m/s."
-    )
-    lift_speed_m_s: Number = Field(
-        default=0.15, gt=0.0, le=2.0, description="Vertical moves to and from the approach height, m/s."
-    )
-    transport_speed_m_s: Number = Field(default=0.40, gt=0.0, le=2.0, description="The horizontal carry at transit height, m/s.")
-
-    def plan(self) -> MotionPlan:
-        return MotionPlan(**self.model_dump())
-
-
-class ResetConfig(Section):
-    """[reset] The autonomous reset: the area of initial plate poses, and when to leave a plate alone."""
-
-    x_m: IntervalM = Field(description="Reset area [low, high] along x, metres.")
-    y_m: IntervalM = Field(description="Reset area [low, high] along y, metres.")
-    yaw_deg: IntervalDeg = Field(default=(0.0, 0.0), description="Initial yaw [low, high], degrees.")
-    tolerance_m: Number = Field(
-        default=RESET_TOLERANCE_M, ge=0.0, le=0.02, description="A plate this close to the requested position is not moved, m."
-    )
-    tolerance_deg: Number = Field(default=RESET_TOLERANCE_DEG, ge=0.0, le=10.0, description="... and this close in yaw, degrees.")
-    attempts: StrictInt = Field(
-        default=RESET_ATTEMPTS, ge=1, le=10, description="Transfers tried per reset (a missed grasp is retried)."
-    )
-
-    @property
-    def region(self) -> Region:
-        """The reset area in metres and radians."""
-        return Region(self.x_m, self.y_m, (math.radians(self.yaw_deg[0]), math.radians(self.yaw_deg[1])))
-
-    @property
-    def tolerance_rad(self) -> float:
-        return math.radians(self.tolerance_deg)
-
-
-_GRID = CandidateGrid()
-
-
-class GridConfig(Section):
-    """[grid] The candidate grid of pose adjustments (the action space)."""
-
-    max_xy_mm: Number = Field(default=_GRID.max_xy_mm, ge=0.0, le=100.0, description="Δx and Δy range ±, millimetres.")
-    step_xy_mm: Number = Field(default=_GRID.step_xy_mm, gt=0.0, le=100.0, description="Δx and Δy step, millimetres.")
-    max_yaw_deg: Number = Field(default=_GRID.max_yaw_deg, ge=0.0, le=89.0, description="Δψ range ±, degrees.")
-    step_yaw_deg: Number = Field(default=_GRID.step_yaw_deg, gt=0.0, le=89.0, description="Δψ step, degrees.")
-
-    @model_validator(mode="after")
-    def _whole_steps(self) -> GridConfig:
-        try:
-            self.candidates()
-        except ConfigError as err:
-            raise ValueError(f"is invalid: {err}") from None
-        return self
-
-    def candidates(self) -> CandidateGrid:
-        return CandidateGrid(**self.model_dump())
-
-
-def _env_check(check: Callable[[object, str], float]) -> AfterValidator:
-    """The env's own check of a setting (:mod:`rmrl_env.env_settings`), naming the file's key."""
-    name = check.__name__.removeprefix("check_")
-    return AfterValidator(lambda value: check(value, f"env.{name}"))
-
-
-class EnvConfig(Section):
-    """[env] Further CellPlateEnv keywords; an unset one keeps the env's default (the action grid is [grid])."""
-
-    image_size: Annotated[tuple[StrictInt, StrictInt], _list_of(2, "pixels")] | None = Field(
-        default=None, examples=[[120, 160]], description="Observation image [height, width], pixels."
-    )
-    reward_length_m: Annotated[Number, _env_check(check_reward_length_m)] | None = Field(
-        default=None, examples=[0.1], description="Length scale of the reward, metres."
-    )
-    scene_jitter_m: Annotated[Number, _env_check(check_scene_jitter_m)] | None = Field(
-        default=None, examples=[0.001], description="Jitter of a repeated scene's pose, metres."
-    )
-    scene_jitter_rad: Annotated[Number, _env_check(check_scene_jitter_rad)] | None = Field(
-        default=None, examples=[0.0087], description="Jitter of a repeated scene's yaw, radians."
-    )

@@ -1,8 +1,9 @@
-"""Trapezoidal motion timing and the sink that receives the emulated arm's joint trajectory.
+"""Motion timing and the sink that receives the emulated arm's joint trajectory.
 
-Units: the profile works in whatever unit its distance, speed and acceleration share (mm,
-mm/s, mm/s² for linear moves; rad, rad/s, rad/s² for joint moves). The sink receives joint
-angles in radians, shape (6,), and the controller's clock time in seconds.
+The profile is :class:`~rmrl_env.motion_profile.Trapezoid`, the same as the sim arm's, in
+whatever unit its distance, speed and acceleration share (mm, mm/s, mm/s² for linear moves;
+rad, rad/s, rad/s² for joint moves). The sink receives joint angles in radians, shape (6,),
+and the controller's clock time in seconds.
 """
 
 from __future__ import annotations
@@ -15,54 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Trapezoid:
-    """Rest-to-rest trapezoidal (or triangular, when the cruise speed is never reached) profile.
-
-    Attributes:
-        distance: path length (≥ 0).
-        speed: cruise speed (> 0).
-        acc: acceleration and deceleration (> 0).
-    """
-
-    distance: float
-    speed: float
-    acc: float
-
-    def __post_init__(self) -> None:
-        if self.distance < 0 or not math.isfinite(self.distance):
-            raise ValueError(f"trapezoid distance must be finite and >= 0, got {self.distance}")
-        if self.speed <= 0 or self.acc <= 0:
-            raise ValueError(f"trapezoid speed and acceleration must be > 0, got {self.speed}, {self.acc}")
-
-    @property
-    def peak_speed(self) -> float:
-        """The highest speed reached (the cruise speed, or less on a short move)."""
-        return min(self.speed, math.sqrt(self.distance * self.acc))
-
-    @property
-    def duration(self) -> float:
-        """Total time of the move."""
-        v = self.peak_speed
-        if v == 0.0:
-            return 0.0
-        return self.distance / v + v / self.acc
-
-    def position(self, t: float) -> float:
-        """Distance covered at time ``t`` after the start (clamped to [0, distance])."""
-        v, a, total = self.peak_speed, self.acc, self.duration
-        if t <= 0.0 or total == 0.0:
-            return 0.0
-        if t >= total:
-            return self.distance
-        t_acc = v / a
-        if t < t_acc:
-            return 0.5 * a * t * t
-        if t <= total - t_acc:
-            return 0.5 * a * t_acc * t_acc + v * (t - t_acc)
-        rest = total - t
-        return self.distance - 0.5 * a * rest * rest
+from rmrl_env.motion_profile import Trapezoid
 
 
 class MotionSink(Protocol):

@@ -8,7 +8,7 @@ Subcommands::
     rmrl calibrate extrinsics  --config real_cell.toml --board-pose X,Y,Z,YAW [--image PATH]
                                                                          grid board on the table → camera_to_base
     rmrl calibrate hand-eye    --config real_cell.toml --capture DIR     board on the gripper, N poses → camera_to_base
-                                                                         (recommended; :mod:`rmrl_env.real.hand_eye_cli`)
+                                                                         (recommended; :mod:`rmrl_env.real.cli.hand_eye`)
     rmrl calibrate target      --config real_cell.toml --receptacle box  plate seated by hand → measured target
 
 The results go into the calibration file the config names (``calibration_file``), or into
@@ -16,20 +16,19 @@ The results go into the calibration file the config names (``calibration_file``)
 degrees in the robot base frame. Board defaults are those of
 :class:`~rmrl_env.perception.boards.CharucoBoardSpec` and
 :class:`~rmrl_env.perception.boards.GridBoardSpec`. ``rmrl`` finds it through the
-``rmrl.commands`` entry point (:func:`add_parser`); ``python -m rmrl_env.real.calibrate_cli``
+``rmrl.commands`` entry point (:func:`add_parser`); ``python -m rmrl_env.real.cli.calibrate``
 runs it without the ``rmrl`` command.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -43,91 +42,24 @@ from rmrl_env.perception.calibration import (
     load_calibration,
     update_calibration,
 )
-from rmrl_env.protocols import CameraIntrinsics, PlateDetection, wrap_half_turn
+from rmrl_env.protocols import PlateDetection, wrap_half_turn
+from rmrl_env.real.cli.common import (
+    CHARUCO,
+    GRID,
+    board_pose,
+    charuco_args,
+    charuco_spec,
+    grid_args,
+    grid_spec,
+    open_camera,
+    out_args,
+    output_path,
+    read_images,
+    squares,
+)
 
 if TYPE_CHECKING:
-    from rmrl_env.real.realsense import RealSenseCamera
-
-#: The board defaults, from the board specs (one source for the library and the command line).
-CHARUCO = CharucoBoardSpec()
-GRID = GridBoardSpec()
-
-
-def _squares(text: str) -> tuple[int, int]:
-    try:
-        a, b = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected COLSxROWS such as 7x5, got {text!r}") from None
-    return a, b
-
-
-def _pose(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise argparse.ArgumentTypeError(f"expected X_M,Y_M,Z_M,YAW_DEG such as 0.35,-0.05,0.0,20, got {text!r}")
-    x, y, z, yaw = values
-    return x, y, z, yaw
-
-
-def _charuco_spec(args: argparse.Namespace) -> CharucoBoardSpec:
-    sx, sy = args.squares
-    return CharucoBoardSpec(sx, sy, args.square_mm / 1000.0, args.marker_mm / 1000.0, args.dictionary)
-
-
-def _grid_spec(args: argparse.Namespace) -> GridBoardSpec:
-    mx, my = args.markers
-    return GridBoardSpec(mx, my, args.marker_mm / 1000.0, args.separation_mm / 1000.0, args.dictionary)
-
-
-def _output_path(args: argparse.Namespace) -> Path:
-    if args.output:
-        return Path(args.output)
-    if args.config:
-        from rmrl_env.real.config import load_config
-
-        cfg = load_config(args.config)
-        if cfg.calibration_file is None:
-            raise ConfigError(f"{args.config}: calibration_file is not set; set it or pass --output")
-        return cfg.calibration_file
-    raise ConfigError("say where to write the calibration: --config real_cell.toml (its calibration_file) or --output FILE")
-
-
-def _read_images(patterns: Sequence[str]) -> list[np.ndarray]:
-    paths: list[str] = []
-    for pattern in patterns:
-        p = Path(pattern)
-        if p.is_dir():
-            paths += sorted(str(q) for q in p.iterdir() if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp"))
-        else:
-            paths += sorted(glob.glob(pattern)) or [pattern]
-    images = []
-    for path in paths:
-        img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            raise ConfigError(f"cannot read the image {path!r}")
-        images.append(img)
-    if not images:
-        raise ConfigError(f"no images found in {list(patterns)}")
-    return images
-
-
-def _open_camera(
-    config_path: str, intrinsics: CameraIntrinsics | None = None, undistort: bool = False, device: Any | None = None
-) -> RealSenseCamera:
-    """The config's RealSense camera, with the calibrated ``intrinsics`` if given (``device``: an
-    opened pyrealsense2 device instead of the config's serial)."""
-    from rmrl_env.real.config import load_config
-    from rmrl_env.real.realsense import RealSenseCamera
-
-    c = load_config(config_path).camera
-    return RealSenseCamera(
-        c.serial, c.width, c.height, c.fps, intrinsics, undistort, c.frame_timeout_s, c.reconnect_attempts,
-        warmup_frames=c.warmup_frames, reenumeration_timeout_s=c.reenumeration_timeout_s, device=device,
-    )  # fmt: skip
-
+    pass
 
 # ---------------------------------------------------------------------------------------------
 
@@ -135,11 +67,11 @@ def _open_camera(
 def cmd_board(args: argparse.Namespace) -> int:
     board: cv2.aruco.Board
     if args.kind == "charuco":
-        spec = _charuco_spec(args)
+        spec = charuco_spec(args)
         size_m = (spec.squares_x * spec.square_m, spec.squares_y * spec.square_m)
         board = spec.board()
     else:
-        spec_g = _grid_spec(args)
+        spec_g = grid_spec(args)
         size_m = spec_g.size_m
         board = spec_g.board()
     px_per_m = args.dpi / 0.0254
@@ -156,7 +88,7 @@ def cmd_board(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    camera = _open_camera(args.config)
+    camera = open_camera(args.config)
     try:
         for k in range(args.count):
             frame = camera.capture()
@@ -170,8 +102,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_intrinsics(args: argparse.Namespace) -> int:
-    spec = _charuco_spec(args)
-    images = _read_images(args.images)
+    spec = charuco_spec(args)
+    images = read_images(args.images)
     result = calibrate_intrinsics(images, spec, min_views=args.min_views)
     i = result.intrinsics
     print(f"board found in {result.views_used} of {len(images)} images")
@@ -179,7 +111,7 @@ def cmd_intrinsics(args: argparse.Namespace) -> int:
     print(f"RMS reprojection error: {result.rms_px:.3f} px (good: < 0.5 px)")
     worst = np.argsort(result.per_view_rms_px)[::-1][:3]
     print("worst views (RMS px): " + ", ".join(f"#{k}: {result.per_view_rms_px[k]:.3f}" for k in worst))
-    path = _output_path(args)
+    path = output_path(args)
     existing = load_calibration(path) if path.is_file() else None
     notes = dict(existing.notes) if existing else {}
     notes.update(intrinsics_board=vars(spec), intrinsics_views=result.views_used)
@@ -195,15 +127,15 @@ def cmd_intrinsics(args: argparse.Namespace) -> int:
 
 
 def cmd_extrinsics(args: argparse.Namespace) -> int:
-    path = _output_path(args)
+    path = output_path(args)
     existing = load_calibration(path) if path.is_file() else None
     if args.image:
-        image = _read_images([args.image])[0]
+        image = read_images([args.image])[0]
         intrinsics = existing.intrinsics if existing else None
     else:
         if not args.config:
             raise ConfigError("without --image, --config is needed to open the camera")
-        camera = _open_camera(args.config)
+        camera = open_camera(args.config)
         try:
             frame = camera.capture()
         finally:
@@ -213,7 +145,7 @@ def cmd_extrinsics(args: argparse.Namespace) -> int:
     if intrinsics is None:
         raise ConfigError(f"{path} has no intrinsics yet: run `rmrl calibrate intrinsics` first")
     x, y, z, yaw_deg = args.board_pose
-    spec = _grid_spec(args)
+    spec = grid_spec(args)
     result = calibrate_extrinsics(image, spec, intrinsics, board_to_base(x, y, z, math.radians(yaw_deg)))
     t = result.camera_to_base.translation
     print(f"{result.markers_used} markers; RMS reprojection error {result.rms_px:.3f} px (good: < 1 px)")
@@ -237,7 +169,7 @@ def cmd_target(args: argparse.Namespace) -> int:
     cal = load_calibration(cfg.calibration_file)
     if cal.camera_to_base is None:
         raise ConfigError(f"{cfg.calibration_file} has no camera_to_base: run `rmrl calibrate extrinsics` first")
-    camera = _open_camera(args.config, cal.intrinsics, cfg.camera.undistort)
+    camera = open_camera(args.config, cal.intrinsics, cfg.camera.undistort)
     localiser = build_localiser(cfg, cal.camera_to_base)
     poses = []
     try:
@@ -294,47 +226,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _fill(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="calibrate_command", required=True)
 
-    def charuco_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--squares",
-            type=_squares,
-            default=(CHARUCO.squares_x, CHARUCO.squares_y),
-            help="ChArUco squares COLSxROWS (default %(default)s)",
-        )
-        p.add_argument(
-            "--square-mm", type=float, default=CHARUCO.square_m * 1000, help="measured square size, mm (default %(default)g)"
-        )
-        p.add_argument(
-            "--marker-mm", type=float, default=CHARUCO.marker_m * 1000, help="measured marker size, mm (default %(default)g)"
-        )
-        p.add_argument("--dictionary", default=CHARUCO.dictionary, help="marker dictionary (default %(default)s)")
-
-    def grid_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--markers", type=_squares, default=(GRID.markers_x, GRID.markers_y), help="markers COLSxROWS (default %(default)s)"
-        )
-        p.add_argument(
-            "--marker-mm", type=float, default=GRID.marker_m * 1000, help="measured marker size, mm (default %(default)g)"
-        )
-        p.add_argument(
-            "--separation-mm",
-            type=float,
-            default=GRID.separation_m * 1000,
-            help="measured gap between markers, mm (default %(default)g)",
-        )
-        p.add_argument("--dictionary", default=GRID.dictionary, help="marker dictionary (default %(default)s)")
-
-    def out_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", help="real-cell TOML; the result goes to its calibration_file")
-        p.add_argument("--output", help="calibration file to write instead")
-
     board = sub.add_parser("board", help="write a printable board image")
     board.add_argument("--kind", choices=("charuco", "grid"), default="charuco")
     board.add_argument("--out", required=True)
     board.add_argument("--dpi", type=int, default=300)
-    board.add_argument("--squares", type=_squares, default=(CHARUCO.squares_x, CHARUCO.squares_y))
+    board.add_argument("--squares", type=squares, default=(CHARUCO.squares_x, CHARUCO.squares_y))
     board.add_argument("--square-mm", type=float, default=CHARUCO.square_m * 1000)
-    board.add_argument("--markers", type=_squares, default=(GRID.markers_x, GRID.markers_y))
+    board.add_argument("--markers", type=squares, default=(GRID.markers_x, GRID.markers_y))
     board.add_argument("--marker-mm", type=float, default=None, help="default: the board kind's")
     board.add_argument("--separation-mm", type=float, default=GRID.separation_m * 1000)
     board.add_argument("--dictionary", default=None, help="default: the board kind's")
@@ -355,7 +253,9 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     intr.set_defaults(handler=cmd_intrinsics)
 
     ext = sub.add_parser("extrinsics", help="board at a measured pose on the table → camera_to_base")
-    ext.add_argument("--board-pose", type=_pose, required=True, help="board origin X,Y,Z (m) and yaw (deg) in the base frame")
+    ext.add_argument(
+        "--board-pose", type=board_pose, required=True, help="board origin X,Y,Z (m) and yaw (deg) in the base frame"
+    )
     ext.add_argument("--image", help="an image of the board (default: capture one from the camera)")
     grid_args(ext)
     out_args(ext)
@@ -367,9 +267,9 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     tgt.add_argument("--samples", type=int, default=5, help="captures averaged")
     tgt.set_defaults(handler=cmd_target)
 
-    from rmrl_env.real.hand_eye_cli import add_parser as add_hand_eye_parser
+    from rmrl_env.real.cli.hand_eye import add_parser as add_hand_eye_parser
 
-    add_hand_eye_parser(sub, grid_args, out_args)
+    add_hand_eye_parser(sub)
 
 
 def _board_defaults(args: argparse.Namespace) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.storage import RecordStore, recovery_hint
+from rmrl_agents.stores.record_store import RecordStore, recovery_hint
 
 
 class RoleModelDataset(RecordStore):

@@ -32,7 +32,7 @@ import numpy as np
 
 from rmrl_env.errors import CalibrationError, ConfigError
 from rmrl_env.perception.calibration import load_calibration, update_calibration
-from rmrl_env.real.calibrate_cli import _grid_spec, _open_camera, _output_path
+from rmrl_env.real.cli.common import grid_args, grid_spec, open_camera, out_args, output_path
 
 POSES_FILE = "poses.json"
 
@@ -103,7 +103,7 @@ def record_views(
     arm = connect_arm(cfg, api_factory)
     views: list[dict[str, object]] = []
     try:
-        camera = _open_camera(config, device=camera_device)
+        camera = open_camera(config, device=camera_device)
         try:
             for k in range(count):
                 answer = prompt(
@@ -129,7 +129,7 @@ def cmd_hand_eye(args: argparse.Namespace) -> int:
     directory = Path(args.capture or args.views or "")
     if not (args.capture or args.views):
         raise ConfigError("say which views to solve: --views DIR (recorded earlier) or --capture DIR")
-    path = _output_path(args)
+    path = output_path(args)
     existing = load_calibration(path) if path.is_file() else None
     if existing is None or existing.intrinsics is None:
         raise ConfigError(f"{path} has no intrinsics yet: run `rmrl calibrate intrinsics` first")
@@ -137,7 +137,7 @@ def cmd_hand_eye(args: argparse.Namespace) -> int:
 
     images, poses = read_views(directory)
     _gripper_board_defaults(args)
-    spec = _grid_spec(args)
+    spec = grid_spec(args)
     result, skipped = hand_eye_from_images(images, poses, spec, existing.intrinsics)
     if skipped:
         print(f"board not found in views {skipped}: left out")
@@ -164,11 +164,7 @@ def cmd_hand_eye(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(
-    sub: argparse._SubParsersAction,
-    grid_args: Callable[[argparse.ArgumentParser], None],
-    out_args: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``hand-eye`` to the ``calibrate`` subcommands (board and output options as the others)."""
     he = sub.add_parser("hand-eye", help="board on the gripper over N poses → camera_to_base (recommended)")
     he.add_argument("--views", help="directory of recorded views (poses.json + images)")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rmrl_agents.repair import RepairReport, apply_repair, inspect_store, move_aside
+from rmrl_agents.stores.repair import RepairReport, apply_repair, inspect_store, move_aside
 
 _BEFORE = "before-repair"
 

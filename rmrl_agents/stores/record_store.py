@@ -1,4 +1,4 @@
-"""Append-only on-disk record stores: the trial log and (see ``dataset.py``) the role-model dataset.
+"""Append-only on-disk record stores: the base of the trial log (``trial_log.py``) and the role-model dataset (``dataset.py``).
 
 A store is a directory::
 
@@ -21,7 +21,7 @@ beginning of record n's line, at most one record's array bytes past the last rec
 trial in flight and is dropped; a complete, checksummed last record that only lacks its newline
 is kept. Anything else that does not check out (a malformed line, missing array bytes, a CRC
 mismatch, an unknown schema) raises :class:`DatasetError` naming the file, the line and the
-recovery command (``rmrl repair PATH``, see :mod:`rmrl_agents.repair`) — a store is never loaded
+recovery command (``rmrl repair PATH``, see :mod:`rmrl_agents.stores.repair`) — a store is never loaded
 partially, and opening one never deletes good data. Opening read-only never changes a file.
 
 A writer holds an exclusive ``flock`` on ``.lock`` so two processes cannot append at once.
@@ -42,9 +42,9 @@ from typing import Any, TextIO
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.files import acquire_lock, to_jsonable, write_json_atomic
+from rmrl_agents.stores.files import acquire_lock, to_jsonable, write_json_atomic
 
-__all__ = ["RecordStore", "TrialLog", "acquire_lock", "record_crc", "to_jsonable", "write_json_atomic"]
+__all__ = ["RecordStore", "record_crc", "recovery_hint"]
 
 FORMAT = "rmrl-record-store"
 SCHEMA_VERSION = 2
@@ -342,44 +342,3 @@ class RecordStore:
     def __del__(self) -> None:  # pragma: no cover - best effort
         with contextlib.suppress(Exception):
             self.close()
-
-
-class TrialLog(RecordStore):
-    """Every trial, appended as it happens (kind "trials").
-
-    Arrays: ``image`` (the observation image the action was chosen on, env layout, uint8).
-    Record fields (units): ``trial`` (index in the log), ``timestep`` (agent step counter after
-    the trial), ``agent``, ``scene`` (scene id),
-    ``pose`` (P^e, [m, m, rad]), ``action`` (grid indices), ``adjustment`` ([m, m, rad] if the
-    env maps it), ``reward``, ``e_trans_mm``, ``e_rot_deg``, ``success``, ``failure`` (code or
-    None), ``final_pose`` ([m, m, rad] where the env reports it), ``privileged`` (the simulator's
-    ground truth of ``info["privileged"]``: ``true_pose``, ``true_e_trans_mm``, ...; None on the
-    real cell; never read by a learner), ``t_start`` /
-    ``time`` (UTC ISO start / end of the trial), ``duration_s`` (wall time of the env step,
-    not including the automatic reset for the next trial), ``info`` (other small JSON-able info
-    entries, e.g. a config hash), ``reset_info`` (the info of the reset that began the trial).
-    """
-
-    KIND = "trials"
-
-    def __init__(
-        self,
-        path: str | Path,
-        image_shape: Iterable[int] | None = None,
-        attrs: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        arrays = {"image": (tuple(image_shape), "uint8")} if image_shape is not None else None
-        super().__init__(path, self.KIND, arrays=arrays, attrs=attrs, **kwargs)
-
-    def poses(self) -> np.ndarray:
-        """(N, 3) float32 estimated poses P^e."""
-        return np.asarray(self.column("pose"), dtype=np.float32).reshape(-1, 3)
-
-    def actions(self) -> np.ndarray:
-        """(N, 3) int64 grid indices."""
-        return np.asarray(self.column("action"), dtype=np.int64).reshape(len(self), -1)
-
-    def rewards(self) -> np.ndarray:
-        """(N,) float rewards (NaN where none was recorded)."""
-        return np.asarray([np.nan if r is None else r for r in self.column("reward")], dtype=np.float64)

@@ -1,6 +1,6 @@
 """Hand-eye calibration end to end on the twin, where the camera's true pose is known.
 
-    python -m rmrl_env.twin.hand_eye_demo [--views DIR] [--time-scale 5] [--lens-intrinsics]
+    python -m rmrl_env.hand_eye_demo [--views DIR] [--time-scale 5] [--lens-intrinsics]
 
 What a lab does on its set-up day, with the real drivers against the emulated controller and
 the MuJoCo cell (``gym.make("CellPlatePlace-twin-v0", calibration_marker=True)``):
@@ -11,7 +11,7 @@ the MuJoCo cell (``gym.make("CellPlatePlace-twin-v0", calibration_marker=True)``
    pose (the controller's inverse kinematics) with the wrist's joints 4 and 5 turned by 12-25°,
    which tilts the tool by 12-28° about axes that differ from view to view, and joint 6 giving
    the yaw;
-3. each view is recorded with the CLI's own code (:func:`~rmrl_env.real.hand_eye_cli.save_view`):
+3. each view is recorded with the CLI's own code (:func:`~rmrl_env.real.cli.hand_eye.save_view`):
    the controller's TCP pose and one colour image from the real RealSense driver;
 4. ``rmrl calibrate hand-eye --views DIR --output DIR/calibration.json`` solves them (its
    printed per-view residual is the lab's check) starting from a copy of the twin's
@@ -146,7 +146,7 @@ def check_view_count(n_views: int) -> None:
 def record_twin_views(env: Any, directory: Path, n_views: int) -> list[list[float]]:
     """Move the twin's real arm through the first ``n_views`` of :data:`VIEWS` and record each
     (TCP pose from the controller, image from the real camera driver) into ``directory``."""
-    from rmrl_env.real.hand_eye_cli import save_view
+    from rmrl_env.real.cli.hand_eye import save_view
 
     check_view_count(n_views)
     drivers = env.unwrapped.backend.drivers
@@ -173,7 +173,7 @@ def calibrate_on_twin(
     """
     import gymnasium as gym
 
-    from rmrl_env.real.calibrate_cli import main as calibrate
+    from rmrl_env.real.cli.calibrate import main as calibrate
 
     check_view_count(n_views)
     env = gym.make("CellPlatePlace-twin-v0", calibration_marker=True, time_scale=time_scale, **make_kwargs)
@@ -208,7 +208,7 @@ def calibrate_on_twin(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rmrl_env.twin.hand_eye_demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rmrl_env.hand_eye_demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--views", help="keep the views and the solved calibration here (default: a temporary folder)")
     parser.add_argument("-n", "--count", type=int, default=len(VIEWS), help="views to record (default %(default)s)")
     parser.add_argument("--time-scale", type=float, default=5.0, help="simulated seconds per wall second (default %(default)s)")

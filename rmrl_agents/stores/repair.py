@@ -1,6 +1,6 @@
 """Recovering every intact record of a damaged record store (``rmrl repair PATH``).
 
-A store (see :mod:`rmrl_agents.storage`) refuses to open when anything beyond one unfinished
+A store (see :mod:`rmrl_agents.stores.record_store`) refuses to open when anything beyond one unfinished
 last record is wrong. Records are checksummed one by one, so :func:`inspect_store` checks each
 on its own (a well-formed index line naming its record, the record's array bytes present, every
 CRC right) and lists the records that are lost and why: a damaged record does not cost the
@@ -19,7 +19,7 @@ numbers and their causes are listed in ``meta.json``'s ``attrs.repairs`` and pri
 that resumes on the repaired log counts the kept trials only, so it runs as many new trials
 at its end as were lost (what ``--steps`` asks for: that many trials in the log). What was
 derived from the lost trials (labels, a checkpoint that saw them) is brought in line by
-:mod:`rmrl_agents.run_repair`.
+:mod:`rmrl_agents.stores.run_repair`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from rmrl_agents.errors import DatasetError
-from rmrl_agents.files import fsync_dir, write_json_atomic
-from rmrl_agents.storage import _INDEX, _LOCK, _META, READABLE_VERSIONS, RecordStore, acquire_lock, record_crc, record_crcs
+from rmrl_agents.stores.files import acquire_lock, fsync_dir, write_json_atomic
+from rmrl_agents.stores.record_store import _INDEX, _LOCK, _META, READABLE_VERSIONS, RecordStore, record_crc, record_crcs
 
 #: what a caller may do to the intact records before they are written: (original index, record) in, kept ones out
 Select = Callable[[list[tuple[int, dict[str, Any]]]], list[tuple[int, dict[str, Any]]]]
@@ -205,7 +205,7 @@ def apply_repair(path: str | Path, select: Select | None = None, why: str = "dam
     """Keep the intact records: move the store to ``PATH.<why>-<time>``, write them (renumbered) at ``PATH``.
 
     :param select: filters (and may edit) the intact records before they are written, e.g. the
-        labels of a role-model dataset that still label a kept trial (see :mod:`rmrl_agents.run_repair`).
+        labels of a role-model dataset that still label a kept trial (see :mod:`rmrl_agents.stores.run_repair`).
     Returns the report and where the original now is. Holds the store's writer lock while it works.
     :raises DatasetError: the store is open for writing elsewhere, or its meta.json is unreadable.
     """

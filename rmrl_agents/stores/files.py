@@ -42,8 +42,14 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file + rename (never half-written)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write JSON to ``path`` via a temporary file + fsync + rename (never half-written): the one
+    atomic writer of the project's JSON files (store metadata, run files, benchmark results).
+
+    The folder is created if missing; the temporary name carries the writer's pid, so processes
+    writing side by side never share one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     with open(tmp, "w") as fh:
         json.dump(obj, fh, indent=2)
         fh.flush()

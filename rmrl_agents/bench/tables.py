@@ -1,0 +1,221 @@
+"""The Markdown text of the paper benchmark's report: Tables 1-3, budgets, comparisons and a reading of them.
+
+It formats what :func:`rmrl_agents.bench.report.summarize` computed and sets it beside the paper's
+numbers; it computes nothing of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rmrl_agents.bench.config import REFERENCES
+
+#: The paper's numbers (real robot), by our method names (Tables 1-3).
+PAPER: dict[str, dict[str, float]] = {
+    "REINFORCE": {"t10": 45, "avg_reward": 0.948, "reward": 0.964, "e_trans_mm": 3.6, "e_rot_deg": 0.58, "shelf_success": 0.5},
+    "ReplayREINFORCE": {
+        "t10": 36,
+        "avg_reward": 0.953,
+        "reward": 0.944,
+        "e_trans_mm": 5.8,
+        "e_rot_deg": 1.01,
+        "shelf_success": 0.4,
+    },
+    "RMRL": {"t10": 35, "avg_reward": 0.956, "reward": 0.970, "e_trans_mm": 3.0, "e_rot_deg": 0.89, "shelf_success": 0.7},
+    "RMRL-pretrained": {
+        "t10": 30,
+        "avg_reward": 0.969,
+        "reward": 0.978,
+        "e_trans_mm": 2.1,
+        "e_rot_deg": 0.60,
+        "shelf_success": 1.0,
+    },
+}
+
+
+def _fmt(s: dict[str, Any] | None, digits: int, pct: bool = False) -> str:
+    if s is None or not math.isfinite(s["mean"]):
+        return "–"
+    k = 100.0 if pct else 1.0
+    lo, hi = s["ci"]
+    ci = f" [{k * lo:.{digits}f}, {k * hi:.{digits}f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
+    sd = f" (sd {k * s['std']:.{digits}f})" if math.isfinite(s["std"]) else ""
+    return f"{k * s['mean']:.{digits}f}{ci}{sd}" + (" %" if pct else "")
+
+
+def _t10(t: dict[str, Any]) -> str:
+    median = "not reached" if not math.isfinite(t["median"]) else f"{t['median']:.0f}"
+    never = round(t["n"] * (1 - t["reached_share"]))
+    return f"{median} (never: {never} of {t['n']}; mean ≤{t['budget']}: {t['restricted_mean']:.1f})"
+
+
+def _paper(name: str, key: str, digits: int, pct: bool = False) -> str:
+    value = PAPER.get(name, {}).get(key)
+    if value is None:
+        return "–"
+    return f"{100 * value:.0f} %" if pct else f"{value:.{digits}f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Tables 1-3 (ours: mean [95 % CI] (sd) over (seed, cell) runs; paper: real robot), budgets and comparisons."""
+    lines = [
+        _caption(results),
+        *_training_table(results),
+        *_evaluation_table(results),
+        *_shelf_table(results),
+        *_budget_table(results),
+    ]
+    lines += ["", "**Paired differences** (a − b over the same runs, 95 % bootstrap CI):", ""]
+    lines += [f"- {c['sentence']}; P(a better than b) = {c['p_improvement']:.2f}" for c in results["comparisons"]]
+    lines += ["", "**Reading the results.** " + reading(results)]
+    return "\n".join(lines) + "\n"
+
+
+def _caption(results: dict[str, Any]) -> str:
+    cfg = results["config"]
+    cells = ", ".join("default" if c is None else f"cell_seed {c}" for c in cfg["cells"])
+    return (
+        f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
+        f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
+        f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % bootstrap CI] (sample sd) over runs; paper: real "
+        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}."
+    )
+
+
+def _training_table(results: dict[str, Any]) -> list[str]:
+    rows, rt = results["rows"], results["random_t10"]
+    lines = [
+        "",
+        "**Table 1, training.** T^10_τ: the trial at which the reward has exceeded τ for the 10th time; Kaplan–Meier "
+        "median, runs that never reached it, and the restricted mean (never = the budget).",
+        "",
+        "| method | T^10_τ (ours) | (paper) | average training reward (ours) | (paper) |",
+        "|---|---|---|---|---|",
+    ]
+    for name in results["config"]["all_methods"]:
+        if name == "RMRL-transfer":
+            continue
+        r = rows[name]
+        lines.append(
+            f"| {name} | {_t10(r['t10'])} | {_paper(name, 't10', 0)} | {_fmt(r['avg_reward'], 4)} | {_paper(name, 'avg_reward', 3)} |"
+        )
+    chance_median = "not reached" if not math.isfinite(rt["median"]) else f"{rt['median']:.0f}"
+    lines.append(
+        f"| random policy (chance) | median {chance_median}, P(reached by {rt['budget']}) = {rt['reached_share']:.2f}, "
+        f"mean ≤{rt['budget']}: {rt['restricted_mean']:.1f} (p > τ per trial = {rt['p_above_tau']:.3f}) | – | – | – |"
+    )
+    return lines
+
+
+def _evaluation_table(results: dict[str, Any]) -> list[str]:
+    cfg, rows = results["config"], results["rows"]
+    lines = [
+        "",
+        f"**Table 2, evaluation** of the deterministic policy from {cfg['eval_poses']} fixed initial poses per cell; "
+        "measured errors (the camera) and true errors (the sim's ground truth). "
+        "Reference rows are deterministic per cell and repeat over seeds: their intervals show the cells' spread only; "
+        "intervals resample (seed, cell) runs as if independent (runs on one cell share it)." + _continuous_note(results),
+        "",
+        "| method | reward | (paper) | e_trans mm measured | true | (paper) | e_rot ° measured | true | seated |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in [*cfg["all_methods"], *REFERENCES]:
+        r = rows[name]
+        lines.append(
+            f"| {name} | {_fmt(r['reward'], 4)} | {_paper(name, 'reward', 3)} | {_fmt(r['e_trans_mm'], 2)} | "
+            f"{_fmt(r['true_e_trans_mm'], 2)} | {_paper(name, 'e_trans_mm', 1)} | {_fmt(r['e_rot_deg'], 2)} | "
+            f"{_fmt(r['true_e_rot_deg'], 2)} | {_fmt(r['place_success'], 0, pct=True)} |"
+        )
+    return lines
+
+
+def _shelf_table(results: dict[str, Any]) -> list[str]:
+    cfg, rows = results["config"], results["rows"]
+    lines = [
+        "",
+        f"**Table 3, shelf** (1.5 mm clearance): success of the place-trained policy from {cfg['shelf_trials']} fixed poses per cell.",
+        "",
+        "| method | success (ours) | (paper) |",
+        "|---|---|---|",
+    ]
+    for name in [*cfg["all_methods"], *REFERENCES]:
+        lines.append(
+            f"| {name} | {_fmt(rows[name]['shelf_success'], 0, pct=True)} | {_paper(name, 'shelf_success', 0, pct=True)} |"
+        )
+    return lines
+
+
+def _budget_table(results: dict[str, Any]) -> list[str]:
+    cfg = results["config"]
+    lines = [
+        "",
+        "**Budgets.** Trials on the evaluated cell, trials of the source run (on another cell), optimizer steps "
+        "(mean per run, the source run's included) and what one step averages over.",
+        "",
+        "| method | online trials | source trials | gradient steps | samples per step |",
+        "|---|---|---|---|---|",
+    ]
+    for name, b in results["budget"].items():
+        lines.append(
+            f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} |"
+        )
+    if "rl100" in results:
+        r = results["rl100"]
+        lines += [
+            "",
+            f"RL100's OPE gate accepted {r['ope_accepted']} of {r['ope_candidates']} offline candidates "
+            f"(δ = {cfg['rl100_kwargs'].get('ope_delta_rel', 0.05):g} × "
+            f"{'the sd of the logged rewards' if cfg['rl100_kwargs'].get('ope_delta_scale') == 'reward_sd' else '|Ĵ|'}).",
+        ]
+    return lines
+
+
+def _reused(results: dict[str, Any]) -> str:
+    n = results.get("reused_jobs", 0)
+    return f" ({n} of {results['n_jobs']} jobs reused from earlier runs, not timed)" if n else ""
+
+
+def _continuous_note(results: dict[str, Any]) -> str:
+    """Table 2's note on the methods with continuous actions (empty without them)."""
+    learners = results["config"]["all_methods"]
+    if not {"RL100", "SAC"} & set(learners):
+        return ""
+    text = " RL100 and SAC act on the continuous envs (the same poses, scenes and metrics)"
+    if "rl100" in results:
+        text += (
+            f"; RL100 is evaluated with its default sampler, {results['rl100']['sampler']}, from zero noise with the step means"
+        )
+    if "SAC" in learners:
+        text += "; SAC with its deterministic action (tanh of the Gaussian mean)"
+    return text + "."
+
+
+def reading(results: dict[str, Any]) -> str:
+    """What the intervals allow one to say, in a few sentences (generated: no claim beyond them)."""
+    comps = results["comparisons"]
+    between = [c for c in comps if c["b"] != "constant"]
+    separated = [c for c in between if "no detectable difference" not in c["sentence"] and "too few" not in c["sentence"]]
+    parts = [
+        f"Of {len(between)} paired comparisons between learners, {len(between) - len(separated)} show no detectable difference"
+        + (f"; the {len(separated)} that do: " + "; ".join(c["sentence"] for c in separated) + "." if separated else ".")
+    ]
+    vs_const = [c for c in comps if c["b"] == "constant" and c["metric"] == "true_e_trans_mm"]
+    better = [c["a"] for c in vs_const if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]
+    worse = [c["a"] for c in vs_const if c["sentence"].startswith("true_e_trans_mm: constant is better")]
+    parts.append(
+        f"Against the best constant adjustment (true e_trans): better {', '.join(better) or 'none'}; "
+        f"worse {', '.join(worse) or 'none'}; the rest not distinguishable."
+    )
+    chance, budget = results["random_t10"]["restricted_mean"], results["random_t10"]["budget"]
+    # only runs with the chance reference's budget compare (RMRL-pretrained-equal trains fewer online trials)
+    faster = [
+        n
+        for n, r in results["rows"].items()
+        if "t10" in r and r["t10"]["budget"] == budget and r["t10"]["restricted_mean"] < chance
+    ]
+    parts.append(
+        f"T^10_τ restricted mean below the random policy's ({chance:.1f}): {', '.join(faster) or 'none'} "
+        "(a point comparison: no interval)."
+    )
+    return " ".join(parts)
