@@ -146,7 +146,7 @@ class SimWorld:
         address = d.contact.efc_address[: d.ncon][touching]
         normal = np.where(address >= 0, np.abs(d.efc_force[np.maximum(address, 0)]), 0.0)
         totals = np.bincount(parts, weights=normal, minlength=m.nbody)
-        part = int(np.argmax(totals))
+        part = int(parts[np.argmax(totals[parts])])  # among the touching parts, the first of the largest
         return float(totals[part]), (part, int(others[np.nonzero(parts == part)[0][-1]]))
 
     def describe_contact(self, where: tuple[int, int]) -> str:
