@@ -56,6 +56,13 @@ def _disconnect_quietly(api: Any) -> None:
         logger.debug("disconnecting an SDK connection that came too late: %s", err)
 
 
+#: SDK codes of a reply that does not match its request (transaction number, protocol or function:
+#: 5, 6, 7). After Ctrl-C cuts an SDK call short between sending and counting its request, the next
+#: call can read that call's late reply; :meth:`XArmLink.recover` asks again, this many times.
+STALE_REPLY_CODES = (5, 6, 7)
+STALE_REPLY_RETRIES = 2
+
+
 class XArmLink:
     """One SDK connection to an xArm controller (no motion).
 
@@ -209,6 +216,10 @@ class XArmLink:
         # of the controller's codes below reports with its meaning (e.g. a pressed e-stop).
         for name, clean in (("clean_error", self.api.clean_error), ("clean_warn", self.api.clean_warn)):
             code = clean()
+            for _ in range(STALE_REPLY_RETRIES):
+                if code not in STALE_REPLY_CODES:
+                    break
+                code = clean()  # a reply left by a call that Ctrl-C cut short answered first; ask again
             if code not in (0, 1, 2):
                 self._check(code, name)
         self._check(self.api.motion_enable(enable=True), "motion_enable")
