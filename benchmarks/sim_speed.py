@@ -31,7 +31,7 @@ import numpy as np
 
 import rmrl_env  # noqa: F401
 
-#: Wall time of reset + step allowed, as a multiple of the physics alone (issue 17).
+#: Wall time of reset + step we aim for, as a multiple of the physics alone.
 TARGET_RATIO = 1.5
 
 
