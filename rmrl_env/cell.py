@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from rmrl_env.errors import ConfigError
-from rmrl_env.protocols import PlanarPose, ToolPose, wrap_half_turn
+from rmrl_env.protocols import PlanarPose, PlateDetection, ToolPose, wrap_half_turn
 
 #: ANSI/SLAS 1-2004 microplate footprint and height (m).
 PLATE_LENGTH_M = 0.12776
@@ -222,22 +222,22 @@ class CellLayout:
                 return rec.floor_z_m
         return self.table_z_m
 
-    def pick_problem(self, pose: PlanarPose, top_z_m: float, tilt_rad: float) -> str | None:
+    def pick_problem(self, seen: PlateDetection) -> str | None:
         """``None`` when a plate seen so can be picked up (it lies flat, or rests tilted on a rim by
         at most :attr:`OutcomeChecks.max_pick_tilt_deg`); else why the robot must leave it alone."""
-        problem = self.lie_problem(pose, top_z_m, tilt_rad)
+        problem = self.lie_problem(seen)
         if problem is None:
             return None
-        standing = top_z_m - self.surface_under(pose.x_m, pose.y_m) > STANDING_TOP_M
-        if standing or (math.isfinite(tilt_rad) and math.degrees(tilt_rad) > self.checks.max_pick_tilt_deg):
+        standing = seen.top_z_m - self.surface_under(seen.pose.x_m, seen.pose.y_m) > STANDING_TOP_M
+        if standing or (math.isfinite(seen.tilt_rad) and math.degrees(seen.tilt_rad) > self.checks.max_pick_tilt_deg):
             return problem
         return None
 
-    def lie_problem(self, pose: PlanarPose, top_z_m: float, tilt_rad: float) -> str | None:
-        """``None`` when a plate seen at ``pose`` with its top at ``top_z_m`` and its top face
-        tilted by ``tilt_rad`` (NaN: not measured) lies flat on the surface under it; else what
-        the camera sees (thresholds: :attr:`checks`)."""
-        checks = self.checks
+    def lie_problem(self, seen: PlateDetection) -> str | None:
+        """``None`` when the plate as localised (its top's height and, where measured, its top
+        face's tilt) lies flat on the surface under it; else what the camera sees (thresholds:
+        :attr:`checks`)."""
+        checks, pose, top_z_m, tilt_rad = self.checks, seen.pose, seen.top_z_m, seen.tilt_rad
         if math.isfinite(tilt_rad) and math.degrees(tilt_rad) > checks.max_tilt_deg:
             return (
                 f"the plate is tilted by {math.degrees(tilt_rad):.1f}° (more than {checks.max_tilt_deg:g}°): "

@@ -205,20 +205,15 @@ class PickAndPlace:
             return f"the plate left the jaws during {during}: they closed from {held_width_m * 1000:.1f} to {now * 1000:.1f} mm"
         return None
 
-    def lie_problem(self, seen: Localisation) -> str | None:
-        """``None`` when the localised plate lies flat on a known surface; else what the camera sees."""
-        detection = seen.detection
-        return self.layout.lie_problem(detection.pose, detection.top_z_m, detection.tilt_rad)
-
     def _relocalise(self, failure: Failure | None, message: str = "") -> TrialOutcome:
         """See where the plate ended up. A trial that otherwise went to its end fails as
-        ``not_flat`` when the plate does not lie flat (:meth:`lie_problem`)."""
+        ``not_flat`` when the plate does not lie flat (:meth:`CellLayout.lie_problem`)."""
         try:
             seen = self.localise()
         except PlateNotFoundError as err:
             return TrialOutcome(failure or Failure.PLATE_LOST, None, f"{message} {err}".strip())
         if failure is None:
-            problem = self.lie_problem(seen)
+            problem = self.layout.lie_problem(seen.detection)
             if problem is not None:
                 return TrialOutcome(Failure.NOT_FLAT, seen, problem)
         return TrialOutcome(failure, seen, message)

@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from rmrl_agents.commands._shared import UsageError
-from rmrl_agents.errors import DatasetError
-from rmrl_agents.stores.files import acquire_lock
+from rmrl_agents.commands._shared import lock_out_folder
 
 LOCK_NAME = ".bench.lock"
 
@@ -24,17 +22,8 @@ def lock_bench_folder(out: Path) -> TextIO:
 
     :raises UsageError: ``out`` is a file or not writable, or another bench holds it.
     """
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        return acquire_lock(
-            out / LOCK_NAME,
-            f"{out} is in use by another rmrl bench (process {{pid}}); wait for it to end or stop it, or use another --out",
-        )
-    except PermissionError as err:
-        raise UsageError(
-            f"cannot create or write --out {out} ({err.strerror}); fix its permissions or choose another --out"
-        ) from None
-    except DatasetError as err:
-        raise UsageError(str(err)) from None
+    return lock_out_folder(
+        out,
+        LOCK_NAME,
+        f"{out} is in use by another rmrl bench (process {{pid}}); wait for it to end or stop it, or use another --out",
+    )

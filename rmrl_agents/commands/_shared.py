@@ -8,9 +8,9 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rmrl_agents.errors import IncompatibleEnvError
+from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 
 if TYPE_CHECKING:  # gymnasium and rich load when a command runs, not for rmrl --help
     import gymnasium as gym
@@ -35,6 +35,28 @@ def user_errors(what: str, fix: str) -> Iterator[None]:
     except (TypeError, ValueError, gym.error.Error, OSError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{what}: {text}; {fix}") from err
+
+
+def lock_out_folder(out: Path, lock_name: str, busy: str) -> TextIO:
+    """Create the folder ``out`` if needed and lock it for this process with an exclusive
+    ``flock`` on ``out/lock_name`` holding the pid (closing the returned file unlocks).
+
+    :param busy: the message when another process holds the lock; ``{pid}`` names it.
+    :raises UsageError: ``out`` is a file or not writable, or another process holds it.
+    """
+    from rmrl_agents.stores.files import acquire_lock
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return acquire_lock(out / lock_name, busy)
+    except PermissionError as err:
+        raise UsageError(
+            f"cannot create or write --out {out} ({err.strerror}); fix its permissions or choose another --out"
+        ) from None
+    except DatasetError as err:
+        raise UsageError(str(err)) from None
 
 
 def positive_int(text: str) -> int:

@@ -78,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(_as_options(str(err))) from None
     out = Path(args.out or ("runs/bench-paper-quick" if args.quick else "runs/bench-paper"))
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
     if args.readme:
         with user_errors(f"--readme {args.readme}", "give the README that holds the generated results block"):
             report.check_readme(Path(args.readme))

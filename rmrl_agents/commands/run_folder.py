@@ -14,9 +14,8 @@ from typing import Any, TextIO
 
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter, Logger, make_output_format
 
-from rmrl_agents.commands._shared import UsageError
-from rmrl_agents.errors import DatasetError
-from rmrl_agents.stores.files import acquire_lock, write_json_atomic
+from rmrl_agents.commands._shared import UsageError, lock_out_folder
+from rmrl_agents.stores.files import write_json_atomic
 
 #: run.json keys that must match to resume a run (the step budget may change)
 RESUME_KEYS = ("agent", "env", "env_kwargs", "agent_kwargs", "policy_kwargs", "seed")
@@ -27,21 +26,11 @@ def lock_run_folder(out: Path) -> TextIO:
 
     :raises UsageError: ``out`` is not a writable folder, or another process holds it.
     """
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        return acquire_lock(
-            out / ".lock",
-            f"{out} is in use by process {{pid}} (another rmrl train on this --out); wait for it to end or stop it, "
-            "or use another --out",
-        )
-    except PermissionError as err:
-        raise UsageError(
-            f"cannot create or write --out {out} ({err.strerror}); fix its permissions or choose another --out"
-        ) from None
-    except DatasetError as err:
-        raise UsageError(str(err)) from None
+    return lock_out_folder(
+        out,
+        ".lock",
+        f"{out} is in use by process {{pid}} (another rmrl train on this --out); wait for it to end or stop it, or use another --out",
+    )
 
 
 def check_run_file(out: Path, settings: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ few tenths of a degree (``benchmarks/outcomes.py``, ``tests/env/test_outcomes.py
 tilted 3.6° or more, one leaning on a wall far more. What the fit cannot tell: a plate upside
 down (its underside is a flat face of the same outline and height), and a tilt about an axis
 the camera sees edge-on when only a thin strip of the plate is visible (few pixels: the tilt is
-then uncertain, and the height decides; see :meth:`rmrl_env.cell.OutcomeChecks.lie_problem`).
+then uncertain, and the height decides; see :meth:`rmrl_env.cell.CellLayout.lie_problem`).
 """
 
 from __future__ import annotations

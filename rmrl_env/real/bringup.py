@@ -277,7 +277,7 @@ class Bringup:
             raise
         save_localisation(image, frame, detection)
         self.seen = (frame, detection)
-        problem = self.cfg.layout.lie_problem(detection.pose, detection.top_z_m, detection.tilt_rad)
+        problem = self.cfg.layout.lie_problem(detection)
         if problem is not None:
             raise StageError(f"the plate does not lie flat: {problem} (see {image})", "plate not flat")
         p = detection.pose

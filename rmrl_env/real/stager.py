@@ -98,8 +98,7 @@ class RobotStager:
                         f"autonomous reset: {err}. Nothing was moved; put the plate in the reset area by hand and reset again"
                     ) from None
                 start = seen.detection.pose
-                d = seen.detection
-                problem = self.layout.pick_problem(d.pose, d.top_z_m, d.tilt_rad)
+                problem = self.layout.pick_problem(seen.detection)
                 if problem is not None:
                     record["attempts"].append({"from": start.as_array().tolist(), "refused": problem})
                     raise ResetError(

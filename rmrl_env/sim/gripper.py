@@ -46,7 +46,6 @@ class SimGripper:
                 f"grip_force_n must be in (0, {BIO_MAX_GRIP_FORCE_N:g}] N (the BIO gripper's maximum), got {grip_force_n!r}"
             )
         self.world = world
-        self.grip_force_n = float(grip_force_n)
         world.set_grip_force(grip_force_n)
         self.open_m = open_m
         self.closed_m = closed_m

@@ -110,7 +110,7 @@ def test_a_plate_standing_on_end_is_seen_and_judged_not_flat(ideal_env):
     assert math.degrees(world.plate_tilt_rad()) == pytest.approx(90.0, abs=2.0)
     seen = u.routine.localise()
     assert math.hypot(seen.detection.pose.x_m - 0.40, seen.detection.pose.y_m + 0.20) < 0.03
-    problem = u.routine.lie_problem(seen)
+    problem = u.routine.layout.lie_problem(seen.detection)
     assert problem is not None and "stands on an end" in problem
 
 
@@ -123,7 +123,7 @@ def test_flat_plates_are_judged_flat_and_tilted_ones_are_not(ideal_env):
         u.backend.stager.put(PlanarPose(0.35, -0.15, 0.3), 0.0)
         seen = u.routine.localise()
         assert seen.detection.tilt_rad < math.radians(1.5), plate
-        assert u.routine.lie_problem(seen) is None, plate
+        assert u.routine.layout.lie_problem(seen.detection) is None, plate
         # the same plate with one long side propped up on a 12 mm block: 8° about its long axis
         adr = world.plate_qadr
         quat = np.empty(4)
@@ -138,7 +138,7 @@ def test_flat_plates_are_judged_flat_and_tilted_ones_are_not(ideal_env):
         finally:
             world.model.opt.gravity[:] = (0.0, 0.0, -9.81)
         assert math.degrees(seen.detection.tilt_rad) == pytest.approx(8.0, abs=1.0), plate
-        assert "tilted" in (u.routine.lie_problem(seen) or ""), plate
+        assert "tilted" in (u.routine.layout.lie_problem(seen.detection) or ""), plate
 
 
 def test_the_gripper_housing_pressing_on_a_plate_is_a_collision(ideal_env):

@@ -28,10 +28,6 @@ class StubRoutine:
             raise PlateNotFoundError("no plate")
         return seen(det)
 
-    def lie_problem(self, seen):
-        d = seen.detection
-        return self.layout.lie_problem(d.pose, d.top_z_m, d.tilt_rad)
-
     def transfer(self, pick, pick_z, place, place_z):
         self.transfers.append((pick, pick_z, place, place_z))
         return self.outcomes.pop(0)
