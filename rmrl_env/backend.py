@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from rmrl_env.cell import CellLayout, Receptacle
-from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, wrap_half_turn
+from rmrl_env.protocols import PlanarPose, PlateDetection, PlateStager, RigidTransform, wrap_half_turn
 from rmrl_env.routine import Drivers, PickAndPlace
 
 
@@ -91,6 +91,8 @@ class Backend:
             the real cell's config), JSON-able; hashed into the env's ``config_hash``.
         handles: objects a backend exposes to tools and tests by name (the twin's
             :class:`~rmrl_env.twin.backend.TwinCell` as ``"twin"``, for fault injection).
+        camera_to_base: the believed camera-to-base extrinsics the localiser uses (from the
+            calibration); the env's ``plate_crop`` projects the table through them.
     """
 
     name: str
@@ -103,6 +105,7 @@ class Backend:
     close_fn: Callable[[], None] | None = None
     description: dict[str, Any] = field(default_factory=dict)
     handles: dict[str, Any] = field(default_factory=dict)
+    camera_to_base: RigidTransform | None = None
 
     @property
     def drivers(self) -> Drivers:

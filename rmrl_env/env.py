@@ -33,6 +33,7 @@ default ±12 mm in 1 mm steps and ±5° in 0.5° steps, so ``MultiDiscrete([25, 
 |---|---|---|---|
 | ``image`` | uint8 (H, W, 3) | RGB | the overhead colour frame, resized to ``image_size`` |
 | ``pose`` | float32 (3,) | m, m, rad | P^e = [x, y, ψ], the localised pick pose in the robot base frame, clipped to :data:`POSE_LOW` / :data:`POSE_HIGH` |
+| ``plate_crop`` | uint8 (h, w, 3) | RGB, 1.6 mm/px | only with ``plate_crop=True`` (or a window): the colour frame at the camera's resolution over a window of the table centred on P^e and turned to its yaw, default 0.16 × 0.12 m → (75, 100, 3); see :mod:`rmrl_env.perception.plate_crop` |
 
 ## Info
 
@@ -64,6 +65,8 @@ analysis, oracles and tests; agents never read them.
 Every id is still ``-v0``. A change of the env's settings shows in ``config_hash``; the changes
 below, in the code and the MJCF, do not, so compare runs by date (and commit) as well:
 
+* 2026-12-05: the ``plate_crop`` option adds a plate-centred crop to the observation (off by
+  default: without it the spaces and ``config_hash`` are as before).
 * 2026-12-05: every failure scores 0 (before: a failed trial the camera still saw scored its
   measured placement); new failures ``dropped`` and ``not_flat``, and ``grasp_missed`` is judged
   by the jaws' width at the close; ``info["privileged"]`` gains ``true_tilt_deg``. The gripper squeezes with 20 N through pads
@@ -92,12 +95,13 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
+from rmrl_env import env_settings as settings
 from rmrl_env.actions import ActionType, AdjustmentSpace, adjustment_space
 from rmrl_env.backend import Backend
-from rmrl_env.env_settings import check_reward_length_m, check_scene_jitter_m, check_scene_jitter_rad
 from rmrl_env.errors import ConfigError
 from rmrl_env.grid import CandidateGrid
 from rmrl_env.info import PRIVILEGED_KEY
+from rmrl_env.perception.plate_crop import PLATE_CROP_KEY, PlateCropper
 from rmrl_env.protocols import Localisation, PlanarPose, PlateDetection, RGBDFrame, wrap_half_turn
 from rmrl_env.reward import placement_error, reward
 from rmrl_env.routine import Failure
@@ -111,14 +115,12 @@ POSE_LOW = np.array([-0.2, -0.8, -math.pi / 2], dtype=np.float32)
 POSE_HIGH = np.array([1.0, 0.8, math.pi / 2], dtype=np.float32)
 
 
-def _check_image_size(image_size: Any, max_hw: tuple[int, int]) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise ConfigError(f"image_size must be (height, width) in pixels, got {image_size!r}") from None
-    if not (8 <= h <= max_hw[0] and 8 <= w <= max_hw[1]):
-        raise ConfigError(f"image_size {(h, w)} must lie between (8, 8) and the camera's {max_hw} (height, width)")
-    return h, w
+def _plate_cropper(backend: Backend, window_m: tuple[float, float] | None) -> PlateCropper | None:
+    if window_m is None:
+        return None
+    if backend.camera_to_base is None:
+        raise ConfigError(f"plate_crop needs the camera's calibration (camera_to_base); the {backend.name} backend has none")
+    return PlateCropper(window_m, backend.camera_to_base, backend.layout.table_z_m)
 
 
 class CellPlateEnv(gym.Env):
@@ -136,6 +138,8 @@ class CellPlateEnv(gym.Env):
         render_mode: ``"rgb_array"`` returns the last full-resolution camera image.
         action_type: ``"grid"`` (``MultiDiscrete`` candidate indices) or ``"continuous"``
             (``Box(-1, 1, (3,))`` scaled to the grid's ranges); see :mod:`rmrl_env.actions`.
+        plate_crop: ``True`` adds the ``"plate_crop"`` observation over the default window,
+            ``(along_m, across_m)`` over another; ``False`` (default) leaves it out.
 
     Observation: ``{"image": uint8 (H, W, 3), "pose": float32 [x_m, y_m, yaw_rad]}``.
     Action: grid indices or a continuous adjustment (see the module docstring).
@@ -155,11 +159,10 @@ class CellPlateEnv(gym.Env):
         scene_jitter_rad: float = math.radians(0.5),
         render_mode: str | None = None,
         action_type: ActionType = "grid",
+        plate_crop: bool | tuple[float, float] = False,
     ) -> None:
         if task not in TASK_RECEPTACLES:
             raise ConfigError(f"task must be one of {sorted(TASK_RECEPTACLES)}, got {task!r}")
-        reward_length_m = check_reward_length_m(reward_length_m)
-        scene_jitter_m, scene_jitter_rad = check_scene_jitter_m(scene_jitter_m), check_scene_jitter_rad(scene_jitter_rad)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
 
@@ -172,12 +175,13 @@ class CellPlateEnv(gym.Env):
         self.action_type = action_type
         self.actions: AdjustmentSpace = adjustment_space(action_type, self.grid)
         intr = backend.drivers.camera.intrinsics
-        self.image_size = _check_image_size(image_size, (intr.height, intr.width))
-        self.reward_length_m = float(reward_length_m)
-        self.scene_jitter_m = float(scene_jitter_m)
-        self.scene_jitter_rad = float(scene_jitter_rad)
+        self.image_size = settings.check_image_size(image_size, (intr.height, intr.width))
+        self.reward_length_m = settings.check_reward_length_m(reward_length_m)
+        self.scene_jitter_m = settings.check_scene_jitter_m(scene_jitter_m)
+        self.scene_jitter_rad = settings.check_scene_jitter_rad(scene_jitter_rad)
         self.render_mode = render_mode
         self.routine = backend.routine
+        self.plate_crop = _plate_cropper(backend, settings.check_plate_crop(plate_crop))
         self.config_hash = self._config_hash()
 
         h, w = self.image_size
@@ -185,6 +189,7 @@ class CellPlateEnv(gym.Env):
             {
                 "image": spaces.Box(0, 255, (h, w, 3), np.uint8),
                 "pose": spaces.Box(low=POSE_LOW, high=POSE_HIGH, dtype=np.float32),
+                **({PLATE_CROP_KEY: self.plate_crop.space()} if self.plate_crop is not None else {}),
             }
         )
         self.action_space = self.actions.space()
@@ -315,6 +320,8 @@ class CellPlateEnv(gym.Env):
             "layout": asdict(self.backend.layout),
             "description": self.backend.description,
         }
+        if self.plate_crop is not None:  # absent by default: the hash of a run without it is unchanged
+            config["plate_crop"] = list(self.plate_crop.window_m)
         return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _parse_options(self, options: dict[str, Any] | None) -> tuple[str, PlanarPose]:
@@ -346,6 +353,8 @@ class CellPlateEnv(gym.Env):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
         pose: np.ndarray = np.clip(detection.pose.as_array().astype(np.float32), POSE_LOW, POSE_HIGH)
         obs: dict[str, np.ndarray] = {"image": np.ascontiguousarray(image, dtype=np.uint8), "pose": pose}
+        if self.plate_crop is not None:
+            obs[PLATE_CROP_KEY] = self.plate_crop(frame.color, detection.pose, detection.top_z_m, frame.intrinsics)
         self._last_frame = frame
         self._last_obs = obs
         return obs

@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from rmrl_env.sim.error_sources import ErrorSources
 
 #: Keywords that configure the env itself (any backend).
-ENV_KWARGS = ("image_size", "grid", "reward_length_m", "scene_jitter_m", "scene_jitter_rad", "render_mode", "action_type")
+ENV_KWARGS = (
+    "image_size",
+    "grid",
+    "reward_length_m",
+    "scene_jitter_m",
+    "scene_jitter_rad",
+    "render_mode",
+    "action_type",
+    "plate_crop",
+)
 #: Keywords that change one field of the candidate grid: ``grid_<field>``.
 GRID_KWARGS = {f"grid_{f.name}": f.name for f in fields(CandidateGrid)}
 #: Keywords of the sim backend (besides the error-source fields by name).
@@ -130,7 +139,8 @@ def make_sim_env(task: str = "place", **kwargs: Any) -> CellPlateEnv:
     """Create the simulated env; ``kwargs`` override the defaults.
 
     Env: ``image_size``, ``reward_length_m``, ``scene_jitter_m``, ``scene_jitter_rad``,
-    ``render_mode``, ``action_type`` (``"grid"`` or ``"continuous"``), and the candidate grid as ``grid=CandidateGrid(...)`` or
+    ``render_mode``, ``action_type`` (``"grid"`` or ``"continuous"``), ``plate_crop`` (``True`` or
+    ``(along_m, across_m)``: add the plate-centred crop observation), and the candidate grid as ``grid=CandidateGrid(...)`` or
     ``grid_max_xy_mm``, ``grid_step_xy_mm``, ``grid_max_yaw_deg``, ``grid_step_yaw_deg``.
     Sim: ``errors=ErrorSources(...)`` (or a dict of its fields) or any of its fields by name
     (e.g. ``tcp_offset_mm=(0, 0, 0)``), ``cell_seed`` (draw a whole cell with

@@ -166,7 +166,7 @@ def make_real_backend(
     )
     targets = targets_from(calibration, cfg.layout, dry_run)
     if dry_run:
-        return _dry_run_backend(cfg, targets, intrinsics, localiser_instance)
+        return _dry_run_backend(cfg, targets, intrinsics, camera_to_base, localiser_instance)
     return _live_backend(
         cfg, targets, intrinsics, camera_to_base, api_factory, camera_device, localiser_instance, reset_log, find_camera
     )
@@ -176,6 +176,7 @@ def _dry_run_backend(
     cfg: RealCellConfig,
     targets: dict[str, PlateDetection],
     intrinsics: CameraIntrinsics | None,
+    camera_to_base: RigidTransform,
     localiser_instance: Localiser | None,
 ) -> Backend:
     """The cell's spaces and routine on stand-ins that refuse to move (no hardware)."""
@@ -197,6 +198,7 @@ def _dry_run_backend(
         routine=PickAndPlace(drivers, layout, localise_attempts=cfg.perception.localise_attempts),
         stager=_NoHardware("robot stager"),
         targets=targets,
+        camera_to_base=camera_to_base,
         description={"config": cfg.model_dump(mode="json", by_alias=True)},
     )
 
@@ -263,6 +265,7 @@ def _live_backend(
         stager=stager,
         targets=targets,
         close_fn=close,
+        camera_to_base=camera_to_base,
         description={"config": cfg.model_dump(mode="json", by_alias=True)},
     )
 

@@ -77,9 +77,8 @@ def make_sim_backend(
     gripper = SimGripper(world)
     camera = SimCamera(world, errors)
     note_gl_context()
-    localiser = SimLocaliser(
-        ClassicalLocaliser(believed_camera_to_base(camera.true_camera_to_base(), errors), position_method=position_method)
-    )
+    camera_to_base = believed_camera_to_base(camera.true_camera_to_base(), errors)
+    localiser = SimLocaliser(ClassicalLocaliser(camera_to_base, position_method=position_method))
     drivers = Drivers(arm=arm, gripper=gripper, camera=camera, localiser=localiser)
     hand = SimHand(world, arm, gripper, surface_z_m=layout.table_z_m, plate_mix=plate_mix)
     routine = PickAndPlace(drivers, layout)
@@ -98,6 +97,7 @@ def make_sim_backend(
         ground_truth=SimGroundTruth(world),
         seed_fn=seed,
         close_fn=lambda: None,
+        camera_to_base=camera_to_base,
         description={
             "errors": asdict(errors),
             "simulate_free_space": simulate_free_space,
