@@ -18,7 +18,7 @@ believed calibration the localiser used):
 * The window lies on the table, not on the plate's top face: a taller plate's top face is nearer
   the camera and looks larger (a deep-well plate's by about 3 %), and off the camera's axis its
   side faces show: the cues that tell the types apart (the pose observation carries no height).
-  A linear probe tells the types apart in 97-100 % of scenes from this crop and in 72-79 % from
+  A linear probe tells the types apart in 97-100 % of scenes from this crop and in 72-80 % from
   one laid on the top face (``benchmarks/plate_types_separable.py``).
 * Each crop pixel is the believed pinhole projection of its point on the table (the
   localiser's own model; :func:`~rmrl_env.perception.localise.project`), sampled bilinearly:
