@@ -11,10 +11,12 @@ believed calibration the localiser used):
 * the window is a rectangle on the table plane (``table_z_m``), its long side along P^e's yaw,
   centred where the camera's ray through P^e at the plate's measured top height meets the table
   (P^e is the centre of the plate's top face, so the plate is in the middle of the crop whatever
-  its height and wherever it lies in the camera's view). The crop is the table seen from above with the plate's long axis
-  to the right and the direction 90° anticlockwise from it (seen from above) up, whatever the
-  camera's mounting, so a plate looks the same in the crop at every pose and on every cell. Its
-  yaw is known only modulo a half turn, so the crop of a plate near ±90° may be turned by 180°.
+  its height and wherever it lies in the camera's view).
+* The crop is turned to P^e's yaw: the table seen from above with the plate's long axis to the
+  right and the direction 90° anticlockwise from it up, whatever the camera's mounting. A plate
+  then looks the same at every pose and on every cell, and 0.16 x 0.12 m holds it at every yaw
+  (a window aligned with the image would need about 0.18 m square for a plate at 45°). Its yaw is
+  known only modulo a half turn, so the crop of a plate near ±90° may be turned by 180°.
 * The window lies on the table, not on the plate's top face: a taller plate's top face is nearer
   the camera and looks larger (a deep-well plate's by about 3 %), and off the camera's axis its
   side faces show: the cues that tell the types apart (the pose observation carries no height).
