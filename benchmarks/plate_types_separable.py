@@ -149,7 +149,7 @@ def bench_policy(obs_space: Any, action_space: Any) -> Any:
 
     cfg = BenchConfig()
     th.manual_seed(0)
-    return RoleModelPolicy(obs_space, action_space, lambda _: cfg.learning_rate, **cfg.policy_kwargs).eval()
+    return RoleModelPolicy(obs_space, action_space, lambda _: 1e-3, **cfg.policy_kwargs).eval()
 
 
 def _fit_logistic(k: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:

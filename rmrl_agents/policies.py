@@ -6,13 +6,23 @@ pose  (B, 3) [x m, y m, ψ rad] ──► MLP ──► f_pose (B, pose_hidden[-
 
 A softmax over each head's logits gives π(Δx|s), π(Δy|s), π(Δψ|s): together a
 multi-categorical distribution over the env's ``MultiDiscrete([n_x, n_y, n_ψ])`` action.
+
+Two choices respect the grid's order (its bins are 1 mm / 0.5° apart, not unrelated classes):
+
+* **start** (``init_spread_bins``): each head starts as a discretised Gaussian centred on the
+  zero adjustment (the middle bin: the env's grids are symmetric around zero), so the first
+  greedy action is "no correction" and the first samples explore near it. ``None`` starts
+  uniform over the grid (the paper's network, whose first greedy action is an arbitrary bin);
+* **deterministic readout** (``readout``): "argmax" (the mode of each head), or "mean" /
+  "median" of each head's distribution, snapped to the nearest bin, which use the whole
+  distribution's order (a broad distribution's argmax jumps between far bins; its mean moves smoothly).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch as th
@@ -32,6 +42,14 @@ IMAGE_KEY = "image"
 POSE_KEY = "pose"
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
+ReadoutKind = Literal["argmax", "mean", "median"]
+#: the deterministic readouts of :class:`RoleModelPolicy`
+READOUTS: tuple[str, ...] = get_args(ReadoutKind)
+#: the heads' starting spread around the zero adjustment, grid steps (chosen by the ablation in
+#: ``benchmarks/learner_ablation.py``; the paper's network starts uniform: ``None``)
+DEFAULT_INIT_SPREAD_BINS = 3.0
+#: the deterministic readout (chosen by the same ablation; the paper's network: "argmax")
+DEFAULT_READOUT: ReadoutKind = "mean"
 #: pose normalisation used when the pose space has no finite bounds: (pose - mean) / scale
 DEFAULT_POSE_MEAN = (0.4, 0.0, 0.0)
 DEFAULT_POSE_SCALE = (0.1, 0.1, 0.5)
@@ -228,6 +246,10 @@ class RoleModelPolicy(BasePolicy):
         Default: from the pose space's bounds if finite, else (0.4, 0, 0) and (0.1, 0.1, 0.5).
     :param pretrained_encoder: optional path to a local ``.pt`` ResNet state dict.
     :param freeze_encoder: keep the ResNet weights fixed (only pose MLP and heads learn).
+    :param init_spread_bins: each head starts as a Gaussian of this sd (grid steps) around the
+        middle bin, the zero adjustment (default :data:`DEFAULT_INIT_SPREAD_BINS`); None: uniform.
+    :param readout: the deterministic action: "argmax", "mean" or "median" of each head, snapped
+        to a bin (default :data:`DEFAULT_READOUT`); see the module docstring.
     :param optimizer_class, optimizer_kwargs: the optimizer (default Adam).
     """
 
@@ -246,11 +268,17 @@ class RoleModelPolicy(BasePolicy):
         pose_scale: Sequence[float] | None = None,
         pretrained_encoder: str | Path | None = None,
         freeze_encoder: bool = False,
+        init_spread_bins: float | None = DEFAULT_INIT_SPREAD_BINS,
+        readout: ReadoutKind = DEFAULT_READOUT,
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         check_spaces(observation_space, action_space)
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {list(READOUTS)}, got {readout!r}")
+        if init_spread_bins is not None and not init_spread_bins > 0:
+            raise ValueError(f"init_spread_bins must be > 0 grid steps, or None for a uniform start; got {init_spread_bins!r}")
         super().__init__(
             observation_space,
             action_space,
@@ -263,6 +291,8 @@ class RoleModelPolicy(BasePolicy):
         self.encoder_input_size = tuple(int(s) for s in encoder_input_size) if encoder_input_size is not None else None
         self.pose_hidden, self.head_hidden = tuple(pose_hidden), tuple(head_hidden)
         self.freeze_encoder = freeze_encoder
+        self.init_spread_bins = None if init_spread_bins is None else float(init_spread_bins)
+        self.readout: ReadoutKind = readout
         self.pretrained_encoder = str(pretrained_encoder) if pretrained_encoder is not None else None
         self.action_dims = [int(n) for n in action_space.nvec]
         image_space, pose_space = plate_spaces(observation_space)
@@ -283,11 +313,12 @@ class RoleModelPolicy(BasePolicy):
         )
         joint = self.encoder.features_dim
         heads = [_mlp((joint, *self.head_hidden, n)) for n in self.action_dims]
-        for head in heads:  # start close to uniform: small last layer
+        for head, n in zip(heads, self.action_dims, strict=True):  # small last layer: the bias sets the start
             last = head[-1]
             assert isinstance(last, nn.Linear)
             nn.init.orthogonal_(last.weight, gain=0.01)
-            nn.init.zeros_(last.bias)
+            with th.no_grad():
+                last.bias.copy_(start_logits(n, self.init_spread_bins))
         self.heads = nn.ModuleList(heads)
         self.action_dist = MultiCategoricalDistribution(self.action_dims)
         trainable = [p for p in self.parameters() if p.requires_grad]
@@ -310,6 +341,8 @@ class RoleModelPolicy(BasePolicy):
             pose_mean=self.pose_mean_value,
             pose_scale=self.pose_scale_value,
             freeze_encoder=self.freeze_encoder,
+            init_spread_bins=self.init_spread_bins,
+            readout=self.readout,
             normalize_images=self.normalize_images,
             optimizer_class=self.optimizer_class,
             optimizer_kwargs=self.optimizer_kwargs,
@@ -345,7 +378,34 @@ class RoleModelPolicy(BasePolicy):
         return self._predict(obs, deterministic)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> th.Tensor:
+        if deterministic and self.readout != "argmax":
+            return read_out(self.probabilities(observation), self.readout)
         return self.get_distribution(observation).get_actions(deterministic=deterministic)
+
+
+def start_logits(n: int, spread_bins: float | None) -> th.Tensor:
+    """A head's starting logits over ``n`` bins: log of a Gaussian of sd ``spread_bins`` around the
+    middle bin (normalised over the grid), or zeros (uniform) for None."""
+    if spread_bins is None:
+        return th.zeros(n)
+    bins = th.arange(n, dtype=th.float32)
+    return th.log_softmax(-0.5 * ((bins - (n - 1) / 2) / spread_bins) ** 2, dim=0)
+
+
+def read_out(probabilities: Sequence[th.Tensor], readout: ReadoutKind) -> th.Tensor:
+    """The deterministic action (B, n_heads) int64 from each head's (B, n_i) probabilities:
+    the "argmax", or the "mean" or "median" bin index rounded to the nearest bin."""
+    picks = []
+    for p in probabilities:
+        if readout == "argmax":
+            picks.append(p.argmax(1))
+        elif readout == "mean":
+            bins = th.arange(p.shape[1], device=p.device, dtype=p.dtype)
+            picks.append(th.round((p * bins).sum(1)).long().clamp(0, p.shape[1] - 1))
+        else:  # the first bin whose cumulative probability reaches one half
+            below = (th.cumsum(p, dim=1) < 0.5).sum(1)
+            picks.append(below.clamp(max=p.shape[1] - 1))
+    return th.stack(picks, dim=1)
 
 
 #: SB3-style alias: ``REINFORCE("MultiInputPolicy", env)``

@@ -8,7 +8,7 @@ from typing import Any
 import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from rmrl_agents.common.grid_algorithm import GridAlgorithm
+from rmrl_agents.common.grid_algorithm import DEFAULT_ENT_COEF, DEFAULT_LEARNING_RATE, GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.policies import RoleModelPolicy
@@ -32,7 +32,9 @@ class REINFORCE(GridAlgorithm):
         self,
         policy: str | type[RoleModelPolicy],
         env: GymEnv | str | None,
-        learning_rate: float | Schedule = 3e-4,
+        learning_rate: float | Schedule = DEFAULT_LEARNING_RATE,
+        ent_coef: float = DEFAULT_ENT_COEF,
+        normalize_advantage: bool = True,
         reward_baseline: BaselineKind = "mean",
         baseline_decay: float = 0.9,
         max_grad_norm: float | None = 1.0,
@@ -49,6 +51,8 @@ class REINFORCE(GridAlgorithm):
             policy,
             env,
             learning_rate=learning_rate,
+            ent_coef=ent_coef,
+            normalize_advantage=normalize_advantage,
             reward_baseline=reward_baseline,
             baseline_decay=baseline_decay,
             max_grad_norm=max_grad_norm,

@@ -9,7 +9,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from rmrl_agents.common.grid_algorithm import GridAlgorithm
+from rmrl_agents.common.grid_algorithm import DEFAULT_ENT_COEF, DEFAULT_LEARNING_RATE, GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.policies import RoleModelPolicy
@@ -35,13 +35,15 @@ class ReplayREINFORCE(GridAlgorithm):
         self,
         policy: str | type[RoleModelPolicy],
         env: GymEnv | str | None,
-        learning_rate: float | Schedule = 3e-4,
+        learning_rate: float | Schedule = DEFAULT_LEARNING_RATE,
         buffer_size: int = 1000,
         batch_size: int = 16,
         learning_starts: int = 1,
         train_freq: int = 1,
         gradient_steps: int = 1,
         include_latest: bool = True,
+        ent_coef: float = DEFAULT_ENT_COEF,
+        normalize_advantage: bool = True,
         reward_baseline: BaselineKind = "mean",
         baseline_decay: float = 0.9,
         max_grad_norm: float | None = 1.0,
@@ -66,6 +68,8 @@ class ReplayREINFORCE(GridAlgorithm):
             policy,
             env,
             learning_rate=learning_rate,
+            ent_coef=ent_coef,
+            normalize_advantage=normalize_advantage,
             reward_baseline=reward_baseline,
             baseline_decay=baseline_decay,
             max_grad_norm=max_grad_norm,

@@ -10,6 +10,12 @@ policy-gradient update (eq. 6). When the scene ends:
 * offline training on D_i (eq. 7-8): cross-entropy, ``scene_epochs`` steps on the K labels.
 
 Every ``replay_freq`` trials, cross-entropy on a random batch of the whole D (data replay).
+
+Beyond the paper (each can be set back: :mod:`rmrl_agents.recipes` has the paper's settings):
+the cross-entropy targets are Gaussians of ``label_sigma`` grid steps around the label rather than
+one-hot (neighbouring 1 mm bins share the label's weight), and the policy-gradient core of
+:class:`~rmrl_agents.common.grid_algorithm.GridAlgorithm` (normalised advantages, an entropy
+bonus, heads that start around the zero adjustment).
 """
 
 from __future__ import annotations
@@ -23,13 +29,19 @@ import torch as th
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from rmrl_agents.common.env_signature import check_signature, env_signature
-from rmrl_agents.common.grid_algorithm import GridAlgorithm
+from rmrl_agents.common.grid_algorithm import DEFAULT_ENT_COEF, DEFAULT_LEARNING_RATE, GridAlgorithm
 from rmrl_agents.common.losses import BaselineKind, multi_head_cross_entropy
 from rmrl_agents.common.one_step_algorithm import SceneOption
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.errors import DatasetError
 from rmrl_agents.policies import RoleModelPolicy
 from rmrl_agents.stores.dataset import RoleModelDataset, as_dataset
+
+#: sd of the cross-entropy targets around a role-model label, grid steps (chosen by the ablation
+#: in ``benchmarks/learner_ablation.py``; 0 is the paper's one-hot eq. 8)
+DEFAULT_LABEL_SIGMA = 2.0
+#: cross-entropy steps on a finished scene's labels (chosen by the same ablation; the paper: 1)
+DEFAULT_SCENE_EPOCHS = 5
 
 
 def select_role_model(rewards: Sequence[float] | np.ndarray) -> int | None:
@@ -48,11 +60,14 @@ class RMRL(GridAlgorithm):
     """Role-Model RL (and, after :meth:`pretrain`, Pretrained RM-RL).
 
     :param scene_size: K, trials per scene under similar initial states (default 5).
-    :param learning_rate: Adam learning rate of the online policy-gradient updates (default 3e-4).
+    :param learning_rate: Adam learning rate of the online policy-gradient updates (default
+        :data:`~rmrl_agents.common.grid_algorithm.DEFAULT_LEARNING_RATE`).
     :param ce_learning_rate: learning rate of the cross-entropy updates on D_i, on D and in
         pretraining (default: ``learning_rate``'s initial value).
     :param scene_epochs: cross-entropy steps on D_i (the whole scene as one batch) after each
-        scene (default 1).
+        scene (default :data:`DEFAULT_SCENE_EPOCHS`).
+    :param label_sigma: sd, in grid steps, of the Gaussian cross-entropy target around each
+        label (default :data:`DEFAULT_LABEL_SIGMA`; 0: one-hot, eq. 8 literally).
     :param replay_freq: every this many trials, cross-entropy on random batches of D
         (default 10; 0 turns data replay off).
     :param replay_batch_size: labels per replay batch (default 32, or all of D if smaller).
@@ -68,15 +83,18 @@ class RMRL(GridAlgorithm):
         self,
         policy: str | type[RoleModelPolicy],
         env: GymEnv | str | None,
-        learning_rate: float | Schedule = 3e-4,
+        learning_rate: float | Schedule = DEFAULT_LEARNING_RATE,
         scene_size: int = 5,
         ce_learning_rate: float | None = None,
-        scene_epochs: int = 1,
+        scene_epochs: int = DEFAULT_SCENE_EPOCHS,
+        label_sigma: float = DEFAULT_LABEL_SIGMA,
         replay_freq: int = 10,
         replay_batch_size: int = 32,
         replay_gradient_steps: int = 1,
         min_role_model_reward: float = 0.0,
         online_updates: bool = True,
+        ent_coef: float = DEFAULT_ENT_COEF,
+        normalize_advantage: bool = True,
         reward_baseline: BaselineKind = "mean",
         baseline_decay: float = 0.9,
         max_grad_norm: float | None = 1.0,
@@ -91,7 +109,10 @@ class RMRL(GridAlgorithm):
     ) -> None:
         if scene_size < 1 or replay_batch_size < 1 or scene_epochs < 0 or replay_freq < 0 or replay_gradient_steps < 0:
             raise ValueError("scene_size and replay_batch_size must be ≥ 1; scene_epochs, replay_freq, replay_gradient_steps ≥ 0")
+        if not label_sigma >= 0:
+            raise ValueError(f"label_sigma must be >= 0 grid steps (0: one-hot labels), got {label_sigma!r}")
         self.scene_size = scene_size
+        self.label_sigma = float(label_sigma)
         self.ce_learning_rate = ce_learning_rate
         self.scene_epochs = scene_epochs
         self.replay_freq = replay_freq
@@ -108,6 +129,8 @@ class RMRL(GridAlgorithm):
             policy,
             env,
             learning_rate=learning_rate,
+            ent_coef=ent_coef,
+            normalize_advantage=normalize_advantage,
             reward_baseline=reward_baseline,
             baseline_decay=baseline_decay,
             max_grad_norm=max_grad_norm,
@@ -260,11 +283,12 @@ class RMRL(GridAlgorithm):
         learning_rate: float,
         key: str = "train/ce_loss",
     ) -> float:
-        """One step on ``-mean Σ_i log π(a*[i]|s)`` (eq. 8). Arrays: images (B, *img) uint8, poses
+        """One step on ``-mean Σ_i Σ_bins q(bin|a*[i]) log π(bin|s)`` (eq. 8 with q one-hot, or a Gaussian of
+        ``label_sigma`` grid steps around the label). Arrays: images (B, *img) uint8, poses
         (B, 3) [m, m, rad], labels (B, 3) grid indices. Logs the loss and the label accuracy; returns the loss."""
         obs = self._obs_tensor(images, poses)
         labels_t = th.as_tensor(labels, dtype=th.long, device=self.device)
-        loss, accuracy = multi_head_cross_entropy(self.policy.logits(obs), self.policy.action_dims, labels_t)
+        loss, accuracy = multi_head_cross_entropy(self.policy.logits(obs), self.policy.action_dims, labels_t, self.label_sigma)
         self._gradient_step(loss, learning_rate)
         self.logger.record_mean(key, float(loss.item()))
         self.logger.record_mean(key.replace("loss", "accuracy"), float(accuracy))
@@ -320,12 +344,12 @@ class RMRL(GridAlgorithm):
         return {"ce_loss": float(np.mean(losses)), "accuracy": acc, "n_labels": float(n), "gradient_steps": float(steps)}
 
     def label_accuracy(self, data: RoleModelDataset, batch_size: int = 64) -> float:
-        """Fraction of D's labels the deterministic policy reproduces on every head."""
+        """Fraction of D's labels the deterministic policy (its readout) reproduces on every head."""
         hits = 0
         self.policy.set_training_mode(False)
         for start in range(0, len(data), batch_size):
             images, poses, labels = data.batch(np.arange(start, min(start + batch_size, len(data))))
             with th.no_grad():
-                pred = self.policy.get_distribution(self._obs_tensor(images, poses)).mode().cpu().numpy()
+                pred = self.policy(self._obs_tensor(images, poses), deterministic=True).cpu().numpy()
             hits += int(np.all(pred == labels, axis=1).sum())
         return hits / max(len(data), 1)

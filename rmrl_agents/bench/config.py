@@ -36,6 +36,14 @@ ABLATION_KWARGS: dict[str, dict[str, Any]] = {
     "RMRL-eq6": {"reward_baseline": "none"},
     "REINFORCE-eq6": {"reward_baseline": "none"},
 }
+#: The paper's recipe of each grid agent beside its improved defaults (:mod:`rmrl_agents.recipes`):
+#: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``.
+PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper")
+#: The grid agents' learning core, hashed into every learner job's settings: a job finished
+#: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``).
+LEARNER_CORE = "grid-core-v2"
+#: What the learners can see as their image (BenchConfig.observation).
+OBSERVATIONS = ("image", "plate_crop")
 PLACE_ID = "CellPlatePlace-sim-v0"
 SHELF_ID = "CellPlateShelf-sim-v0"
 #: cell_seed of seed s's source run: far from any evaluated cell.
@@ -86,11 +94,16 @@ class BenchConfig:
         ablations: also run the ablations.
         policy_kwargs: the network, shared by every method (RL100 and SAC take its trunk; see
             :func:`~rmrl_agents.bench.models.make_model` for their heads).
-        learning_rate: Adam learning rate of every method but RL100 (which keeps its own defaults).
+        learning_rate: Adam learning rate of every method but RL100 (which keeps its own defaults);
+            None (default): each method's own (the grid agents' ablated default, SB3's 3e-4 for
+            PPO and SAC; the paper's recipes set theirs).
         rl100_kwargs: RL100's keyword arguments in the benchmark (its defaults for the rest).
         sac_kwargs: SB3 SAC's keyword arguments in the benchmark (gamma = 0, the buffer and the
             network are set by the benchmark).
         workers: local worker processes.
+        observation: what the learners see as their image: "image" (the env's full camera image,
+            default) or "plate_crop" (the env's plate-centred crop, fed at its own 75×100 size:
+            the network's ``encoder_input_size`` is dropped; the same for every method).
     """
 
     train_trials: int = 100
@@ -108,23 +121,29 @@ class BenchConfig:
     policy_kwargs: dict[str, Any] = field(
         default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "encoder_input_size": (60, 80), "head_hidden": (128,)}
     )
-    learning_rate: float = 3e-4
+    learning_rate: float | None = None
     rl100_kwargs: dict[str, Any] = field(default_factory=lambda: dict(RL100_KWARGS))
     sac_kwargs: dict[str, Any] = field(default_factory=lambda: dict(SAC_KWARGS))
     workers: int = 2
+    observation: str = "image"
     quick: bool = False
 
     def __post_init__(self) -> None:
         for name in ("train_trials", "seeds", "eval_poses", "shelf_trials", "workers", "fit_scenes", "random_trials"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {list(OBSERVATIONS)}, got {self.observation!r}")
         if not self.cells:
             raise ValueError("cells must name at least one cell (None = the default cell, an int = a cell_seed)")
         if any(c is not None and (c < 0 or c >= SOURCE_CELL0) for c in self.cells):
             raise ValueError(f"evaluated cell_seeds must lie in 0..{SOURCE_CELL0 - 1} (source runs use the cells above)")
-        unknown = set(self.methods) - set(METHODS) - set(ABLATIONS)
+        unknown = set(self.methods) - set(METHODS) - set(ABLATIONS) - set(PAPER_RECIPES)
         if unknown:
-            raise ValueError(f"unknown methods {sorted(unknown)}; known: {list(METHODS)} and ablations {list(ABLATIONS)}")
+            raise ValueError(
+                f"unknown methods {sorted(unknown)}; known: {list(METHODS)}, the paper's recipes {list(PAPER_RECIPES)} "
+                f"and ablations {list(ABLATIONS)}"
+            )
         if self.pretrain_trials < SCENE_SIZE:
             raise ValueError(
                 f"pretrain_trials must be >= {SCENE_SIZE} (one RM-RL scene) for the source run to produce any label, "
@@ -136,6 +155,13 @@ class BenchConfig:
                 f"train_trials ({self.train_trials}) must be above {self.pretrain_trials}; give more train_trials, or leave "
                 "RMRL-pretrained-equal out of methods"
             )
+
+    @property
+    def learner_policy_kwargs(self) -> dict[str, Any]:
+        """The network every learner gets: ``policy_kwargs``, without the encoder's resize on the crop."""
+        if self.observation == "plate_crop":
+            return {k: v for k, v in self.policy_kwargs.items() if k != "encoder_input_size"}
+        return dict(self.policy_kwargs)
 
     @property
     def tau(self) -> float:
@@ -233,8 +259,10 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     """
     evaluation = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials}
     # hashed under the keyword names the finished jobs were saved with, so that they stay reused
-    hashed_kwargs = {_HASHED_NAMES.get(k, k): v for k, v in cfg.policy_kwargs.items()}
-    learner = {"policy_kwargs": hashed_kwargs, "learning_rate": cfg.learning_rate}
+    hashed_kwargs = {_HASHED_NAMES.get(k, k): v for k, v in cfg.learner_policy_kwargs.items()}
+    learner = {"policy_kwargs": hashed_kwargs, "learning_rate": cfg.learning_rate, "core": LEARNER_CORE}
+    if cfg.observation != "image":  # hashed only when set, so that finished full-image jobs stay reused
+        learner["observation"] = cfg.observation
     if job.method == "references":
         return {
             "job": job.key,
@@ -248,7 +276,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
         transfer = "RMRL-transfer" in cfg.all_methods  # then it also evaluates on every cell
         return {"job": job.key, **source, "transfer": {"cells": cfg.cells, **evaluation} if transfer else None}
     out = {"job": job.key, **learner, **evaluation, "online_trials": cfg.online_trials(job.method)}
-    out["kwargs"] = ABLATION_KWARGS.get(job.method, {})
+    out["kwargs"] = method_kwargs(job.method, cfg.learner_policy_kwargs)
     if job.method in USES_SOURCE:
         out["source"] = source
     if job.method == "RL100":
@@ -256,6 +284,16 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     if job.method == "SAC":
         out["sac_kwargs"] = cfg.sac_kwargs
     return out
+
+
+def method_kwargs(method: str, policy_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that make a grid agent ``method`` (beyond the shared network and
+    learning rate): an ablation's, or the paper's recipe with ``policy_kwargs`` merged in."""
+    if method in PAPER_RECIPES:
+        from rmrl_agents.recipes import paper_kwargs
+
+        return paper_kwargs(method.removesuffix("-paper"), policy_kwargs)
+    return dict(ABLATION_KWARGS.get(method, {}))
 
 
 def job_fingerprint(cfg: BenchConfig, job: Job) -> str:

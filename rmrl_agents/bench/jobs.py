@@ -70,6 +70,16 @@ def cell_kwargs(cell: int | None, continuous: bool = False) -> dict[str, Any]:
     return kwargs
 
 
+def learner_env(cfg: BenchConfig, env_id: str, cell: int | None, continuous: bool = False) -> Any:
+    """The env a learner trains and is evaluated on: the cell's, showing the crop as the image if
+    ``cfg.observation`` asks for it (:class:`~rmrl_agents.common.wrappers.PlateCropAsImage`)."""
+    if cfg.observation == "plate_crop":
+        from rmrl_agents.common.wrappers import PlateCropAsImage
+
+        return PlateCropAsImage(make_env(env_id, {**cell_kwargs(cell, continuous), "plate_crop": True}))
+    return make_env(env_id, cell_kwargs(cell, continuous))
+
+
 def _recorder(limit: int) -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -111,6 +121,7 @@ def _evaluate(
     policy: Callable[[Any], PolicyLike],
     wrap: Callable[[Any], Any] | None = None,
     continuous: bool = False,
+    learner: bool = False,
 ) -> dict[str, Any]:
     """Place and shelf evaluations on the cell's fixed poses; ``policy(env)`` gives the policy for an
     env (after ``wrap``, if given). The continuous envs have the same poses, scenes and metrics."""
@@ -119,7 +130,7 @@ def _evaluate(
         ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
         ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
     ):
-        env = make_env(env_id, cell_kwargs(cell, continuous))
+        env = learner_env(cfg, env_id, cell, continuous) if learner else make_env(env_id, cell_kwargs(cell, continuous))
         if wrap is not None:
             env = wrap(env)
         poses = fixed_poses(reset_region(env), n, poses_seed)
@@ -131,7 +142,7 @@ def _evaluate(
 def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
     """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
     as RL100's prior data), then evaluate it."""
-    env = make_env(PLACE_ID, cell_kwargs(cell, method in CONTINUOUS))
+    env = learner_env(cfg, PLACE_ID, cell, method in CONTINUOUS)
     result: dict[str, Any] = {"train_rewards": []}
     if source is not None and len(as_dataset(source)) == 0:
         # Every source scene failed (reward 0): nothing to imitate; the method starts from scratch.
@@ -152,6 +163,13 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
         "gradient_steps": steps.steps,
         "samples_per_step": samples_per_step(method, model),
     }
+    from rmrl_agents.common.exploration import exploration_windows, record_entropies
+    from rmrl_agents.common.grid_algorithm import GridAlgorithm
+
+    if isinstance(model, GridAlgorithm):
+        records = model.trial_log.records[model.log_start :]
+        actions = model.trial_log.actions()[model.log_start :]
+        result["exploration"] = exploration_windows(actions, record_entropies(records))
     if hasattr(model, "close_storage"):
         result["labels"] = len(model.dataset) if method.startswith("RMRL") else None
         model.close_storage()
@@ -178,7 +196,7 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
         model = res.pop("model")
         res["cell"] = source_cell(job.seed)
         if "RMRL-transfer" in cfg.all_methods:
-            res["transfer"] = {str(c): _evaluate(cfg, c, lambda env: model) for c in cfg.cells}
+            res["transfer"] = {str(c): _evaluate(cfg, c, lambda env: model, learner=True) for c in cfg.cells}
         return res
     source = None
     if job.method in USES_SOURCE:
@@ -187,7 +205,7 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
             raise RuntimeError(f"{job.key} needs the source run of seed {job.seed}, which has not finished ({source})")
     res = _train(cfg, job.method, job.seed, job.cell, cfg.online_trials(job.method), run_dir, source)
     model = res.pop("model")
-    res.update(_evaluate(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS))
+    res.update(_evaluate(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS, learner=True))
     if source is not None:
         res["budget"]["source_trials"] = cfg.pretrain_trials
     shutil.rmtree(run_dir, ignore_errors=True)  # trial logs with images: large, and not needed after

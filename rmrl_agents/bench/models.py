@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rmrl_agents.bench.config import ABLATION_KWARGS, BenchConfig
+from rmrl_agents.bench.config import BenchConfig, method_kwargs
 
 
 def _sb3_policy_kwargs(trunk: dict[str, Any], heads: list[int], critic: str) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _sb3_model(method: str, env: Any, seed: int, cfg: BenchConfig, trunk: dict[s
             buffer_size=max(cfg.train_trials, 1),
             policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="qf"),
             seed=seed,
-            learning_rate=cfg.learning_rate,
+            learning_rate=3e-4 if cfg.learning_rate is None else cfg.learning_rate,
             device="cpu",
             **cfg.sac_kwargs,
         )
@@ -47,7 +47,7 @@ def _sb3_model(method: str, env: Any, seed: int, cfg: BenchConfig, trunk: dict[s
         gae_lambda=1.0,
         policy_kwargs=_sb3_policy_kwargs(trunk, heads, critic="vf"),
         seed=seed,
-        learning_rate=cfg.learning_rate,
+        learning_rate=3e-4 if cfg.learning_rate is None else cfg.learning_rate,
         device="cpu",
     )
 
@@ -62,8 +62,9 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
     """
     from rmrl_agents.algorithms import algorithm_class
 
-    trunk = {k: v for k, v in cfg.policy_kwargs.items() if k != "head_hidden"}
-    heads = list(cfg.policy_kwargs.get("head_hidden", (256,)))
+    network = cfg.learner_policy_kwargs
+    trunk = {k: v for k, v in network.items() if k != "head_hidden"}
+    heads = list(network.get("head_hidden", (256,)))
     if method == "RL100":
         from rmrl_agents.rl100 import RL100
 
@@ -80,17 +81,10 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
         )
     if method in ("SAC", "PPO"):
         return _sb3_model(method, env, seed, cfg, trunk, heads)
-    base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6 ... -> RMRL
-    return algorithm_class(base)(
-        "MultiInputPolicy",
-        env,
-        policy_kwargs=dict(cfg.policy_kwargs),
-        data_dir=str(data_dir),
-        seed=seed,
-        learning_rate=cfg.learning_rate,
-        device="cpu",
-        **ABLATION_KWARGS.get(method, {}),
-    )
+    base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6, RMRL-paper ... -> RMRL
+    lr = {} if cfg.learning_rate is None else {"learning_rate": cfg.learning_rate}
+    kwargs = {"policy_kwargs": network, **lr, **method_kwargs(method, network)}
+    return algorithm_class(base)("MultiInputPolicy", env, data_dir=str(data_dir), seed=seed, device="cpu", **kwargs)
 
 
 def samples_per_step(method: str, model: Any) -> str:

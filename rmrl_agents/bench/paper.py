@@ -175,11 +175,19 @@ def config_for(
     cells: tuple[int | None, ...] | None = None,
     ablations: bool = False,
     methods: tuple[str, ...] | None = None,
+    observation: str | None = None,
 ) -> BenchConfig:
     """The preset (quick or full) with command-line overrides."""
     cfg = QUICK if quick else FULL
     changes: dict[str, Any] = {"ablations": ablations}
-    overrides = (("seeds", seeds), ("train_trials", trials), ("workers", workers), ("cells", cells), ("methods", methods))
+    overrides = (
+        ("seeds", seeds),
+        ("train_trials", trials),
+        ("workers", workers),
+        ("cells", cells),
+        ("methods", methods),
+        ("observation", observation),
+    )
     for name, value in overrides:
         if value is not None:
             changes[name] = value

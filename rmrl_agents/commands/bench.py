@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from rmrl_agents.bench.config import ABLATIONS, METHODS, SOURCE_CELL0
+from rmrl_agents.bench.config import ABLATIONS, METHODS, OBSERVATIONS, PAPER_RECIPES, SOURCE_CELL0
 from rmrl_agents.bench.lock import lock_bench_folder
 from rmrl_agents.commands._shared import UsageError, positive_int, user_errors
 from rmrl_agents.commands.ray_address import check_ray_reachable, ray_address
@@ -53,6 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="run the jobs as Ray tasks on this cluster ('auto', or host:port); default: a local process pool",
     )
+    p.add_argument(
+        "--observation",
+        choices=OBSERVATIONS,
+        default=None,
+        help="the learners' image: the full camera image (default) or the env's plate-centred crop (fed at 75x100)",
+    )
     p.add_argument("--out", default=None, help="output directory (default runs/bench-paper[-quick])")
     p.add_argument("--readme", default=None, help="also replace the generated results block of this README")
     p.add_argument("--no-progress", action="store_true")
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             cells=args.cells,
             ablations=args.ablations,
             methods=args.methods,
+            observation=args.observation,
         )
     except ValueError as err:
         raise UsageError(_as_options(str(err))) from None
@@ -130,7 +137,8 @@ def parse_cells(text: str | None) -> tuple[int | None, ...] | None:
 def parse_methods(text: str) -> tuple[str, ...]:
     """``"RMRL,RL100"`` → ``("RMRL", "RL100")``; an unknown name is refused with the known ones."""
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in METHODS and m not in ABLATIONS]
+    known = (*METHODS, *PAPER_RECIPES, *ABLATIONS)
+    unknown = [m for m in methods if m not in known]
     if unknown or not methods:
-        raise argparse.ArgumentTypeError(f"unknown methods {unknown or [text]}; known: {','.join((*METHODS, *ABLATIONS))}")
+        raise argparse.ArgumentTypeError(f"unknown methods {unknown or [text]}; known: {','.join(known)}")
     return methods

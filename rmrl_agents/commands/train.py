@@ -55,6 +55,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default={},
         help="JSON object of policy parameters, e.g. '{\"resnet_depth\": 10}'",
     )
+    p.add_argument(
+        "--recipe",
+        choices=("default", "paper"),
+        default="default",
+        help="default: this project's learning core; paper: the paper's recipe for reinforce, replay and rmrl "
+        "(uniform start, argmax, eq. 6 without baseline or entropy bonus, one-hot labels; rmrl_agents.recipes). "
+        "--agent-kwargs and --policy-kwargs override it",
+    )
     p.add_argument("--checkpoint-every", type=positive_int, default=10, help="trials between checkpoints (default 10)")
     p.add_argument("--log-interval", type=non_negative_int, default=10, help="trials between logger dumps (default 10; 0: never)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/logs")

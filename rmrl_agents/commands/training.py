@@ -22,6 +22,7 @@ from rmrl_agents.commands._shared import (
 )
 from rmrl_agents.commands.agent_kwargs import check_agent_kwargs
 from rmrl_agents.commands.run_folder import check_run_file, lock_run_folder, make_logger, write_run_file
+from rmrl_agents.common.exploration import exploration_summary
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.errors import DatasetError, IncompatibleEnvError
 from rmrl_agents.metrics import summarize_trials
@@ -101,9 +102,23 @@ def _resumed_model(args: argparse.Namespace, env: Any, out: Path, console: Conso
     return model, bool(logged)
 
 
+def _apply_recipe(args: argparse.Namespace, cls: type) -> None:
+    """``--recipe paper``: the paper's keywords under the user's own (which win)."""
+    if getattr(args, "recipe", "default") != "paper":
+        return
+    from rmrl_agents.recipes import PAPER_AGENTS, paper_kwargs
+
+    if cls.__name__ not in PAPER_AGENTS:
+        raise UsageError(f"--recipe paper: the paper has no recipe for {args.agent}; it has one for reinforce, replay and rmrl")
+    kwargs = paper_kwargs(cls.__name__, args.policy_kwargs)
+    args.policy_kwargs = kwargs.pop("policy_kwargs")
+    args.agent_kwargs = {**kwargs, **args.agent_kwargs}
+
+
 def train(args: argparse.Namespace) -> int:
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     cls = ALGORITHMS[args.agent]
+    _apply_recipe(args, cls)
     check_agent_kwargs(cls, args.agent_kwargs)
     if args.pretrain and args.agent == "rl100":
         raise UsageError(
@@ -175,6 +190,13 @@ def _train(args: argparse.Namespace, out: Path, settings: dict[str, Any], consol
         "success rate": stats["success_rate"],
         "wall time this call (s)": round(time.time() - t0, 1),
     }
+    explore = exploration_summary(model.trial_log.records[model.log_start :])
+    if explore:
+        summary[f"commonest action share, last {explore['trials']} trials"] = explore["commonest_share"]
+        if "entropy_dx_nats" in explore:
+            summary["policy entropy, last trials (nats: Δx, Δy, Δψ)"] = ", ".join(
+                f"{explore[f'entropy_{a}_nats']:.2f}" for a in ("dx", "dy", "dpsi")
+            )
     if isinstance(model, RMRL):
         summary["role-model labels"] = len(model.dataset)
     summary["output"] = str(out)

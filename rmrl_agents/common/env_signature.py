@@ -51,12 +51,22 @@ def _jsonable_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     return to_jsonable(out)
 
 
+def _outer_env(env: gym.Env | VecEnv) -> Any:
+    """The gym env an agent sees, wrappers included (inside a VecEnv: its first env), or None."""
+    if isinstance(env, VecEnv):
+        envs = getattr(env.unwrapped, "envs", None)
+        return envs[0] if envs else None
+    return env
+
+
 def env_signature(env: gym.Env | VecEnv) -> dict[str, Any]:
-    """The signature (see the module docstring) of a gym env or a one-env VecEnv."""
-    base = _base_env(env)
+    """The signature (see the module docstring) of a gym env or a one-env VecEnv; the image shape is
+    the one the agent sees (after observation wrappers such as
+    :class:`~rmrl_agents.common.wrappers.PlateCropAsImage`)."""
+    base, outer = _base_env(env), _outer_env(env)
     spec = getattr(base, "spec", None)
     grid = getattr(base, "grid", None)
-    obs_space = base.observation_space if base is not None else env.observation_space
+    obs_space = outer.observation_space if outer is not None else env.observation_space
     try:
         shape: list[int] | None = list(image_shape(obs_space))
     except (KeyError, TypeError, ValueError):

@@ -50,6 +50,7 @@ class Episode:
         action: the action taken (grid indices, or the continuous action in [-1, 1]).
         initial_pose: the fixed initial pose asked for, [x m, y m, yaw rad] (None: a new scene).
         true_e_trans_mm, true_e_rot_deg: the simulator's true error (NaN off the sim).
+        plate_type: the plate's type where the env knows it (the sim: ``privileged``), else None.
     """
 
     reward: float
@@ -61,6 +62,7 @@ class Episode:
     initial_pose: list[float] | None = None
     true_e_trans_mm: float = math.nan
     true_e_rot_deg: float = math.nan
+    plate_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,12 @@ class EvaluationResult:
         return np.array([as_float(getattr(e, name)) for e in self.episodes], dtype=np.float64)
 
     def columns(self) -> dict[str, list[float]]:
-        """Every metric of :data:`METRICS` as a list over the episodes (success as 0.0 / 1.0)."""
-        return {name: self.column(name).tolist() for name in METRICS}
+        """Every metric of :data:`METRICS` as a list over the episodes (success as 0.0 / 1.0), and
+        ``plate_type`` where the env tells it."""
+        out: dict[str, list[Any]] = {name: self.column(name).tolist() for name in METRICS}
+        if any(e.plate_type is not None for e in self.episodes):
+            out["plate_type"] = [e.plate_type for e in self.episodes]
+        return out
 
     def means(self) -> dict[str, float]:
         """Mean of every metric over the episodes, ignoring NaN (NaN if none was measured)."""
@@ -160,6 +166,7 @@ def evaluate_policy(
                 initial_pose=None if initial is None else initial[i].tolist(),
                 true_e_trans_mm=as_float(truth.get("true_e_trans_mm")),
                 true_e_rot_deg=as_float(truth.get("true_e_rot_deg")),
+                plate_type=truth.get("plate_type") if isinstance(truth.get("plate_type"), str) else None,
             )
         )
         if initial is None:

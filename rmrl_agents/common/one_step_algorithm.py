@@ -255,6 +255,10 @@ class OneStepAlgorithm(TrialStorage, RunLogger, BaseAlgorithm, Generic[PolicyT])
         """Reset option for the trial after the current one; None: the env's default (a new scene)."""
         return None
 
+    def _trial_record_extras(self) -> dict[str, Any]:
+        """Fields the algorithm adds to the log record of the trial in progress (small JSON values)."""
+        return {}
+
     def _on_env_reset(self) -> None:
         """Called when learn() reset the env itself (a new scene begins)."""
         self._scene_counter += 1
@@ -379,6 +383,7 @@ class OneStepAlgorithm(TrialStorage, RunLogger, BaseAlgorithm, Generic[PolicyT])
             t_start=t_start,
             duration_s=duration_s,
         )
+        record.update(self._trial_record_extras())
         index = self.trial_log.append({"image": image}, record)
         log_trial_metrics(self.logger, reward, info)
         return Trial(index, image, pose, action, reward, self._scene_counter, self.trial_log.records[index])

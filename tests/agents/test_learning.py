@@ -7,26 +7,73 @@ import pytest
 
 from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE, RoleModelDataset
 from rmrl_agents.common.envs import SyntheticPlateEnv
-from rmrl_agents.common.evaluation import evaluate_policy
+from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses
 
 from .conftest import EVAL_SEED
 
 N_TRIALS = 300
-# a uniformly random grid action misses c(P^e) by ~8.7 mm on average (reward ≈ 0.915)
-RANDOM_E_TRANS_MM = 8.7
+SEEDS = range(5)
+#: the synthetic env shaped like the sim's problem (as in benchmarks/learner_ablation.py): a
+#: state-dependent optimum, a cliff at 4 mm and 0.3 mm of measurement noise
+LEARN_ENV = {"fail_beyond_mm": 4.0, "measurement_noise_mm": 0.3}
+N_EVAL = 60
 
 
-@pytest.mark.parametrize("algo", [REINFORCE, ReplayREINFORCE, RMRL])
-def test_agent_improves_mean_reward(algo, make_env, tiny_policy, tmp_path) -> None:
-    model = algo("MultiInputPolicy", make_env(), seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path)
-    model.learn(N_TRIALS)
-    rewards = model.trial_log.rewards()
-    assert len(rewards) == N_TRIALS
-    first, last = rewards[:75].mean(), rewards[-75:].mean()
-    assert last > first + 0.015, f"training reward {first:.4f} -> {last:.4f}"
-    result = evaluate_policy(model, make_env(), 100, seed=EVAL_SEED).means()
-    assert result["e_trans_mm"] < 7.0, result
-    assert result["reward"] > 0.93, result
+def _true_error(policy, env) -> float:
+    """Mean true e_trans (mm) of a policy (a model, a function of the observation, or None: zero) on fixed poses."""
+    poses = fixed_poses(env.unwrapped.reset_region, N_EVAL, 2026)
+    return float(np.mean(evaluate_policy(policy, env, poses=poses, seed=EVAL_SEED).column("true_e_trans_mm")))
+
+
+@pytest.fixture(scope="module")
+def bar() -> dict[str, float]:
+    """The references of the learning bar on the test env: zero, the best constant grid action
+    (searched on the evaluation poses themselves: no constant does better), and the oracle."""
+    env = SyntheticPlateEnv(**LEARN_ENV)
+    centre = env.optimal_action(np.mean(fixed_poses(env.reset_region, N_EVAL, 2026), axis=0))
+    constants = [np.clip(centre + np.array(d) - [2, 2, 1], 0, env.action_space.nvec - 1) for d in np.ndindex(5, 5, 3)]
+    best = min(_true_error(lambda obs, a=a: a, env) for a in constants)
+    return {
+        "zero": _true_error(None, env),
+        "constant": best,
+        "oracle": _true_error(lambda obs: env.optimal_action(obs["pose"]), env),
+    }
+
+
+def test_the_learning_bar_fails_a_constant_or_do_nothing_policy(bar) -> None:
+    """What the learning tests below ask, "beat the best constant", no constant can pass; the oracle passes."""
+    assert bar["oracle"] < bar["constant"] < bar["zero"]
+    assert not bar["constant"] < bar["constant"] and not bar["zero"] < bar["constant"]
+    assert bar["constant"] - bar["oracle"] > 1.0  # the optimum depends on the state: context is worth > 1 mm
+
+
+def _learned_errors(algo, tiny_policy, tmp_path) -> list[float]:
+    errors = []
+    for seed in SEEDS:
+        model = algo(
+            "MultiInputPolicy",
+            SyntheticPlateEnv(**LEARN_ENV),
+            seed=seed,
+            policy_kwargs=tiny_policy,
+            data_dir=tmp_path / str(seed),
+        )
+        model.learn(N_TRIALS)
+        errors.append(_true_error(model, SyntheticPlateEnv(**LEARN_ENV)))
+        model.close_storage()
+    return errors
+
+
+def test_rmrl_beats_the_best_constant_on_most_seeds(bar, tiny_policy, tmp_path) -> None:
+    errors = _learned_errors(RMRL, tiny_policy, tmp_path)
+    assert sum(e < bar["constant"] for e in errors) >= 4, (errors, bar)
+
+
+@pytest.mark.parametrize("algo", [REINFORCE, ReplayREINFORCE])
+def test_policy_gradient_baselines_beat_the_zero_adjustment(algo, bar, tiny_policy, tmp_path) -> None:
+    """REINFORCE and RL + replay on the same core learn (beat zero on most seeds) but, in 300
+    trials, not the best constant (benchmarks/learner_ablation.py: 0 of 8 seeds)."""
+    errors = _learned_errors(algo, tiny_policy, tmp_path)
+    assert sum(e < bar["zero"] for e in errors) >= 4, (errors, bar)
 
 
 def _optimal_dataset(path, n: int = 200, seed: int = 0) -> RoleModelDataset:

@@ -48,3 +48,24 @@ def test_shelf_env_runs(tiny_policy, tmp_path) -> None:
     model = RMRL("MultiInputPolicy", env, seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path, scene_size=2)
     model.learn(2)
     assert len(model.trial_log) == 2
+
+
+def test_an_agent_learns_on_the_plate_crop(tiny_policy, tmp_path) -> None:
+    """The crop as the agents' image: the log, the signature and a saved model all hold the crop."""
+    from rmrl_agents.common.env_signature import env_signature
+    from rmrl_agents.common.wrappers import PlateCropAsImage
+
+    env = PlateCropAsImage(gym.make("CellPlatePlace-sim-v0", plate_crop=True))
+    crop_shape = env.observation_space["image"].shape
+    assert crop_shape == (75, 100, 3) and set(env.observation_space.spaces) == {"image", "pose"}
+    model = RMRL("MultiInputPolicy", env, seed=0, policy_kwargs=tiny_policy, data_dir=tmp_path, scene_size=2)
+    model.learn(2)
+    assert model.trial_log.array("image").shape[1:] == crop_shape
+    assert env_signature(env)["image_shape"] == list(crop_shape)
+    model.save(tmp_path / "m")
+    obs, _ = env.reset(seed=1)
+    assert np.array_equal(
+        RMRL.load(tmp_path / "m", env=env).predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0]
+    )
+    with pytest.raises(ValueError, match="plate_crop=True"):
+        PlateCropAsImage(gym.make("CellPlatePlace-sim-v0"))

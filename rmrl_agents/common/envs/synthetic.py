@@ -67,6 +67,12 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
     :param reward_length_m: L of the reward (default 0.1 m).
     :param scene_jitter_m, scene_jitter_rad: jitter of a ``{"scene": "same"}`` reset.
     :param success_mm: success if e_trans below this and e_rot below 1° (default 3 mm).
+    :param fail_beyond_mm: a placement further than this from the target fails and scores 0, as a
+        plate that lands on the box's rim does in the sim (``failure="not_flat"``); None (default):
+        never (the reward then falls smoothly with the error).
+    :param measurement_noise_mm: sd of the noise on the measured final x and y (the camera's),
+        from which e_trans and the reward are computed (default 0: the truth); the truth stays
+        under ``info["privileged"]``.
     :param action_type: "grid" (default, the grid's MultiDiscrete indices) or "continuous"
         (``Box(-1, 1, (3,))`` scaled to the grid's ranges), as ``gym.make(..., action_type=...)``
         of the real envs.
@@ -86,6 +92,8 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         scene_jitter_m: float = 0.0005,
         scene_jitter_rad: float = math.radians(0.1),
         success_mm: float = 3.0,
+        fail_beyond_mm: float | None = None,
+        measurement_noise_mm: float = 0.0,
         render_mode: str | None = None,
         action_type: ActionType = "grid",
     ) -> None:
@@ -103,6 +111,12 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.reward_length_m = reward_length_m
         self.scene_jitter_m, self.scene_jitter_rad = scene_jitter_m, scene_jitter_rad
         self.success_mm = success_mm
+        if fail_beyond_mm is not None and not fail_beyond_mm > 0:
+            raise ValueError(f"fail_beyond_mm must be > 0 mm or None, got {fail_beyond_mm!r}")
+        if not measurement_noise_mm >= 0:
+            raise ValueError(f"measurement_noise_mm must be >= 0, got {measurement_noise_mm!r}")
+        self.fail_beyond_mm = fail_beyond_mm
+        self.measurement_noise_mm = float(measurement_noise_mm)
         self.render_mode = render_mode
         h, w = self.image_size
         # pixel centres in metres (image rows along x, columns along y)
@@ -163,22 +177,28 @@ class SyntheticPlateEnv(gym.Env[dict[str, Any], np.ndarray]):
         adjustment = self.action_to_adjustment(action)
         offset = estimate + adjustment - self._true  # grasp offset carried to the placement
         final = PlanarPose.from_array(self.target + offset)
-        error = placement_error(final, TARGET)
-        r = reward(error, self.reward_length_m)
+        truth = placement_error(final, TARGET)
+        noise = np.zeros(3)
+        if self.measurement_noise_mm:
+            noise[:2] = self.np_random.normal(0.0, self.measurement_noise_mm / 1000.0, 2)
+        measured = PlanarPose.from_array(final.as_array() + noise)
+        error = placement_error(measured, TARGET)
+        failed = self.fail_beyond_mm is not None and truth.e_trans_mm > self.fail_beyond_mm
+        r = 0.0 if failed else reward(error, self.reward_length_m)
         info: dict[str, Any] = {
             "e_trans_mm": error.e_trans_mm,
             "e_rot_deg": error.e_rot_deg,
-            "success": bool(error.e_trans_mm < self.success_mm and error.e_rot_deg < 1.0),
-            "failure": None,
-            "final_pose": final.as_array(),
+            "success": bool(not failed and error.e_trans_mm < self.success_mm and error.e_rot_deg < 1.0),
+            "failure": "not_flat" if failed else None,
+            "final_pose": measured.as_array(),
             "adjustment": adjustment,
-            # no perception here: what the env measures is the truth
+            # no perception here: with measurement_noise_mm = 0 the env measures the truth
             "privileged": {
                 "true_pose": self._true.copy(),
                 "requested_pose": self._true.copy(),
                 "true_final_pose": final.as_array(),
-                "true_e_trans_mm": error.e_trans_mm,
-                "true_e_rot_deg": error.e_rot_deg,
+                "true_e_trans_mm": truth.e_trans_mm,
+                "true_e_rot_deg": truth.e_rot_deg,
             },
         }
         obs: dict[str, np.ndarray] = {"image": self._image.copy(), "pose": estimate.astype(np.float32)}

@@ -1,0 +1,81 @@
+"""Exploration diagnostics of the grid agents: is the policy still exploring, or has it collapsed?
+
+A collapsed policy samples one grid action over and over: every trial of a scene is then the same,
+the role model is that action, and its label confirms it. Two figures show it:
+
+* the **entropy** of each head's distribution, in nats, at the state the trial was taken in
+  (log(25) = 3.22 for a uniform Δx head of the default grid; 0 for one bin);
+* the **share of the commonest action** among the trials of a window (default 25 trials): about
+  1/25 = 0.04 or less while a policy explores, 1.0 when every trial is the same action.
+
+Both go to the logger (``explore/...`` in progress.csv and TensorBoard), into each trial's log
+record (``policy_entropy``), the ``rmrl train`` summary and the benchmark's job results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch as th
+
+#: trials per diagnostic window
+WINDOW = 25
+#: names of the grid heads, in action order
+AXES = ("dx", "dy", "dpsi")
+
+
+def head_entropies(probabilities: Sequence[th.Tensor]) -> np.ndarray:
+    """Entropy (nats) of each head, shape (B, n_heads), from each head's (B, n_i) probabilities."""
+    out = [-(p * th.log(p.clamp_min(1e-12))).sum(1) for p in probabilities]
+    return th.stack(out, dim=1).detach().cpu().numpy()
+
+
+def commonest_share(actions: np.ndarray) -> float:
+    """Fraction of the rows of ``actions`` (N, n_heads) equal to the most frequent row (NaN if empty)."""
+    actions = np.asarray(actions)
+    if len(actions) == 0:
+        return float("nan")
+    _, counts = np.unique(actions.reshape(len(actions), -1), axis=0, return_counts=True)
+    return float(counts.max() / len(actions))
+
+
+def exploration_windows(actions: np.ndarray, entropies: np.ndarray | None = None, window: int = WINDOW) -> list[dict[str, Any]]:
+    """Per consecutive window of ``window`` trials (the last may be shorter): its first trial,
+    its size, the commonest action's share, the number of distinct actions and, with
+    ``entropies`` (N, n_heads), the mean entropy of each head (nats)."""
+    actions = np.asarray(actions)
+    out = []
+    for start in range(0, len(actions), window):
+        part = actions[start : start + window]
+        row: dict[str, Any] = {
+            "first_trial": start,
+            "trials": len(part),
+            "commonest_share": round(commonest_share(part), 4),
+            "distinct_actions": len(np.unique(part.reshape(len(part), -1), axis=0)),
+        }
+        if entropies is not None:
+            ent = np.asarray(entropies, dtype=np.float64)[start : start + window]
+            row.update({f"entropy_{a}_nats": round(float(np.nanmean(ent[:, i])), 4) for i, a in enumerate(AXES)})
+        out.append(row)
+    return out
+
+
+def record_entropies(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
+    """The ``policy_entropy`` of each trial record (N, n_heads), or None if a record has none."""
+    values = [r.get("policy_entropy") for r in records]
+    if not values or any(v is None for v in values):
+        return None
+    return np.asarray(values, dtype=np.float64)
+
+
+def exploration_summary(records: Sequence[Mapping[str, Any]], window: int = WINDOW) -> dict[str, Any]:
+    """The last window's figures from a run's trial records: commonest-action share and, where
+    the records carry them, the heads' mean entropies."""
+    tail = list(records[-window:])
+    if not tail:
+        return {}
+    actions = np.asarray([np.asarray(r["action"]).ravel() for r in tail])
+    last = exploration_windows(actions, record_entropies(tail), window=len(tail))[0]
+    return {k: v for k, v in last.items() if k not in ("first_trial",)}
