@@ -113,7 +113,8 @@ def test_replay_of_the_whole_dataset_every_replay_freq_trials(tmp_path, tiny_pol
     model.learn(12)
     scene = [c for c in calls if c[0] == "train/scene_ce_loss"]
     replay = [c for c in calls if c[0] == "train/replay_ce_loss"]
-    assert [c[2] for c in scene] == [3, 6, 9, 12] and all(c[1] == 3 for c in scene)
+    epochs = model.scene_epochs  # cross-entropy steps per finished scene
+    assert [c[2] for c in scene] == [t for t in (3, 6, 9, 12) for _ in range(epochs)] and all(c[1] == 3 for c in scene)
     # at trials 4, 8, 12 (D has 3, 6, 12 labels): 2 batches of min(5, |D|)
     assert [(c[2], c[1]) for c in replay] == [(4, 3), (4, 3), (8, 5), (8, 5), (12, 5), (12, 5)]
 
