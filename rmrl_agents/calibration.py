@@ -15,12 +15,13 @@ smooths the apex), a parabola in Δψ (1 - cos is quadratic for small angles) an
 The calibration is the apex (cx, cy, cψ). It is fitted by robust least squares
 (``scipy.optimize.least_squares``, soft-L1 loss of scale :data:`LOSS_SCALE_MM`) within bounds:
 the centre within the action range, s in [0.1, 20] mm, k in [0, 1] mm/deg², b in [-20, 50] mm.
-The apex has a normal prior around zero with the sd the exploration starts with
-(``initial_spread``): one pseudo-residual ``LOSS_SCALE_MM·c_i/σ_i`` per axis, as if the apex had
-been measured at zero with that sd in units of the loss scale. It matters only where the rewards
-say little: Δψ, which the reward sees through ``1 - cos`` alone (0.015 mm of implied error per
-deg² at L = 0.1 m), would otherwise wander to the edge of the range when the trials cannot place
-it; against a hundred trials on Δx and Δy it moves the apex by a fraction of a percent.
+Δx and Δy move the implied error at first order (the cone's slope is 1), Δψ only at second
+order: the reward sees yaw through ``1 - cos`` (0.015 mm of implied error per deg² at L = 0.1 m),
+so cψ can wander to the edge of the range when the trials cannot place it. cψ therefore has a
+normal prior around zero with the sd the exploration starts with in yaw (``initial_spread[2]``):
+one pseudo-residual ``LOSS_SCALE_MM·cψ/σψ``, as if cψ had been measured at zero with that sd in
+units of the loss scale. Rewards that do depend on yaw (the sim, where a plate turned too far
+fails) outweigh it.
 
 **Failures** (a plate on a rim, dropped, missed: every failure scores r = 0, so -ln r is
 infinite) and rewards implying more than :data:`FAILURE_ERROR_MM` enter the fit at that cap,
@@ -125,13 +126,13 @@ def fit_cone(
     adjustments: np.ndarray,
     errors: np.ndarray,
     reach: Sequence[float] | np.ndarray,
-    prior_sd: Sequence[float] | np.ndarray,
+    prior_sd_deg: float,
     start: Sequence[float] | np.ndarray | None = None,
 ) -> ConeFit:
     """Fit f (module docstring) to implied errors ``errors`` (N,) mm at ``adjustments`` (N, 3) mm, mm, degrees.
 
     :param reach: the largest |Δx| mm, |Δy| mm, |Δψ| degrees the apex may take (the action range).
-    :param prior_sd: sd of the normal prior of the apex around zero (mm, mm, degrees).
+    :param prior_sd_deg: sd of the normal prior of cψ around zero, degrees.
     :param start: a first guess of the apex (e.g. the previous fit); the fit also starts from the
         mean adjustment of the best fifth of the trials and keeps the better optimum.
     """
@@ -143,10 +144,10 @@ def fit_cone(
     high = np.array([*hi_c, _S_BOUNDS[1], _K_BOUNDS[1], _B_BOUNDS[1]])
     best = d[np.argsort(y)[: max(1, len(y) // 5)]].mean(axis=0)
     starts = [best] if start is None else [best, np.asarray(start, dtype=np.float64)]
-    prior_weight = LOSS_SCALE_MM / np.asarray(prior_sd, dtype=np.float64)
+    prior_weight = LOSS_SCALE_MM / prior_sd_deg
 
     def residuals(p: np.ndarray) -> np.ndarray:
-        return np.concatenate([_cone(p, d) - y, p[:3] * prior_weight])
+        return np.append(_cone(p, d) - y, p[2] * prior_weight)
 
     fits = []
     for centre in starts:
@@ -351,7 +352,7 @@ class OffsetCalibration(OneStepAlgorithm[OffsetPolicy]):
         if not self.grid_actions:
             reach = np.abs(self._mm_deg(np.array(self._action_scale)))
         start = None if self.fit is None else self.fit.centre
-        self.fit = fit_cone(data[:, :3], data[:, 3], reach, self.initial_spread, start)
+        self.fit = fit_cone(data[:, :3], data[:, 3], reach, self.initial_spread[2], start)
         shrink = math.sqrt(self.initial_trials / n)
         spread = np.maximum(self._min_spread(), np.asarray(self.initial_spread) * shrink)
         self._hold(self.fit.centre, spread)
