@@ -24,10 +24,14 @@ units of the loss scale. Rewards that do depend on yaw (the sim, where a plate t
 fails) outweigh it.
 
 **Failures** (a plate on a rim, dropped, missed: every failure scores r = 0, so -ln r is
-infinite) and rewards implying more than :data:`FAILURE_ERROR_MM` enter the fit at that cap,
-an error worse than any placement on the grid: "not here" evidence. The robust loss bounds the
-pull of any one point, so a chance failure next to the apex moves the fit little while a region
-that keeps failing pushes the apex away from it.
+infinite) are censored observations, "not here" evidence: the error at that adjustment was at
+least the largest error any successful trial implied so far (:data:`FAILURE_ERROR_MM` before the
+first success). A failure costs only where the model puts f below that bound, so a region that
+keeps failing pushes the apex away until f there rises to the bound, and no further; and the
+robust loss bounds the pull of a chance failure next to the apex. (Taking a failure as an error
+of 25 mm instead pushed the apex on: on the synthetic env with failures beyond 4 mm of the right
+adjustment, 100 trials landed up to 2.0 mm from the best constant over 10 seeds, against 1.1 mm
+censored.) A successful reward implying more than :data:`FAILURE_ERROR_MM` counts as that.
 
 **Exploration**: the first ``initial_trials`` (default :data:`INITIAL_TRIALS`) adjustments
 are drawn around the zero adjustment with a normal spread ``initial_spread`` (default
@@ -69,7 +73,7 @@ from rmrl_agents.policies import POSE_KEY
 INITIAL_TRIALS = 20
 #: normal spread (sd) of those first trials per axis: Δx mm, Δy mm, Δψ degrees
 INITIAL_SPREAD = (5.0, 5.0, 2.0)
-#: the implied error (mm) a failure (r = 0), or any worse reward, counts as in the fit
+#: the cap of an implied error (mm), and the failures' lower bound before the first success
 FAILURE_ERROR_MM = 25.0
 #: scale of the fit's soft-L1 loss, mm: residuals beyond it pull less than quadratically
 LOSS_SCALE_MM = 2.0
@@ -128,6 +132,7 @@ def fit_cone(
     reach: Sequence[float] | np.ndarray,
     prior_sd_deg: float,
     start: Sequence[float] | np.ndarray | None = None,
+    at_least: np.ndarray | None = None,
 ) -> ConeFit:
     """Fit f (module docstring) to implied errors ``errors`` (N,) mm at ``adjustments`` (N, 3) mm, mm, degrees.
 
@@ -135,6 +140,8 @@ def fit_cone(
     :param prior_sd_deg: sd of the normal prior of cψ around zero, degrees.
     :param start: a first guess of the apex (e.g. the previous fit); the fit also starts from the
         mean adjustment of the best fifth of the trials and keeps the better optimum.
+    :param at_least: (N,) bool: these errors are lower bounds (failures), which cost only where
+        f lies below them.
     """
     from scipy.optimize import least_squares
 
@@ -146,8 +153,12 @@ def fit_cone(
     starts = [best] if start is None else [best, np.asarray(start, dtype=np.float64)]
     prior_weight = LOSS_SCALE_MM / prior_sd_deg
 
+    bound = np.zeros(len(y), bool) if at_least is None else np.asarray(at_least, bool)
+
     def residuals(p: np.ndarray) -> np.ndarray:
-        return np.append(_cone(p, d) - y, p[2] * prior_weight)
+        r = _cone(p, d) - y
+        r[bound] = np.minimum(r[bound], 0.0)  # a lower bound: no cost where f is above it
+        return np.append(r, p[2] * prior_weight)
 
     fits = []
     for centre in starts:
@@ -329,7 +340,8 @@ class OffsetCalibration(OneStepAlgorithm[OffsetPolicy]):
             return self.policy(obs_as_tensor(obs, self.device)).cpu().numpy()
 
     def implied_error_mm(self, reward: float, failed: bool) -> float:
-        """``-L·ln r`` in mm, capped at :data:`FAILURE_ERROR_MM` (a failure, r = 0, is the cap)."""
+        """``-L·ln r`` in mm, capped at :data:`FAILURE_ERROR_MM` (a failure, r = 0, is stored as the cap;
+        the fit takes it as a lower bound)."""
         if failed or not reward > 0.0:
             return FAILURE_ERROR_MM
         return min(-1000.0 * self.reward_length_m * math.log(min(reward, 1.0)), FAILURE_ERROR_MM)
@@ -352,7 +364,9 @@ class OffsetCalibration(OneStepAlgorithm[OffsetPolicy]):
         if not self.grid_actions:
             reach = np.abs(self._mm_deg(np.array(self._action_scale)))
         start = None if self.fit is None else self.fit.centre
-        self.fit = fit_cone(data[:, :3], data[:, 3], reach, self.initial_spread[2], start)
+        failed, errors = data[:, 4] == 1, data[:, 3].copy()
+        errors[failed] = errors[~failed].max() if np.any(~failed) else FAILURE_ERROR_MM  # "at least this"
+        self.fit = fit_cone(data[:, :3], errors, reach, self.initial_spread[2], start, at_least=failed)
         shrink = math.sqrt(self.initial_trials / n)
         spread = np.maximum(self._min_spread(), np.asarray(self.initial_spread) * shrink)
         self._hold(self.fit.centre, spread)
