@@ -20,8 +20,7 @@ order: the reward sees yaw through ``1 - cos`` (0.015 mm of implied error per de
 so cψ can wander to the edge of the range when the trials cannot place it. cψ therefore has a
 normal prior around zero with the sd the exploration starts with in yaw (``initial_spread[2]``):
 one pseudo-residual ``LOSS_SCALE_MM·cψ/σψ``, as if cψ had been measured at zero with that sd in
-units of the loss scale. Rewards that do depend on yaw (the sim, where a plate turned too far
-fails) outweigh it.
+units of the loss scale. Trials whose rewards do depend on yaw outweigh it.
 
 **Failures** (a plate on a rim, dropped, missed: every failure scores r = 0, so -ln r is
 infinite) are censored observations, "not here" evidence: the error at that adjustment was at
@@ -350,7 +349,7 @@ class OffsetCalibration(OneStepAlgorithm[OffsetPolicy]):
         if not math.isfinite(trial.reward):  # no measurement in the log: nothing to learn
             return
         adjustment = np.array(self._action_origin) + np.asarray(trial.action, dtype=np.float64) * np.array(self._action_scale)
-        failed = trial.record.get("failure") is not None
+        failed = trial.record.get("failure") is not None or not trial.reward > 0.0  # every failure scores 0
         self.points.append([*self._mm_deg(adjustment).tolist(), self.implied_error_mm(trial.reward, failed), float(failed)])
         self._refit()
 
