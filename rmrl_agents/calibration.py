@@ -244,7 +244,7 @@ class OffsetCalibration(OneStepAlgorithm[OffsetPolicy]):
         policy_kwargs: dict[str, Any] | None = None,
         verbose: int = 0,
         seed: int | None = None,
-        device: th.device | str = "cpu",
+        device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
         if int(initial_trials) < 8:
