@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 
 #: command-line name → (module, class); ``rl100`` needs a continuous env
-#: (``--env-kwargs '{"action_type": "continuous"}'``).
+#: (``--env-kwargs '{"action_type": "continuous"}'``); ``calibration`` learns one constant
+#: adjustment from the rewards alone (a baseline a lab can run on day one).
 _CLASSES = {
     "reinforce": ("rmrl_agents.reinforce", "REINFORCE"),
     "replay": ("rmrl_agents.replay_reinforce", "ReplayREINFORCE"),
     "rmrl": ("rmrl_agents.rmrl", "RMRL"),
     "rl100": ("rmrl_agents.rl100", "RL100"),
+    "calibration": ("rmrl_agents.calibration", "OffsetCalibration"),
 }
 
 

@@ -17,8 +17,19 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Learning methods in the order of the paper's tables (PPO and the equal-budget variant added).
-METHODS = ("REINFORCE", "ReplayREINFORCE", "RMRL", "RMRL-pretrained", "RMRL-pretrained-equal", "PPO", "RL100", "SAC")
+#: Learning methods in the order of the paper's tables (PPO and the equal-budget variant added),
+#: then the reward-only offset calibration (:mod:`rmrl_agents.calibration`, no network).
+METHODS = (
+    "REINFORCE",
+    "ReplayREINFORCE",
+    "RMRL",
+    "RMRL-pretrained",
+    "RMRL-pretrained-equal",
+    "PPO",
+    "RL100",
+    "SAC",
+    "calibration",
+)
 #: Methods on the continuous envs (``gym.make(id, action_type="continuous")``).
 CONTINUOUS = ("RL100", "SAC")
 #: Methods that start from the role-model labels of their seed's source run (counted in their budget).

@@ -53,7 +53,8 @@ def _sb3_model(method: str, env: Any, seed: int, cfg: BenchConfig, trunk: dict[s
 
 
 def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Path, source: Path | None = None) -> Any:
-    """The untrained model of a learning method (or an ablation) with the shared network.
+    """The untrained model of a learning method (or an ablation) with the shared network
+    (``"calibration"``: the reward-only offset calibration, which has none).
 
     The rmrl agents take ``cfg.policy_kwargs`` as they are. PPO and SAC put SB3's heads
     (``head_hidden`` sizes) on the same trunk (:class:`~rmrl_agents.policies.PlateFeaturesExtractor`);
@@ -81,6 +82,10 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
         )
     if method in ("SAC", "PPO"):
         return _sb3_model(method, env, seed, cfg, trunk, heads)
+    if method == "calibration":  # no network: one constant adjustment fitted to the rewards
+        from rmrl_agents.calibration import OffsetCalibration
+
+        return OffsetCalibration("OffsetPolicy", env, data_dir=str(data_dir), seed=seed, device="cpu")
     base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6, RMRL-paper ... -> RMRL
     lr = {} if cfg.learning_rate is None else {"learning_rate": cfg.learning_rate}
     kwargs = {"policy_kwargs": network, **lr, **method_kwargs(method, network)}
@@ -101,6 +106,8 @@ def samples_per_step(method: str, model: Any) -> str:
             f"≤{model.batch_size} transitions (imitation, critics, distillation, offline PPO); "
             f"online PPO on {model.online_batch_size}-trial batches"
         )
+    if method == "calibration":
+        return "no gradient steps: a least-squares refit on every trial so far, after each trial"
     if method.startswith("ReplayREINFORCE"):
         return f"≤{model.batch_size} replayed trials, every {model.train_freq} trial(s)"
     if method.startswith("REINFORCE"):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents import ALGORITHMS, REINFORCE, RL100, RMRL, ReplayREINFORCE, algorithm_class
+from rmrl_agents.calibration import OffsetCalibration
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
@@ -111,7 +112,8 @@ def test_evaluate_policy_on_fixed_poses() -> None:
 
 
 def test_one_map_from_name_to_algorithm() -> None:
-    assert {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL, "rl100": RL100} == ALGORITHMS
+    expected = {"reinforce": REINFORCE, "replay": ReplayREINFORCE, "rmrl": RMRL, "rl100": RL100, "calibration": OffsetCalibration}
+    assert expected == ALGORITHMS
     assert algorithm_class("rmrl") is RMRL and algorithm_class("ReplayREINFORCE") is ReplayREINFORCE
     with pytest.raises(ValueError, match=r"unknown algorithm 'ppo'.*'reinforce'"):
         algorithm_class("ppo")
@@ -124,7 +126,12 @@ def test_algorithm_constructors_are_fully_typed(cls) -> None:
     assert inspect.Parameter.VAR_KEYWORD not in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds
     assert all(p.annotation is not inspect.Parameter.empty for name, p in params.items() if name != "self")
     base = inspect.signature(OneStepAlgorithm.__init__).parameters
+    # the calibration takes no gradient step: it has none of the step's parameters
+    gradient = {"learning_rate", "reward_baseline", "baseline_decay", "max_grad_norm"} if cls is OffsetCalibration else set()
     for name, p in base.items():  # every base parameter, with the same default (each algorithm picks its own step size)
+        if name in gradient:
+            assert name not in params, name
+            continue
         assert name in params, name
         assert name == "learning_rate" or params[name].default == p.default, name
 
@@ -140,7 +147,7 @@ def test_each_algorithm_types_the_base_with_its_own_policy(cls) -> None:
     assert policy_type is cls.policy_base
     steps = {name for klass in cls.__mro__ if klass is not OneStepAlgorithm for name in vars(klass) if "step" in name}
     assert not steps & {"_step", "_gradient_step", "_optimizer_step"}, steps
-    assert hasattr(cls, "policy_gradient_update") == (cls is not RL100)
+    assert hasattr(cls, "policy_gradient_update") == (cls not in (RL100, OffsetCalibration))
 
 
 def test_the_trial_log_keeps_ground_truth_under_privileged(make_env, tiny_policy, tmp_path) -> None:
