@@ -48,7 +48,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="the rmrl bench --out folder")
     args = p.parse_args()
-    raw = json.loads((args.out / "results.json").read_text())
+    raw = json.loads((args.out / "raw.json").read_text())  # every job's columns (results.json holds the summaries)
     cfg, jobs = raw["config"], raw["jobs"]
     seeds, cells = range(cfg["seeds"]), [None if c is None else int(c) for c in cfg["cells"]]
     methods = [m for m in cfg["all_methods"] if m != CALIBRATION]

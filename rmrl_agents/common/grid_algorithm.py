@@ -142,7 +142,8 @@ class GridAlgorithm(OneStepAlgorithm[RoleModelPolicy]):
         if entropy is not None:
             for axis, value in zip(AXES, entropy, strict=False):
                 self.logger.record_mean(f"explore/entropy_{axis}_nats", float(value))
-        recent = self.trial_log.actions()[max(self.log_start, trial.index + 1 - WINDOW) : trial.index + 1]
+        window = self.trial_log.records[max(self.log_start, trial.index + 1 - WINDOW) : trial.index + 1]
+        recent = np.asarray([record["action"] for record in window], dtype=np.int64)  # not the whole log's column
         self.logger.record(f"explore/commonest_share_{WINDOW}", commonest_share(recent))
 
     def policy_gradient_update(

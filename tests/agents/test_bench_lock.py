@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,9 @@ def _env() -> dict[str, str]:
 
 
 def _files(out: Path) -> set[Path]:
-    return {p for p in out.rglob("*") if p.is_file()}
+    """The first bench's files, without the temporary file an atomic write renames into place
+    (``NAME.tmp<pid>``): a job finishing between two looks moves it, and deletes nothing."""
+    return {p for p in out.rglob("*") if p.is_file() and not re.search(r"\.tmp\d+$", p.name)}
 
 
 @pytest.mark.slow
