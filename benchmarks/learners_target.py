@@ -72,8 +72,10 @@ def main() -> None:
         )
         calib = np.array([place(CALIBRATION, s, c) for s, c in runs]) if has_calibration else None
         if calib is not None:
+            shelf = np.mean([_mean(jobs[_key(CALIBRATION, s, c)]["shelf"]["success"]) for s, c in runs])
             print(
-                f"   {CALIBRATION:<22} {_fmt(bootstrap_ci(calib))} mm; worse than zero on {int(np.sum(calib > zero))}/{len(runs)}"
+                f"   {CALIBRATION:<22} {_fmt(bootstrap_ci(calib))} mm; shelf {100 * shelf:.0f} %; "
+                f"worse than zero on {int(np.sum(calib > zero))}/{len(runs)}"
             )
         for m in methods:
             x = np.array([place(m, s, c) for s, c in runs])
