@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--agent",
         required=True,
         choices=sorted(ALGORITHMS),
-        help="reinforce | replay (RL + replay buffer) | rmrl | rl100 (continuous env)",
+        help="reinforce | replay (RL + replay buffer) | rmrl | rl100 (continuous env) | calibration (a reward-only constant offset)",
     )
     p.add_argument("--env", default="CellPlatePlace-sim-v0", help="Gymnasium env id (default: %(default)s)")
     p.add_argument("--steps", type=positive_int, required=True, help="total trials of the run (a resumed run counts those done)")
