@@ -185,7 +185,12 @@ def budgets(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         steps = float(np.mean([x["gradient_steps"] for x in b]))
         if src:  # the source run's own steps belong to this method's budget too
             steps += float(np.mean([jobs[_key("source", s, None)]["budget"]["gradient_steps"] for s in range(cfg["seeds"])]))
+        windows = [] if method == "RMRL-transfer" else [jobs[_key(method, s, c)].get("exploration") for s, c in pairs(raw)]
         out[method] = {
+            # the grid agents' commonest action's share of their last training window (1.0: collapsed)
+            "last_commonest_share": float(np.mean([w[-1]["commonest_share"] for w in windows]))
+            if windows and all(windows)
+            else None,
             "online_trials": b[0]["online_trials"] if method != "RMRL-transfer" else 0,
             "source_trials": src if method != "RMRL-transfer" else cfg["pretrain_trials"],
             "gradient_steps": steps,

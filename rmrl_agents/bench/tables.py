@@ -151,14 +151,17 @@ def _budget_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "**Budgets.** Trials on the evaluated cell, trials of the source run (on another cell), optimizer steps "
-        "(mean per run, the source run's included) and what one step averages over.",
+        "(mean per run, the source run's included), what one step averages over, and for the grid agents the share of "
+        "their last 25 training trials that took their commonest action (about 0.04 while exploring, 1.0 collapsed).",
         "",
-        "| method | online trials | source trials | gradient steps | samples per step |",
-        "|---|---|---|---|---|",
+        "| method | online trials | source trials | gradient steps | samples per step | last-25 commonest share |",
+        "|---|---|---|---|---|---|",
     ]
     for name, b in results["budget"].items():
+        share = b.get("last_commonest_share")
         lines.append(
-            f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} |"
+            f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} "
+            f"| {'–' if share is None else f'{share:.2f}'} |"
         )
     if "rl100" in results:
         r = results["rl100"]

@@ -134,6 +134,11 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
                 col = _columns(e[m][i], 1.0 if e[m][i] < 2 else 0.0)
                 budget = {"online_trials": 30, "gradient_steps": 30 + i, "samples_per_step": "1 trial"}
                 jobs[Job(m, s, c).key] = {"train_rewards": rewards, "place": col, "shelf": col, "budget": budget}
+                if m == "RMRL":  # the grid agents' exploration windows: collapsed on seed 0 only
+                    jobs[Job(m, s, c).key]["exploration"] = [
+                        {"commonest_share": 0.04},
+                        {"commonest_share": 1.0 if s == 0 else 0.08},
+                    ]
             i += 1
     for k, c in enumerate(cfg.cells):
         refs = {
@@ -170,6 +175,10 @@ def test_aggregation_over_paired_runs_exactly():
     # both are clearly worse than the best constant on every pair
     assert sentences["RMRL", "constant", "true_e_trans_mm"].startswith("true_e_trans_mm: constant is better than RMRL")
     assert res["budget"]["REINFORCE"]["gradient_steps"] == pytest.approx(np.mean([30 + i for i in range(8)]))
+    # the last exploration window's commonest-action share, mean over runs; none where a job has no windows
+    assert res["budget"]["RMRL"]["last_commonest_share"] == pytest.approx((2 * 1.0 + 6 * 0.08) / 8)
+    assert res["budget"]["REINFORCE"]["last_commonest_share"] is None
+    assert "| 0.31 |" in text and "last-25 commonest share" in text
 
 
 def test_fixed_evaluation_poses_are_fixed_and_inside_the_reset_region():
