@@ -51,8 +51,9 @@ ABLATION_KWARGS: dict[str, dict[str, Any]] = {
 #: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``.
 PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper")
 #: The grid agents' learning core, hashed into every learner job's settings: a job finished
-#: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``).
-LEARNER_CORE = "grid-core-v2"
+#: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``;
+#: v3: RM-RL's one cross-entropy step per scene).
+LEARNER_CORE = "grid-core-v3"
 #: What the learners can see as their image (BenchConfig.observation).
 OBSERVATIONS = ("image", "plate_crop")
 PLACE_ID = "CellPlatePlace-sim-v0"
