@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch as th
 
 #: trials per diagnostic window
 WINDOW = 25
@@ -26,10 +25,9 @@ WINDOW = 25
 AXES = ("dx", "dy", "dpsi")
 
 
-def head_entropies(probabilities: Sequence[th.Tensor]) -> np.ndarray:
-    """Entropy (nats) of each head, shape (B, n_heads), from each head's (B, n_i) probabilities."""
-    out = [-(p * th.log(p.clamp_min(1e-12))).sum(1) for p in probabilities]
-    return th.stack(out, dim=1).detach().cpu().numpy()
+def _action_counts(actions: np.ndarray) -> np.ndarray:
+    """How often each distinct row of ``actions`` (N, n_heads) occurs."""
+    return np.unique(actions.reshape(len(actions), -1), axis=0, return_counts=True)[1]
 
 
 def commonest_share(actions: np.ndarray) -> float:
@@ -37,8 +35,7 @@ def commonest_share(actions: np.ndarray) -> float:
     actions = np.asarray(actions)
     if len(actions) == 0:
         return float("nan")
-    _, counts = np.unique(actions.reshape(len(actions), -1), axis=0, return_counts=True)
-    return float(counts.max() / len(actions))
+    return float(_action_counts(actions).max() / len(actions))
 
 
 def exploration_windows(actions: np.ndarray, entropies: np.ndarray | None = None, window: int = WINDOW) -> list[dict[str, Any]]:
@@ -49,11 +46,12 @@ def exploration_windows(actions: np.ndarray, entropies: np.ndarray | None = None
     out = []
     for start in range(0, len(actions), window):
         part = actions[start : start + window]
+        counts = _action_counts(part)
         row: dict[str, Any] = {
             "first_trial": start,
             "trials": len(part),
-            "commonest_share": round(commonest_share(part), 4),
-            "distinct_actions": len(np.unique(part.reshape(len(part), -1), axis=0)),
+            "commonest_share": round(float(counts.max() / len(part)), 4),
+            "distinct_actions": len(counts),
         }
         if entropies is not None:
             ent = np.asarray(entropies, dtype=np.float64)[start : start + window]

@@ -30,7 +30,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import obs_as_tensor
 
-from rmrl_agents.common.exploration import AXES, WINDOW, commonest_share, head_entropies
+from rmrl_agents.common.exploration import AXES, WINDOW, commonest_share
 from rmrl_agents.common.losses import BaselineKind, policy_gradient_loss
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm, SceneOption
 from rmrl_agents.common.trial_sync import Trial
@@ -129,7 +129,8 @@ class GridAlgorithm(OneStepAlgorithm[RoleModelPolicy]):
         self.policy.set_training_mode(False)
         with th.no_grad():
             dist = self.policy.get_distribution(obs_as_tensor(obs, self.device))
-            self._last_entropy = head_entropies([d.probs for d in dist.distribution])[0]
+            # each head's entropy (nats), from its torch Categorical
+            self._last_entropy = th.stack([head.entropy() for head in dist.distribution], dim=1)[0].cpu().numpy()
             return dist.get_actions(deterministic=False).cpu().numpy()
 
     def _trial_record_extras(self) -> dict[str, Any]:
