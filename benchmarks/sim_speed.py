@@ -59,7 +59,7 @@ def main() -> None:
     totals: dict[str, float] = defaultdict(float)
     parts = [
         (world, "step", "physics"),
-        (drivers.camera, "render_ideal", "render"),
+        (drivers.camera, "render_buffers", "render"),
         (drivers.camera, "capture", "capture"),
         (drivers.localiser, "localise", "perception"),
         (drivers.arm.kin, "solve", "kinematics"),
