@@ -1,6 +1,6 @@
 """The sim's fast paths give the same results as the straightforward ones they replace.
 
-Each fast path (one render pass for colour and depth, the IK's leaner iteration, the lens applied to
+Each fast path (one render pass for colour and depth, the IK's leaner iteration (slices, NumPy's solve kernel), the lens applied to
 the upside-down buffers, the sensor model's in-place noise) is compared with a reference
 written the plain way, on frames of real scenes of the cell.
 """
