@@ -133,9 +133,10 @@ class SimWorld:
         m, d = self.model, self.data
         if d.ncon == 0:
             return 0.0, (-1, -1)
-        pairs = np.stack([d.contact.geom1[: d.ncon], d.contact.geom2[: d.ncon]], axis=1)
+        contact = d.contact  # this step's contacts, one row each
+        pairs = contact.geom
         on_robot = self.robot_geom[pairs]
-        touching = np.nonzero(on_robot[:, 0] != on_robot[:, 1])[0]
+        touching = np.flatnonzero(on_robot[:, 0] != on_robot[:, 1])
         if touching.size == 0:
             return 0.0, (-1, -1)
         robot_side = np.where(on_robot[touching, 0], 0, 1)
@@ -143,7 +144,7 @@ class SimWorld:
         others = pairs[touching, 1 - robot_side]
         # With elliptic friction cones a contact's first constraint row is its normal force
         # (what mj_contactForce reports as the wrench's first component).
-        address = d.contact.efc_address[: d.ncon][touching]
+        address = contact.efc_address[touching]
         normal = np.where(address >= 0, np.abs(d.efc_force[np.maximum(address, 0)]), 0.0)
         totals = np.bincount(parts, weights=normal, minlength=m.nbody)
         part = int(parts[np.argmax(totals[parts])])  # among the touching parts, the first of the largest
