@@ -131,7 +131,9 @@ class ArmKinematics:
         converge within the joint limits near ``seed``."""
         quat, e_rot = self._quat, self._e_rot
         err = np.empty(6)  # position error, then rotation error (world frame)
-        q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
+        q = np.array(seed, dtype=float)  # clipped to the limits as np.clip does, without its wrapper
+        np.maximum(q, self.lower, out=q)
+        np.minimum(q, self.upper, out=q)
         m, d, site = self.model, self.data, self.tcp_site
         qpos, arm, jac, dofs = d.qpos, self._arm_q, self._arm_jac, self._arm_dofs
         xpos, xmat = d.site_xpos[site], d.site_xmat[site]  # views, refreshed by each kinematics pass
