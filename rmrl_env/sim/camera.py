@@ -210,9 +210,13 @@ class SimCamera:
             depth = self._metric_depth(window)
         e = self.errors
         if e.color_noise_std > 0:
-            noisy = self._color_scratch  # float32, like color + noise
-            np.add(color, self._scaled_noise(color.shape, e.color_noise_std), out=noisy)
-            color = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
+            # color + noise in float32 and clipped to [0, 255] as NumPy computes it (the same IEEE
+            # float32 sums; thresholds that cap at 255 and zero what is below 0), then truncated.
+            noisy = self._color_scratch
+            cv2.add(color, self._scaled_noise(color.shape, e.color_noise_std), dst=noisy, dtype=cv2.CV_32F)
+            cv2.threshold(noisy, 255.0, 255.0, cv2.THRESH_TRUNC, dst=noisy)
+            cv2.threshold(noisy, 0.0, 0.0, cv2.THRESH_TOZERO, dst=noisy)
+            color = noisy.astype(np.uint8)
         # depth is this capture's own array: the noise is added in place.
         if e.depth_noise_subpixel > 0:
             sigma = depth * depth

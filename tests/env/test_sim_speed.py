@@ -181,3 +181,20 @@ def test_a_camera_that_sees_the_sky_renders_it_as_the_plain_renderer_does():
     finally:
         renderer.close()
         camera.close()
+
+
+def test_colour_noise_past_black_and_white_is_clipped_as_the_plain_computation_clips_it():
+    """Noise strong enough to push pixels below 0 and above 255: the clipped frame is the plain one."""
+    errors = ErrorSources(color_noise_std=80.0)
+    world = SimWorld(errors)
+    camera = SimCamera(world, errors)
+    try:
+        ideal = camera.render_ideal()
+        camera.seed(3)
+        frame = camera.capture()
+        color, depth = reference_sensor(camera, ideal[0], ideal[1], np.random.default_rng(3))
+        np.testing.assert_array_equal(frame.color, color)
+        np.testing.assert_array_equal(frame.depth_m, depth)
+        assert (frame.color == 0).sum() > 100 and (frame.color == 255).sum() > 100  # both ends were clipped
+    finally:
+        camera.close()
