@@ -119,6 +119,10 @@ class SimCamera:
         self._rgb_buf = np.empty((height, width, 3), dtype=np.uint8)
         self._depth_buf = np.empty((height, width), dtype=np.float32)
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
+        self._depth_scratch = np.empty((height, width), dtype=np.float64)
+        self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
+        self._lens_window = np.empty((height, width), dtype=np.float32)
+        self._depth_sigma = np.empty((height, width), dtype=np.float32)
         self._opaque = _opaque(world.model)
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
@@ -193,8 +197,12 @@ class SimCamera:
         mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf if depth else None, r._rect, r._mjr_context)
 
     def _metric_depth(self, window: np.ndarray) -> np.ndarray:
-        """Metric depth (float32, a new array) of window depths, elementwise."""
-        return (self._depth_d / (window.astype(np.float64) + self._depth_c)).astype(np.float32)
+        """Metric depth (float32, a new array) of window depths, elementwise: ``d / (w + c)`` in
+        float64, computed in a scratch buffer rather than in three fresh arrays."""
+        scratch = self._depth_scratch
+        np.add(window, self._depth_c, out=scratch, dtype=np.float64)
+        np.divide(self._depth_d, scratch, out=scratch)
+        return scratch.astype(np.float32)
 
     def capture(self) -> RGBDFrame:
         self.render_buffers()
@@ -204,10 +212,12 @@ class SimCamera:
             # The lens straight from the bottom-first buffers (the maps flipped instead of the image),
             # and the depth's nearest sample taken before it is made metric: the same frames as
             # distorting render_ideal's (tests/env/test_sim_speed.py), with less copying.
+            # Intermediate images go to scratch buffers: a fresh array of a frame's size costs its page faults.
             linear, nearest = self._flipped_maps
-            color = cv2.remap(self._rgb_buf, *linear, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            window = cv2.remap(self._depth_buf, nearest, None, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
-            depth = self._metric_depth(window)
+            lens = self._lens_color if self.errors.color_noise_std > 0 else None  # else the frame's own
+            color = cv2.remap(self._rgb_buf, *linear, cv2.INTER_LINEAR, dst=lens, borderMode=cv2.BORDER_REPLICATE)
+            cv2.remap(self._depth_buf, nearest, None, cv2.INTER_NEAREST, dst=self._lens_window, borderMode=cv2.BORDER_REPLICATE)
+            depth = self._metric_depth(self._lens_window)
         e = self.errors
         if e.color_noise_std > 0:
             # color + noise in float32 and clipped to [0, 255] as NumPy computes it (the same IEEE
@@ -219,7 +229,7 @@ class SimCamera:
             color = noisy.astype(np.uint8)
         # depth is this capture's own array: the noise is added in place.
         if e.depth_noise_subpixel > 0:
-            sigma = depth * depth
+            sigma = np.multiply(depth, depth, out=self._depth_sigma)
             sigma *= e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
             sigma *= self._standard_normal(depth.shape)
             depth += sigma
