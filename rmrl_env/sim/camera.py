@@ -186,7 +186,8 @@ class SimCamera:
         if r._gl_context:
             r._gl_context.make_current()
         self._render_pass(sky=False, depth=True)
-        if not (self._opaque and self._depth_buf.all()):  # a pixel saw no geometry: the sky shows there
+        # A pixel saw no geometry (window depth 0, the least there is): the sky shows there.
+        if not (self._opaque and self._depth_buf.min() > 0.0):
             self._render_pass(sky=True, depth=False)
 
     def _render_pass(self, sky: bool, depth: bool) -> None:
