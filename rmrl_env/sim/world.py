@@ -81,6 +81,7 @@ class SimWorld:
         self.plate_geom = m.geom("plate").id
         self.home_q = m.key(HOME_KEYFRAME).qpos[self.arm_qadr].copy()
         self.plate_type: PlateType = PLATE_TYPES["standard"]
+        self._const_scratch: mujoco.MjData | None = None
         #: Whether each geom belongs to the robot (the arm's links, the gripper and its fingers).
         self.robot_geom = m.body_rootid[m.geom_bodyid] == m.body("link_base").id
         self._robot_geoms: list[bool] = self.robot_geom.tolist()
@@ -196,7 +197,11 @@ class SimWorld:
         m.body_mass[b] = plate.mass_kg
         sq = half**2
         m.body_inertia[b] = plate.mass_kg / 3.0 * np.array([sq[1] + sq[2], sq[0] + sq[2], sq[0] + sq[1]])
-        mujoco.mj_setConst(m, mujoco.MjData(m))  # on scratch data: the cell's state is left alone
+        # On scratch data, so the cell's state is left alone; mj_setConst computes from qpos0 whatever
+        # the scratch held, so one scratch serves every change (tests/env/test_sim_speed.py).
+        if self._const_scratch is None:
+            self._const_scratch = mujoco.MjData(m)
+        mujoco.mj_setConst(m, self._const_scratch)
         self.plate_type = plate
 
     def put_plate(self, pose: PlanarPose, surface_z_m: float) -> None:

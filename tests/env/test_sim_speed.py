@@ -198,3 +198,38 @@ def test_colour_noise_past_black_and_white_is_clipped_as_the_plain_computation_c
         assert (frame.color == 0).sum() > 100 and (frame.color == 255).sum() > 100  # both ends were clipped
     finally:
         camera.close()
+
+
+def model_arrays(model: mujoco.MjModel) -> dict[str, bytes]:
+    """Every array of a model, and of its statistics, as bytes."""
+    out = {}
+    for owner, prefix in ((model, ""), (model.stat, "stat.")):
+        for name in dir(owner):
+            value = getattr(owner, name) if not name.startswith("_") else None
+            if isinstance(value, (np.ndarray, float)):
+                out[prefix + name] = np.asarray(value).tobytes()
+    return out
+
+
+def test_plate_type_changes_on_one_scratch_give_the_model_fresh_scratch_data_gives():
+    """The world recomputes the model's constants on one kept scratch MjData; the plain way makes
+    fresh data for each change. Every array of the model must come out the same, change after change."""
+    from rmrl_env.cell import PLATE_TYPES
+
+    kept, plain = SimWorld(ErrorSources()), SimWorld(ErrorSources())
+    for name in ["deep_well", "standard", "deep_well", "standard", "deep_well"]:
+        kept.set_plate_type(name)
+        # the plain way: the same model edits, then mj_setConst on fresh data
+        plain._const_scratch = None
+        plain.set_plate_type(name)
+        want = model_arrays(plain.model)
+        got = model_arrays(kept.model)
+        assert want.keys() == got.keys() and len(want) > 100
+        assert [k for k in want if want[k] != got[k]] == []
+        assert kept.plate_type == PLATE_TYPES[name]
+    kept._const_scratch.qpos[:] = 0.5  # whatever the scratch holds does not matter
+    kept._const_scratch.qvel[:] = 2.0
+    kept.set_plate_type("standard")
+    plain._const_scratch = None
+    plain.set_plate_type("standard")
+    assert model_arrays(kept.model) == model_arrays(plain.model)
