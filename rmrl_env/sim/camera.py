@@ -116,10 +116,15 @@ class SimCamera:
             ) from err
         self._maps = distortion_maps(self._intrinsics, errors.lens_distortion)
         self._flipped_maps = None if self._maps is None else flip_maps(*self._maps, height)
-        self._rgb_buf = np.empty((height, width, 3), dtype=np.uint8)
+        # The renderer's context is current now, with PyOpenGL on its platform (MUJOCO_GL).
+        from OpenGL import GL
+
+        self._gl = GL
+        self._rgba_buf = np.empty((height, width, 4), dtype=np.uint8)
         self._depth_buf = np.empty((height, width), dtype=np.float32)
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
         self._depth_scratch = np.empty((height, width), dtype=np.float64)
+        self._lens_rgba = np.empty((height, width, 4), dtype=np.uint8)
         self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
         self._lens_window = np.empty((height, width), dtype=np.float32)
         self._depth_sigma = np.empty((height, width), dtype=np.float32)
@@ -168,7 +173,7 @@ class SimCamera:
         """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera."""
         self.render_buffers()
         # The buffers hold the image bottom row first.
-        return np.ascontiguousarray(self._rgb_buf[::-1]), self._metric_depth(self._depth_buf[::-1])
+        return np.ascontiguousarray(self._rgba_buf[::-1, :, :3]), self._metric_depth(self._depth_buf[::-1])
 
     def render_buffers(self) -> None:
         """Render the scene into the colour and depth buffers (bottom row first; depth is OpenGL's
@@ -195,7 +200,11 @@ class SimCamera:
         r = self._renderer
         r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
         mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
-        mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf if depth else None, r._rect, r._mjr_context)
+        # Colour read as RGBA, the framebuffer's own layout: a plain copy, where MuJoCo's RGB read
+        # repacks every pixel; the same red, green and blue (tests/env/test_sim_speed.py).
+        self._gl.glReadPixels(0, 0, r.width, r.height, self._gl.GL_RGBA, self._gl.GL_UNSIGNED_BYTE, self._rgba_buf)
+        if depth:
+            mujoco.mjr_readPixels(None, self._depth_buf, r._rect, r._mjr_context)
 
     def _metric_depth(self, window: np.ndarray) -> np.ndarray:
         """Metric depth (float32, a new array) of window depths, elementwise: ``d / (w + c)`` in
@@ -208,15 +217,18 @@ class SimCamera:
     def capture(self) -> RGBDFrame:
         self.render_buffers()
         if self._flipped_maps is None:
-            color, depth = np.ascontiguousarray(self._rgb_buf[::-1]), self._metric_depth(self._depth_buf[::-1])
+            color = np.ascontiguousarray(self._rgba_buf[::-1, :, :3])
+            depth = self._metric_depth(self._depth_buf[::-1])
         else:
             # The lens straight from the bottom-first buffers (the maps flipped instead of the image),
             # and the depth's nearest sample taken before it is made metric: the same frames as
             # distorting render_ideal's (tests/env/test_sim_speed.py), with less copying.
             # Intermediate images go to scratch buffers: a fresh array of a frame's size costs its page faults.
             linear, nearest = self._flipped_maps
+            # Four channels, each sampled on its own as three would be, and the alpha dropped after.
+            cv2.remap(self._rgba_buf, *linear, cv2.INTER_LINEAR, dst=self._lens_rgba, borderMode=cv2.BORDER_REPLICATE)
             lens = self._lens_color if self.errors.color_noise_std > 0 else None  # else the frame's own
-            color = cv2.remap(self._rgb_buf, *linear, cv2.INTER_LINEAR, dst=lens, borderMode=cv2.BORDER_REPLICATE)
+            color = cv2.cvtColor(self._lens_rgba, cv2.COLOR_RGBA2RGB, dst=lens)
             cv2.remap(self._depth_buf, nearest, None, cv2.INTER_NEAREST, dst=self._lens_window, borderMode=cv2.BORDER_REPLICATE)
             depth = self._metric_depth(self._lens_window)
         e = self.errors

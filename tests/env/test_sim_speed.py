@@ -137,8 +137,8 @@ def test_the_sensor_model_gives_the_plain_computations_frames(scenes, seed):
 
 def test_flipped_maps_sample_an_upside_down_image_as_the_maps_sample_it_upright():
     """Every sub-pixel fraction (32 x 32), coordinates past each border, images of both kinds:
-    bilinear colour and nearest depth through the flipped tables equal the plain remap of the
-    upright image."""
+    bilinear colour (three channels or four) and nearest depth through the flipped tables equal
+    the plain remap of the upright image."""
     h, w = 48, 64
     rng = np.random.default_rng(0)
     xs = rng.uniform(-3.0, w + 2.0, (h, w)).astype(np.float32)
@@ -153,6 +153,10 @@ def test_flipped_maps_sample_an_upside_down_image_as_the_maps_sample_it_upright(
     border = {"borderMode": cv2.BORDER_REPLICATE}
     want = cv2.remap(color, map1, map2, interpolation=cv2.INTER_LINEAR, **border)
     got = cv2.remap(np.ascontiguousarray(color[::-1]), linear1, linear2, interpolation=cv2.INTER_LINEAR, **border)
+    np.testing.assert_array_equal(got, want)
+    # With a fourth channel (the RGBA the camera reads), each channel is sampled as on its own.
+    rgba = np.ascontiguousarray(np.dstack([color, rng.integers(0, 256, (h, w), dtype=np.uint8)])[::-1])
+    got = cv2.cvtColor(cv2.remap(rgba, linear1, linear2, interpolation=cv2.INTER_LINEAR, **border), cv2.COLOR_RGBA2RGB)
     np.testing.assert_array_equal(got, want)
     want = cv2.remap(depth, map1, map2, interpolation=cv2.INTER_NEAREST, **border)
     got = cv2.remap(np.ascontiguousarray(depth[::-1]), nearest, None, interpolation=cv2.INTER_NEAREST, **border)
