@@ -13,6 +13,7 @@ to 0.05 mm / 0.01° within the limits is unreachable.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -24,7 +25,7 @@ from rmrl_env.sim.assets import arm_path
 try:  # NumPy's kernel behind np.linalg.solve (private; the public function where it is missing)
     from numpy.linalg import _umath_linalg
 
-    _solve1 = _umath_linalg.solve1
+    _solve1: Any = _umath_linalg.solve1
 except (ImportError, AttributeError):  # pragma: no cover
     _solve1 = None
 
