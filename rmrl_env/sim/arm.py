@@ -134,9 +134,10 @@ class SimArm:
             qd = (q - q_prev) / dt
             # The world's step holds the arm on arm_q_cmd: set the velocity once, then each substep's position.
             self.world.hold_arm(q_prev, qd)
+            arm_q_cmd, step = self.world.arm_q_cmd, self.world.step
             for q_j in q_prev + self._fractions[:, None] * (q - q_prev):
-                self.world.arm_q_cmd[:] = q_j
-                self.world.step(1)
+                arm_q_cmd[:] = q_j
+                step(1)
             q_prev = q
             force, where = self.world.robot_contact_force()
             collides, last_force = pushing_into(force, last_force, self.collision_force_n), force

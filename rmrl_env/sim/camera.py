@@ -45,6 +45,32 @@ def distortion_maps(intrinsics: CameraIntrinsics, distortion: tuple[float, ...])
     return cv2.convertMaps(ideal[..., 0].astype(np.float32), ideal[..., 1].astype(np.float32), cv2.CV_16SC2)
 
 
+def flip_maps(map1: np.ndarray, map2: np.ndarray, height: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Fixed-point remap tables (:func:`cv2.convertMaps`'s ``CV_16SC2`` pair) that sample an image
+    stored upside down (row ``height - 1 - v`` holding row ``v``) where the given ones sample it upright.
+
+    Returns the pair for bilinear sampling and one table for nearest sampling, with the pixel that
+    :func:`cv2.remap`'s nearest sampling reads through the pair (each coordinate rounded: the
+    whole-pixel part, plus one from half a pixel up), so it needs no fraction table. A coordinate is a whole number of 1/32 px: ``32 y + f``
+    becomes ``32 (height - 1) - (32 y + f)`` exactly, and bilinear weights on the two rows are
+    products of multiples of 1/32, exact in OpenCV's fixed point, so each output pixel is the same
+    integer sum of the same source pixels with the same weights: the same image, bit for bit.
+    """
+    bits = 5  # cv2.INTER_BITS: 32 sub-pixel steps
+    mask = (1 << bits) - 1
+    y = map1[..., 1].astype(np.int32)
+    fixed = (y << bits) | ((map2.astype(np.int32) >> bits) & mask)  # 32 y + f, f = the row fraction
+    flipped = ((height - 1) << bits) - fixed
+    linear1 = map1.copy()
+    linear1[..., 1] = flipped >> bits
+    linear2 = ((flipped & mask) << bits | (map2.astype(np.int32) & mask)).astype(map2.dtype)
+    half = 1 << (bits - 1)
+    nearest = map1.copy()
+    nearest[..., 0] += (map2 & mask) >= half
+    nearest[..., 1] = height - 1 - (y + (((map2.astype(np.int32) >> bits) & mask) >= half))
+    return (linear1, linear2), nearest
+
+
 def _depth_coefficients(model: mujoco.MjModel) -> tuple[np.float32, np.float32]:
     """``(c, d)`` with metric depth ``d / (w + c)`` for a reversed-Z window depth ``w`` of a
     perspective camera, computed in float32 like :class:`mujoco.Renderer` (so depths match it)."""
@@ -89,9 +115,19 @@ class SimCamera:
                 "importing rmrl_env before mujoco does this for you"
             ) from err
         self._maps = distortion_maps(self._intrinsics, errors.lens_distortion)
-        self._rgb_buf = np.empty((height, width, 3), dtype=np.uint8)
+        self._flipped_maps = None if self._maps is None else flip_maps(*self._maps, height)
+        # The renderer's context is current now, with PyOpenGL on its platform (MUJOCO_GL).
+        from OpenGL import GL
+
+        self._gl = GL
+        self._rgba_buf = np.empty((height, width, 4), dtype=np.uint8)
         self._depth_buf = np.empty((height, width), dtype=np.float32)
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
+        self._depth_scratch = np.empty((height, width), dtype=np.float64)
+        self._lens_rgba = np.empty((height, width, 4), dtype=np.uint8)
+        self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
+        self._lens_window = np.empty((height, width), dtype=np.float32)
+        self._depth_sigma = np.empty((height, width), dtype=np.float32)
         self._opaque = _opaque(world.model)
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
@@ -134,7 +170,14 @@ class SimCamera:
         return self._scaled_bank[1][start : start + size].reshape(shape)
 
     def render_ideal(self) -> tuple[np.ndarray, np.ndarray]:
-        """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera.
+        """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera."""
+        self.render_buffers()
+        # The buffers hold the image bottom row first.
+        return np.ascontiguousarray(self._rgba_buf[::-1, :, :3]), self._metric_depth(self._depth_buf[::-1])
+
+    def render_buffers(self) -> None:
+        """Render the scene into the colour and depth buffers (bottom row first; depth is OpenGL's
+        reversed-Z window depth, :meth:`_metric_depth` turns it into metres).
 
         One render pass, both buffers read back together: the same pixels as
         :class:`mujoco.Renderer`'s separate colour and depth passes (``tests/env/test_sim_speed.py``
@@ -148,33 +191,58 @@ class SimCamera:
         if r._gl_context:
             r._gl_context.make_current()
         self._render_pass(sky=False, depth=True)
-        if not (self._opaque and self._depth_buf.all()):  # a pixel saw no geometry: the sky shows there
+        # A pixel saw no geometry (window depth 0, the least there is): the sky shows there.
+        if not (self._opaque and self._depth_buf.min() > 0.0):
             self._render_pass(sky=True, depth=False)
-        # The buffers hold the image bottom row first; depth is OpenGL's reversed-Z window depth.
-        color = np.ascontiguousarray(self._rgb_buf[::-1])
-        depth = (self._depth_d / (self._depth_buf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
-        return color, depth
 
     def _render_pass(self, sky: bool, depth: bool) -> None:
         """Render the updated scene (the skybox drawn or not) and read colour (and depth) back."""
         r = self._renderer
         r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
         mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
-        mujoco.mjr_readPixels(self._rgb_buf, self._depth_buf if depth else None, r._rect, r._mjr_context)
+        # Colour read as RGBA, the framebuffer's own layout: a plain copy, where MuJoCo's RGB read
+        # repacks every pixel; the same red, green and blue (tests/env/test_sim_speed.py).
+        self._gl.glReadPixels(0, 0, r.width, r.height, self._gl.GL_RGBA, self._gl.GL_UNSIGNED_BYTE, self._rgba_buf)
+        if depth:
+            mujoco.mjr_readPixels(None, self._depth_buf, r._rect, r._mjr_context)
+
+    def _metric_depth(self, window: np.ndarray) -> np.ndarray:
+        """Metric depth (float32, a new array) of window depths, elementwise: ``d / (w + c)`` in
+        float64, computed in a scratch buffer rather than in three fresh arrays."""
+        scratch = self._depth_scratch
+        np.add(window, self._depth_c, out=scratch, dtype=np.float64)
+        np.divide(self._depth_d, scratch, out=scratch)
+        return scratch.astype(np.float32)
 
     def capture(self) -> RGBDFrame:
-        color, depth = self.render_ideal()
-        if self._maps is not None:
-            color = cv2.remap(color, *self._maps, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            depth = cv2.remap(depth, *self._maps, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        self.render_buffers()
+        if self._flipped_maps is None:
+            color = np.ascontiguousarray(self._rgba_buf[::-1, :, :3])
+            depth = self._metric_depth(self._depth_buf[::-1])
+        else:
+            # The lens straight from the bottom-first buffers (the maps flipped instead of the image),
+            # and the depth's nearest sample taken before it is made metric: the same frames as
+            # distorting render_ideal's (tests/env/test_sim_speed.py), with less copying.
+            # Intermediate images go to scratch buffers: a fresh array of a frame's size costs its page faults.
+            linear, nearest = self._flipped_maps
+            # Four channels, each sampled on its own as three would be, and the alpha dropped after.
+            cv2.remap(self._rgba_buf, *linear, cv2.INTER_LINEAR, dst=self._lens_rgba, borderMode=cv2.BORDER_REPLICATE)
+            lens = self._lens_color if self.errors.color_noise_std > 0 else None  # else the frame's own
+            color = cv2.cvtColor(self._lens_rgba, cv2.COLOR_RGBA2RGB, dst=lens)
+            cv2.remap(self._depth_buf, nearest, None, cv2.INTER_NEAREST, dst=self._lens_window, borderMode=cv2.BORDER_REPLICATE)
+            depth = self._metric_depth(self._lens_window)
         e = self.errors
         if e.color_noise_std > 0:
-            noisy = self._color_scratch  # float32, like color + noise
-            np.add(color, self._scaled_noise(color.shape, e.color_noise_std), out=noisy)
-            color = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
+            # color + noise in float32 and clipped to [0, 255] as NumPy computes it (the same IEEE
+            # float32 sums; thresholds that cap at 255 and zero what is below 0), then truncated.
+            noisy = self._color_scratch
+            cv2.add(color, self._scaled_noise(color.shape, e.color_noise_std), dst=noisy, dtype=cv2.CV_32F)
+            cv2.threshold(noisy, 255.0, 255.0, cv2.THRESH_TRUNC, dst=noisy)
+            cv2.threshold(noisy, 0.0, 0.0, cv2.THRESH_TOZERO, dst=noisy)
+            color = noisy.astype(np.uint8)
         # depth is this capture's own array: the noise is added in place.
         if e.depth_noise_subpixel > 0:
-            sigma = depth * depth
+            sigma = np.multiply(depth, depth, out=self._depth_sigma)
             sigma *= e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
             sigma *= self._standard_normal(depth.shape)
             depth += sigma

@@ -56,19 +56,21 @@ class SimGripper:
     def open(self) -> None:
         w = self.world
         w.data.ctrl[w.gripper_actuator] = self.open_m
+        qpos, finger, step = w.data.qpos, w.finger_qadr, w.step  # read at every physics step: no method calls
         for _ in range(self.max_steps):
-            w.step(1)
-            if abs(w.finger_q() - self.open_m) < 5e-4:
+            step(1)
+            if abs(qpos[finger] - self.open_m) < 5e-4:
                 break
 
     def close(self) -> bool:
         w = self.world
         w.data.ctrl[w.gripper_actuator] = self.closed_m
         still = 0
+        qpos, qvel, finger, speed, step = w.data.qpos, w.data.qvel, w.finger_qadr, w.finger_dadr, w.step
         for _ in range(self.max_steps):
-            w.step(1)
-            still = still + 1 if w.finger_speed() < 2e-3 else 0
-            if still >= self.settle_steps or w.finger_q() <= self.closed_m + 5e-4:
+            step(1)
+            still = still + 1 if abs(qvel[speed]) < 2e-3 else 0
+            if still >= self.settle_steps or qpos[finger] <= self.closed_m + 5e-4:
                 break
         return w.finger_q() > self.closed_m + 0.003
 

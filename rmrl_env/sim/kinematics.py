@@ -13,6 +13,7 @@ to 0.05 mm / 0.01° within the limits is unreachable.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -20,6 +21,13 @@ import numpy as np
 from rmrl_env.errors import UnreachableError
 from rmrl_env.protocols import ToolPose
 from rmrl_env.sim.assets import arm_path
+
+try:  # NumPy's kernel behind np.linalg.solve (private; the public function where it is missing)
+    from numpy.linalg import _umath_linalg
+
+    _solve1: Any = _umath_linalg.solve1
+except (ImportError, AttributeError):  # pragma: no cover
+    _solve1 = None
 
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 7))
 HOME_KEYFRAME = "home"
@@ -32,6 +40,21 @@ def tool_quaternion(yaw_rad: float) -> np.ndarray:
     """Orientation (w, x, y, z) of a tool pointing down with the given yaw: ``Rz(yaw) Rx(pi)``."""
     half = yaw_rad / 2.0
     return np.array([0.0, math.cos(half), math.sin(half), 0.0])
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it runs over consecutive numbers (the same elements, read faster)."""
+    if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+        return slice(int(index[0]), int(index[0]) + index.size)
+    return index
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.solve(a, b)`` for a float64 matrix and vector: the same LAPACK routine through
+    NumPy's own kernel, without the wrapper's checks (a damped normal matrix is never singular)."""
+    if _solve1 is None:  # pragma: no cover
+        return np.linalg.solve(a, b)
+    return _solve1(a, b, signature="dd->d")
 
 
 def nominal_arm_model() -> mujoco.MjModel:
@@ -61,12 +84,17 @@ class ArmKinematics:
         self.damping = damping
         self._jac = np.zeros((6, m.nv))  # translational rows, then rotational
         self._damping_eye = damping**2 * np.eye(6)
+        self._arm_jac = np.empty((6, 6), order="F")
+        self._quat, self._e_rot = np.empty(4), np.empty(3)
         joints = [m.joint(n).id for n in ARM_JOINTS]
         self.qadr = np.array([m.jnt_qposadr[j] for j in joints])
         self.dadr = np.array([m.jnt_dofadr[j] for j in joints])
         self.lower = np.array([m.jnt_range[j][0] for j in joints])
         self.upper = np.array([m.jnt_range[j][1] for j in joints])
         self.tcp_site = m.site("tcp").id
+        # The arm's qpos entries and Jacobian columns as slices where they are consecutive (they are in the xArm's models).
+        self._arm_q = _as_slice(self.qadr)
+        self._arm_dofs = _as_slice(self.dadr)
         self.home_q = m.key(HOME_KEYFRAME).qpos[self.qadr].copy()
         self.home = self.forward(self.home_q)
 
@@ -102,26 +130,33 @@ class ArmKinematics:
         """Joint angles (rad, shape (6,)) that put the TCP site at position ``pos_t`` (m, shape (3,))
         with orientation ``quat_t`` (w, x, y, z; any orientation), or None if the solver does not
         converge within the joint limits near ``seed``."""
-        quat = np.empty(4)
-        e_rot = np.empty(3)
+        quat, e_rot = self._quat, self._e_rot
         err = np.empty(6)  # position error, then rotation error (world frame)
-        q = np.clip(np.asarray(seed, dtype=float).copy(), self.lower, self.upper)
+        q = np.array(seed, dtype=float)  # clipped to the limits as np.clip does, without its wrapper
+        np.maximum(q, self.lower, out=q)
+        np.minimum(q, self.upper, out=q)
         m, d, site = self.model, self.data, self.tcp_site
-        jac_all, dofs, damping = self._jac, self.dadr, self._damping_eye
+        qpos, arm, jac, dofs = d.qpos, self._arm_q, self._arm_jac, self._arm_dofs
+        xpos, xmat = d.site_xpos[site], d.site_xmat[site]  # views, refreshed by each kinematics pass
+        rot, jacp, jacr, damping = xmat.reshape(3, 3), self._jac[:3], self._jac[3:], self._damping_eye
         for _ in range(max_iter):
-            self._set(q)
-            xmat = d.site_xmat[site]
+            qpos[arm] = q
+            mujoco.mj_kinematics(m, d)
             mujoco.mju_mat2Quat(quat, xmat)
             mujoco.mju_subQuat(e_rot, quat_t, quat)  # rotation vector (local frame) from current to target
-            np.subtract(pos_t, d.site_xpos[site], out=err[:3])
-            np.matmul(xmat.reshape(3, 3), e_rot, out=err[3:])  # to the world frame of the Jacobian
+            np.subtract(pos_t, xpos, out=err[:3])
+            np.matmul(rot, e_rot, out=err[3:])  # to the world frame of the Jacobian
             e_pos, e_rot_w = err[:3], err[3:]
             if math.sqrt(e_pos.dot(e_pos)) < POS_TOL_M and math.sqrt(e_rot_w.dot(e_rot_w)) < ROT_TOL_RAD:
                 return q
             mujoco.mj_comPos(m, d)  # the Jacobian needs the com-based frames; the error check does not
-            mujoco.mj_jacSite(m, d, jac_all[:3], jac_all[3:], site)
-            jac = jac_all[:, dofs]
-            dq = jac.T @ np.linalg.solve(jac @ jac.T + damping, err)
+            mujoco.mj_jacSite(m, d, jacp, jacr, site)
+            # The arm's columns into a buffer laid out as fancy indexing lays them out (column-major),
+            # so that the products below are the same BLAS calls on the same numbers.
+            np.copyto(jac, self._jac[:, dofs])
+            normal = jac @ jac.T
+            normal += damping
+            dq = jac.T @ _solve(normal, err)
             step = np.abs(dq).max()
             if step > 0.5:
                 dq *= 0.5 / step

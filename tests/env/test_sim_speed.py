@@ -1,6 +1,7 @@
 """The sim's fast paths give the same results as the straightforward ones they replace.
 
-Each fast path (one render pass for colour and depth, the IK's leaner iteration, the sensor model's in-place noise) is compared with a reference
+Each fast path (one render pass for colour and depth, the IK's leaner iteration (slices, NumPy's solve kernel), the lens applied to
+the upside-down buffers, the sensor model's in-place noise) is compared with a reference
 written the plain way, on frames of real scenes of the cell.
 """
 
@@ -13,7 +14,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from rmrl_env.sim.camera import SimCamera
+from rmrl_env.sim.camera import SimCamera, flip_maps
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.kinematics import POS_TOL_M, ROT_TOL_RAD, ArmKinematics, tool_quaternion
 from rmrl_env.sim.world import SimWorld
@@ -119,9 +120,10 @@ def reference_sensor(camera, color: np.ndarray, depth: np.ndarray, rng: np.rando
     return color, depth
 
 
-def test_the_sensor_model_gives_the_plain_computations_frames(scenes):
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_the_sensor_model_gives_the_plain_computations_frames(scenes, seed):
     env, camera, _ = scenes
-    env.reset(seed=11)
+    env.reset(seed=seed)
     ideal = camera.render_ideal()
     camera.seed(5)
     frames = [camera.capture() for _ in range(3)]  # scratch buffers reused from one frame to the next
@@ -131,6 +133,34 @@ def test_the_sensor_model_gives_the_plain_computations_frames(scenes):
         np.testing.assert_array_equal(frame.color, color)
         np.testing.assert_array_equal(frame.depth_m, depth)
     assert not np.array_equal(frames[0].color, frames[1].color)  # fresh noise on every frame
+
+
+def test_flipped_maps_sample_an_upside_down_image_as_the_maps_sample_it_upright():
+    """Every sub-pixel fraction (32 x 32), coordinates past each border, images of both kinds:
+    bilinear colour (three channels or four) and nearest depth through the flipped tables equal
+    the plain remap of the upright image."""
+    h, w = 48, 64
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(-3.0, w + 2.0, (h, w)).astype(np.float32)
+    ys = rng.uniform(-3.0, h + 2.0, (h, w)).astype(np.float32)
+    fractions = np.arange(h * w) % 1024  # each (row, column) fraction pair at least twice
+    xs = np.floor(xs) + (fractions.reshape(h, w) % 32) / 32.0
+    ys = np.floor(ys) + (fractions.reshape(h, w) // 32) / 32.0
+    map1, map2 = cv2.convertMaps(xs.astype(np.float32), ys.astype(np.float32), cv2.CV_16SC2)
+    (linear1, linear2), nearest = flip_maps(map1, map2, h)
+    color = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    depth = rng.uniform(0.5, 1.5, (h, w)).astype(np.float32)
+    border = {"borderMode": cv2.BORDER_REPLICATE}
+    want = cv2.remap(color, map1, map2, interpolation=cv2.INTER_LINEAR, **border)
+    got = cv2.remap(np.ascontiguousarray(color[::-1]), linear1, linear2, interpolation=cv2.INTER_LINEAR, **border)
+    np.testing.assert_array_equal(got, want)
+    # With a fourth channel (the RGBA the camera reads), each channel is sampled as on its own.
+    rgba = np.ascontiguousarray(np.dstack([color, rng.integers(0, 256, (h, w), dtype=np.uint8)])[::-1])
+    got = cv2.cvtColor(cv2.remap(rgba, linear1, linear2, interpolation=cv2.INTER_LINEAR, **border), cv2.COLOR_RGBA2RGB)
+    np.testing.assert_array_equal(got, want)
+    want = cv2.remap(depth, map1, map2, interpolation=cv2.INTER_NEAREST, **border)
+    got = cv2.remap(np.ascontiguousarray(depth[::-1]), nearest, None, interpolation=cv2.INTER_NEAREST, **border)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_a_camera_that_sees_the_sky_renders_it_as_the_plain_renderer_does():
@@ -155,3 +185,55 @@ def test_a_camera_that_sees_the_sky_renders_it_as_the_plain_renderer_does():
     finally:
         renderer.close()
         camera.close()
+
+
+def test_colour_noise_past_black_and_white_is_clipped_as_the_plain_computation_clips_it():
+    """Noise strong enough to push pixels below 0 and above 255: the clipped frame is the plain one."""
+    errors = ErrorSources(color_noise_std=80.0)
+    world = SimWorld(errors)
+    camera = SimCamera(world, errors)
+    try:
+        ideal = camera.render_ideal()
+        camera.seed(3)
+        frame = camera.capture()
+        color, depth = reference_sensor(camera, ideal[0], ideal[1], np.random.default_rng(3))
+        np.testing.assert_array_equal(frame.color, color)
+        np.testing.assert_array_equal(frame.depth_m, depth)
+        assert (frame.color == 0).sum() > 100 and (frame.color == 255).sum() > 100  # both ends were clipped
+    finally:
+        camera.close()
+
+
+def model_arrays(model: mujoco.MjModel) -> dict[str, bytes]:
+    """Every array of a model, and of its statistics, as bytes."""
+    out = {}
+    for owner, prefix in ((model, ""), (model.stat, "stat.")):
+        for name in dir(owner):
+            value = getattr(owner, name) if not name.startswith("_") else None
+            if isinstance(value, (np.ndarray, float)):
+                out[prefix + name] = np.asarray(value).tobytes()
+    return out
+
+
+def test_plate_type_changes_on_one_scratch_give_the_model_fresh_scratch_data_gives():
+    """The world recomputes the model's constants on one kept scratch MjData; the plain way makes
+    fresh data for each change. Every array of the model must come out the same, change after change."""
+    from rmrl_env.cell import PLATE_TYPES
+
+    kept, plain = SimWorld(ErrorSources()), SimWorld(ErrorSources())
+    for name in ["deep_well", "standard", "deep_well", "standard", "deep_well"]:
+        kept.set_plate_type(name)
+        # the plain way: the same model edits, then mj_setConst on fresh data
+        plain._const_scratch = None
+        plain.set_plate_type(name)
+        want = model_arrays(plain.model)
+        got = model_arrays(kept.model)
+        assert want.keys() == got.keys() and len(want) > 100
+        assert [k for k in want if want[k] != got[k]] == []
+        assert kept.plate_type == PLATE_TYPES[name]
+    kept._const_scratch.qpos[:] = 0.5  # whatever the scratch holds does not matter
+    kept._const_scratch.qvel[:] = 2.0
+    kept.set_plate_type("standard")
+    plain._const_scratch = None
+    plain.set_plate_type("standard")
+    assert model_arrays(kept.model) == model_arrays(plain.model)
