@@ -66,6 +66,9 @@ SHELF_POSES_SEED = 2027
 EVAL_RESET_SEED = 10_000
 #: Reset seeds of the training scenes the best constant is fitted on (none is an evaluation scene).
 FIT_RESET_SEED = 200_000
+#: How evaluation scenes are chosen, hashed into every job (v2: fixed poses balanced over plate
+#: types, each with its own reset seed; v1 was the first n poses, whatever their plate).
+EVAL_SCENES = "balanced-v2"
 #: Trials per RM-RL scene (RMRL's default ``scene_size``).
 SCENE_SIZE = 5
 
@@ -94,8 +97,12 @@ class BenchConfig:
         train_trials: online training trials per method and (seed, cell).
         seeds: benchmark seeds (0..seeds-1).
         cells: evaluated cells, ``None`` = the default cell, an int = ``cell_seed``.
-        eval_poses: fixed initial poses of the place evaluation (Table 2), per cell.
-        shelf_trials: fixed initial poses of the shelf evaluation (Table 3), per cell.
+        eval_poses: fixed scenes of the place evaluation (Table 2), per cell, half of each plate
+            type (:func:`~rmrl_agents.common.evaluation.balanced_scenes`).
+        shelf_trials: fixed scenes of the shelf evaluation (Table 3), per cell, balanced alike.
+        eval_checkpoints: training trials after which the place evaluation also runs (the learning
+            curves of the true error); those at or above a method's budget are skipped (its final
+            evaluation is the curve's last point).
         pretrain_trials: trials of each seed's RM-RL source run (on a cell outside ``cells``).
             RMRL-pretrained then trains ``train_trials`` more; RMRL-pretrained-equal trains
             ``train_trials - pretrain_trials`` more (the same total as every other method).
@@ -118,11 +125,12 @@ class BenchConfig:
             the network's ``encoder_input_size`` is dropped; the same for every method).
     """
 
-    train_trials: int = 100
-    seeds: int = 20
+    train_trials: int = 200
+    seeds: int = 10
     cells: tuple[int | None, ...] = (None, 0)
-    eval_poses: int = 10
-    shelf_trials: int = 10
+    eval_poses: int = 50
+    shelf_trials: int = 50
+    eval_checkpoints: tuple[int, ...] = (25, 50, 100)
     pretrain_trials: int = 50
     fit_scenes: int = 20
     random_trials: int = 40
@@ -144,6 +152,8 @@ class BenchConfig:
         for name in ("train_trials", "seeds", "eval_poses", "shelf_trials", "workers", "fit_scenes", "random_trials"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if any(c < 1 for c in self.eval_checkpoints):
+            raise ValueError(f"eval_checkpoints are numbers of training trials >= 1, got {list(self.eval_checkpoints)}")
         if self.observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {list(OBSERVATIONS)}, got {self.observation!r}")
         if not self.cells:
@@ -207,6 +217,7 @@ QUICK = BenchConfig(
     cells=(None, 0),
     eval_poses=6,
     shelf_trials=6,
+    eval_checkpoints=(10, 20),
     pretrain_trials=20,
     fit_scenes=10,
     rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8},
@@ -237,6 +248,7 @@ class Job:
         if self.method == "references":
             return cfg.fit_scenes + cfg.random_trials + 4 * evals
         trials = cfg.online_trials(self.method)
+        evals += cfg.eval_poses * sum(1 for c in set(cfg.eval_checkpoints) if c < trials)
         if self.method == "RL100":  # an imitation step on the trunk ≈ 1.7 env steps
             return 2.5 * trials + evals + 1.7 * cfg.rl100_kwargs.get("imitation_steps", 1000)
         if self.method == "SAC":  # an update (actor, critic and target trunks) ≈ 4 env steps
@@ -269,7 +281,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     run with more methods, seeds or cells reuses the finished jobs of the others. A job that starts
     from a source run includes the source run's settings.
     """
-    evaluation = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials}
+    evaluation: dict[str, Any] = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials, "scenes": EVAL_SCENES}
     # hashed under the keyword names the finished jobs were saved with, so that they stay reused
     hashed_kwargs = {_HASHED_NAMES.get(k, k): v for k, v in cfg.learner_policy_kwargs.items()}
     learner = {"policy_kwargs": hashed_kwargs, "learning_rate": cfg.learning_rate, "core": LEARNER_CORE}
@@ -288,6 +300,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
         transfer = "RMRL-transfer" in cfg.all_methods  # then it also evaluates on every cell
         return {"job": job.key, **source, "transfer": {"cells": cfg.cells, **evaluation} if transfer else None}
     out = {"job": job.key, **learner, **evaluation, "online_trials": cfg.online_trials(job.method)}
+    out["checkpoints"] = sorted(c for c in set(cfg.eval_checkpoints) if c < cfg.online_trials(job.method))
     out["kwargs"] = method_kwargs(job.method, cfg.learner_policy_kwargs)
     if job.method in USES_SOURCE:
         out["source"] = source

@@ -202,6 +202,7 @@ TINY = BenchConfig(
     cells=(None,),
     eval_poses=1,
     shelf_trials=1,
+    eval_checkpoints=(3,),
     pretrain_trials=5,
     fit_scenes=2,
     random_trials=3,
@@ -224,7 +225,11 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
         source_labels = len(as_dataset(out / "runs" / f"source__s{s}__cdefault"))
         assert job["pretrain"]["n_labels"] == source_labels and ("skipped" in job["pretrain"]) == (source_labels == 0)
         assert len(job["train_rewards"]) == 1 and job["budget"]["source_trials"] == 5
-        assert len(raw["jobs"][Job("REINFORCE", s, None).key]["train_rewards"]) == 6
+        reinforce = raw["jobs"][Job("REINFORCE", s, None).key]
+        assert len(reinforce["train_rewards"]) == 6
+        # the learning curve's point after 3 of 6 trials; RMRL-pretrained-equal trains 1 trial: no checkpoint below it
+        assert list(reinforce["checkpoints"]) == ["3"] and len(reinforce["checkpoints"]["3"]["true_e_trans_mm"]) == 1
+        assert job["checkpoints"] == {}
     assert raw["jobs"]["source__s0__cdefault"]["cell"] == config.source_cell(0)
 
     readme = tmp_path / "README.md"
