@@ -63,6 +63,8 @@ def markdown(results: dict[str, Any]) -> str:
         _caption(results),
         *_training_table(results),
         *_evaluation_table(results),
+        *_plate_type_table(results),
+        *_curve_table(results),
         *_shelf_table(results),
         *_budget_table(results),
     ]
@@ -78,8 +80,8 @@ def _caption(results: dict[str, Any]) -> str:
     return (
         f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
         f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
-        f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % bootstrap CI] (sample sd) over runs; paper: real "
-        f"robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}."
+        f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % CI] (sample sd) over runs, the interval by "
+        f"{results.get('interval', 'bootstrap over runs')}; paper: real robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}."
     )
 
 
@@ -112,10 +114,10 @@ def _evaluation_table(results: dict[str, Any]) -> list[str]:
     cfg, rows = results["config"], results["rows"]
     lines = [
         "",
-        f"**Table 2, evaluation** of the deterministic policy from {cfg['eval_poses']} fixed initial poses per cell; "
-        "measured errors (the camera) and true errors (the sim's ground truth). "
-        "Reference rows are deterministic per cell and repeat over seeds: their intervals show the cells' spread only; "
-        "intervals resample (seed, cell) runs as if independent (runs on one cell share it)." + _continuous_note(results),
+        f"**Table 2, evaluation** of the deterministic policy on {cfg['eval_poses']} fixed scenes per cell (pose, "
+        "sensor noise and plate the same for every method, half of each plate type); measured errors (the camera) and "
+        "true errors (the sim's ground truth). Reference rows are deterministic per cell and repeat over seeds. "
+        f"Intervals: {results.get('interval', 'bootstrap over runs')}." + _continuous_note(results),
         "",
         "| method | reward | (paper) | e_trans mm measured | true | (paper) | e_rot ° measured | true | seated |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -127,6 +129,47 @@ def _evaluation_table(results: dict[str, Any]) -> list[str]:
             f"{_fmt(r['true_e_trans_mm'], 2)} | {_paper(name, 'e_trans_mm', 1)} | {_fmt(r['e_rot_deg'], 2)} | "
             f"{_fmt(r['true_e_rot_deg'], 2)} | {_fmt(r['place_success'], 0, pct=True)} |"
         )
+    return lines
+
+
+def _plate_type_table(results: dict[str, Any]) -> list[str]:
+    """True e_trans per plate type, and how many scenes share one action (a policy that ignores the scene: 100 %)."""
+    cfg, rows = results["config"], results["rows"]
+    kinds = sorted({k for r in rows.values() for k in r.get("plate_types", {})})
+    if not kinds:
+        return []
+    lines = [
+        "",
+        "**Table 2b, per plate type**: true e_trans (mm) of the place evaluation on each type's scenes, and the share of "
+        "the evaluation scenes given the commonest action (100 %: one action whatever the scene, i.e. a constant).",
+        "",
+        "| method | " + " | ".join(kinds) + " | commonest action's share |",
+        "|---|" + "---|" * len(kinds) + "---|",
+    ]
+    for name in [*cfg["all_methods"], *REFERENCES]:
+        r = rows[name]
+        cells = " | ".join(_fmt(r["plate_types"].get(k), 2) for k in kinds)
+        lines.append(f"| {name} | {cells} | {_fmt(r.get('eval_commonest_share'), 0, pct=True)} |")
+    return lines
+
+
+def _curve_table(results: dict[str, Any]) -> list[str]:
+    """The learning curves of the true error as numbers (the plot error_curves.png draws them)."""
+    curves = results.get("curves") or {}
+    marks = sorted({p["trials"] for c in curves.values() for p in c["points"]})
+    if len(marks) < 2:
+        return []
+    lines = [
+        "",
+        "**Learning curves**: true e_trans (mm) of the place evaluation after each number of training trials.",
+        "",
+        "| method | " + " | ".join(f"{m} trials" for m in marks) + " |",
+        "|---|" + "---|" * len(marks),
+    ]
+    for name, c in curves.items():
+        by = {p["trials"]: p for p in c["points"]}
+        cells = [_fmt({**by[m], "std": math.nan}, 2) if m in by else "–" for m in marks]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -12,6 +12,8 @@ from rmrl_agents.bench.stats import (
     bootstrap_ci,
     chance_time_to_event,
     compare,
+    grouped_bootstrap_ci,
+    grouping,
     iqm,
     paired_difference,
     probability_of_improvement,
@@ -108,3 +110,24 @@ def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart(
     assert text.startswith("Of 2 paired comparisons between learners, 1 show no detectable difference; the 1 that do: ")
     assert "RMRL is better than REINFORCE" in text and "between RMRL and PPO" not in text
     assert "worse RMRL" in text and "below the random policy's (61.2): none" in text
+
+
+def test_grouped_intervals_resample_cells_when_there_are_enough_and_keep_them_otherwise():
+    rng = np.random.default_rng(0)
+    cells = [0] * 10 + [1] * 10 + [2] * 10
+    values = np.concatenate([rng.normal(m, 0.05, 10) for m in (1.0, 2.0, 3.0)])
+    hier = grouped_bootstrap_ci(values, cells)
+    naive = bootstrap_ci(values)
+    # three cells far apart: the hierarchical interval carries the spread between cells, runs as if independent do not
+    assert hier.low < 1.6 and hier.high > 2.4 and (hier.high - hier.low) > 3 * (naive.high - naive.low)
+    assert "hierarchical" in grouping(cells)
+    # two cells are kept as they are: a reference that is constant on each cell has no interval to speak of
+    two = grouped_bootstrap_ci([1.0] * 10 + [2.0] * 10, [0] * 10 + [1] * 10)
+    assert two.value == two.low == two.high == 1.5 and "within each of the 2 cells" in grouping([0, 1])
+    # and seeds within a cell still spread a learner's interval
+    spread = grouped_bootstrap_ci(values[:20], cells[:20])
+    assert spread.low < values[:20].mean() < spread.high and spread.high - spread.low < 0.2
+    paired = paired_difference(values, values - 0.5, groups=cells)
+    assert paired.value == pytest.approx(0.5) and paired.low == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="one group per value"):
+        grouped_bootstrap_ci([1.0, 2.0], [0])
