@@ -39,6 +39,9 @@ EVAL_METRICS = ("reward", "e_trans_mm", "true_e_trans_mm", "e_rot_deg", "true_e_
 HIGHER_IS_BETTER = {"reward", "place_success", "shelf_success", "avg_reward"}
 #: Comparisons in the summary: (a, b) pairs and the metrics compared.
 COMPARED = ("true_e_trans_mm", "e_trans_mm", "shelf_success", "avg_reward")
+#: What every learner is compared with (paired), in the reading's order: the reward-only calibration
+#: (the practitioner's alternative), the best constant adjustment and the zero adjustment.
+BARS = ("calibration", "constant", "zero")
 #: Pairs compared besides RMRL against every learner: the two methods on the same prior data,
 #: and SB3's two baselines.
 EXTRA_PAIRS = (("RMRL-pretrained", "RL100"), ("PPO", "SAC"))
@@ -185,15 +188,15 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
 
 def comparisons(rows: dict[str, dict[str, list[Any]]], learners: list[str], groups: list[str]) -> list[dict[str, Any]]:
     """Paired differences RMRL (or the first learner run) − each other learner, the :data:`EXTRA_PAIRS`
-    run, and each learner − the best constant."""
+    run, and each learner − each of the :data:`BARS` (the calibration where it ran)."""
     anchor = "RMRL" if "RMRL" in learners else learners[0]
     todo = [(anchor, m) for m in learners if m != anchor]
     todo += [(a, b) for a, b in EXTRA_PAIRS if a in learners and b in learners and anchor not in (a, b)]
-    todo += [(m, "constant") for m in learners]
+    todo += [(m, bar) for bar in BARS for m in learners if m != bar and (bar in learners or bar in REFERENCES)]
     out = []
     for a, b in todo:
         for metric in COMPARED:
-            untrained = {"constant", "RMRL-transfer"} & {a, b}
+            untrained = {*REFERENCES, "RMRL-transfer"} & {a, b}
             if metric == "avg_reward" and untrained:
                 continue
             diff = paired_difference(rows[a][metric], rows[b][metric], groups=groups)

@@ -237,22 +237,35 @@ def _continuous_note(results: dict[str, Any]) -> str:
     return text + "."
 
 
+def _diff(c: dict[str, Any]) -> str:
+    value, low, high = c["difference"]
+    return f"{value:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
 def reading(results: dict[str, Any]) -> str:
     """What the intervals allow one to say, in a few sentences (generated: no claim beyond them)."""
     comps = results["comparisons"]
-    between = [c for c in comps if c["b"] != "constant"]
+    bars = {"calibration", *REFERENCES}
+    between = [c for c in comps if c["b"] not in bars]
     separated = [c for c in between if "no detectable difference" not in c["sentence"] and "too few" not in c["sentence"]]
     parts = [
         f"Of {len(between)} paired comparisons between learners, {len(between) - len(separated)} show no detectable difference"
         + (f"; the {len(separated)} that do: " + "; ".join(c["sentence"] for c in separated) + "." if separated else ".")
     ]
-    vs_const = [c for c in comps if c["b"] == "constant" and c["metric"] == "true_e_trans_mm"]
-    better = [c["a"] for c in vs_const if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]
-    worse = [c["a"] for c in vs_const if c["sentence"].startswith("true_e_trans_mm: constant is better")]
-    parts.append(
-        f"Against the best constant adjustment (true e_trans): better {', '.join(better) or 'none'}; "
-        f"worse {', '.join(worse) or 'none'}; the rest not distinguishable."
-    )
+    for bar, label in (
+        ("calibration", "the reward-only calibration"),
+        ("constant", "the best constant adjustment"),
+        ("zero", "the zero adjustment"),
+    ):
+        vs = [c for c in comps if c["b"] == bar and c["metric"] == "true_e_trans_mm"]
+        if not vs:
+            continue
+        better = [f"{c['a']} ({_diff(c)})" for c in vs if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]
+        worse = [f"{c['a']} ({_diff(c)})" for c in vs if c["sentence"].startswith(f"true_e_trans_mm: {bar} is better")]
+        parts.append(
+            f"Against {label} (true e_trans, paired difference in mm): better {', '.join(better) or 'none'}; "
+            f"worse {', '.join(worse) or 'none'}; the rest not distinguishable."
+        )
     chance, budget = results["random_t10"]["restricted_mean"], results["random_t10"]["budget"]
     # only runs with the chance reference's budget compare (RMRL-pretrained-equal trains fewer online trials)
     faster = [

@@ -24,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quick", action="store_true", help="small budget and network (3 seeds × 2 cells × 40 trials): a few minutes on 2 cores"
     )
-    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 20 full)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 10 full)")
     p.add_argument(
-        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 40 quick, 100 full)"
+        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 40 quick, 200 full)"
     )
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default 2)")
     p.add_argument(
