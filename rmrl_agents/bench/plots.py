@@ -72,18 +72,17 @@ def plot_error_curves(results: dict[str, Any], path: Path) -> None:
         hi = [p["ci"][1] if math.isfinite(p["ci"][1]) else p["mean"] for p in pts]
         ax.fill_between(x, lo, hi, alpha=0.15)
         n += 1
-    for name in ("zero", "constant", "oracle"):
+    styles = {"zero": ("grey", "--"), "constant": ("black", "--"), "oracle": ("black", ":")}
+    for name, (colour, dash) in styles.items():
         row = results["rows"].get(name)
         if row is not None and math.isfinite(row["true_e_trans_mm"]["mean"]):
-            ax.axhline(
-                row["true_e_trans_mm"]["mean"],
-                lw=0.9,
-                ls="--",
-                color="grey" if name == "zero" else None,
-                label=f"{name} (reference)",
-            )
+            ax.axhline(row["true_e_trans_mm"]["mean"], lw=1.0, ls=dash, color=colour, label=f"{name} (reference)")
             n += 1
     ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("training trials on the evaluated cell")
     ax.set_ylabel("true e_trans, mm (place evaluation)")
     ax.set_title("True placement error during training: mean and 95 % interval over runs")

@@ -193,6 +193,7 @@ def comparisons(rows: dict[str, dict[str, list[Any]]], learners: list[str], grou
     todo = [(anchor, m) for m in learners if m != anchor]
     todo += [(a, b) for a, b in EXTRA_PAIRS if a in learners and b in learners and anchor not in (a, b)]
     todo += [(m, bar) for bar in BARS for m in learners if m != bar and (bar in learners or bar in REFERENCES)]
+    todo = list(dict.fromkeys(todo))  # RMRL − calibration is both a learner pair and a bar: once
     out = []
     for a, b in todo:
         for metric in COMPARED:
