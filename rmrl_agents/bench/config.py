@@ -50,6 +50,9 @@ ABLATION_KWARGS: dict[str, dict[str, Any]] = {
 #: The paper's recipe of each grid agent beside its improved defaults (:mod:`rmrl_agents.recipes`):
 #: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``.
 PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper")
+#: What a run without ``--methods`` trains: every method, and RM-RL's paper recipe beside its improved
+#: defaults (the other recipes on request).
+DEFAULT_METHODS = (*METHODS, "RMRL-paper")
 #: The grid agents' learning core, hashed into every learner job's settings: a job finished
 #: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``;
 #: v3: RM-RL's one cross-entropy step per scene).
@@ -136,7 +139,7 @@ class BenchConfig:
     random_trials: int = 40
     tau_e_trans_mm: float = 2.0
     ema_alpha: float = 0.1
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = DEFAULT_METHODS
     ablations: bool = False
     policy_kwargs: dict[str, Any] = field(
         default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "encoder_input_size": (60, 80), "head_hidden": (128,)}

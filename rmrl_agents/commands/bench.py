@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from rmrl_agents.bench.config import ABLATIONS, METHODS, OBSERVATIONS, PAPER_RECIPES, SOURCE_CELL0
+from rmrl_agents.bench.config import ABLATIONS, DEFAULT_METHODS, METHODS, OBSERVATIONS, PAPER_RECIPES, SOURCE_CELL0
 from rmrl_agents.bench.lock import lock_bench_folder
 from rmrl_agents.commands._shared import UsageError, positive_int, user_errors
 from rmrl_agents.commands.ray_address import check_ray_reachable, ray_address
@@ -39,7 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--methods",
         type=parse_methods,
         default=None,
-        help="learning methods to run, comma-separated (default: all of " + ",".join(METHODS) + ")",
+        help="learning methods to run, comma-separated (default: "
+        + ",".join(DEFAULT_METHODS)
+        + "; also "
+        + ",".join(m for m in PAPER_RECIPES if m not in DEFAULT_METHODS)
+        + ")",
     )
     p.add_argument(
         "--ablations",
