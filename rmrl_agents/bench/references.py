@@ -278,14 +278,18 @@ class ConstantScore:
 
 @dataclass(frozen=True)
 class ConstantSearch:
-    """:func:`reward_optimal_constant`'s answer: the best constant, the start's score, the number of
-    candidate constants evaluated (each on every fit scene: ``trials`` trials in all)."""
+    """:func:`reward_optimal_constant`'s answer: the best constant, the start's score, every candidate
+    constant evaluated in order (each on every fit scene: ``trials`` trials in all)."""
 
     best: ConstantScore
     start: ConstantScore
-    candidates: int
+    evaluated: list[ConstantScore]
     trials: int
     converged: bool
+
+    @property
+    def candidates(self) -> int:
+        return len(self.evaluated)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -328,7 +332,7 @@ def reward_optimal_constant(
     return ConstantSearch(
         best=found.values[found.best],
         start=found.values[start],
-        candidates=len(found.values),
+        evaluated=list(found.values.values()),
         trials=len(found.values) * len(scenes),
         converged=found.converged,
     )

@@ -12,7 +12,9 @@ import pytest
 
 from rmrl_agents.bench.references import (
     NEIGHBOURHOODS,
+    ConstantScore,
     Scene,
+    Trial,
     box_size,
     pattern_search,
     reward_optimal_constant,
@@ -101,6 +103,36 @@ def test_search_never_returns_worse_than_its_start_on_rugged_landscapes(neighbou
         assert all(int(table[a]) == v for a, v in res.values.items())
 
 
+def test_trial_rank_puts_any_seated_plate_first_then_the_smaller_true_error() -> None:
+    def trial(seated: bool, e_mm: float, rot: float = 0.1) -> Trial:
+        return Trial((0, 0, 0), 0.5, seated, None if seated else "dropped", e_mm, rot, (0.0, 0.0, 0.0))
+
+    order = [
+        trial(True, 0.3),
+        trial(True, 0.3, rot=0.5),
+        trial(True, 2.0),
+        trial(True, math.nan),
+        trial(False, 0.1),
+        trial(False, 5.0),
+    ]
+    assert sorted([order[i] for i in (3, 0, 5, 1, 4, 2)], key=Trial.rank) == order
+
+
+def test_constant_rank_prefers_the_mean_reward_then_the_smaller_true_error() -> None:
+    def score(rewards, errors) -> ConstantScore:
+        return ConstantScore(
+            (0, 0, 0), tuple(Trial((0, 0, 0), r, True, None, e, 0.0, ()) for r, e in zip(rewards, errors, strict=True))
+        )
+
+    order = [
+        score([0.9, 0.9], [3.0, 3.0]),
+        score([0.9, 0.9], [3.0, 4.0]),
+        score([1.0, 0.7], [0.1, 0.1]),
+        score([0.0, 0.0], [0.0, 0.0]),
+    ]
+    assert sorted([order[i] for i in (2, 3, 1, 0)], key=ConstantScore.rank) == order
+
+
 # -- on the sim --------------------------------------------------------------------------------------
 
 
@@ -145,3 +177,5 @@ def test_reward_optimal_constant_is_never_worse_than_its_start(env) -> None:
     assert res.best.mean_reward >= res.start.mean_reward
     assert res.best.rank() <= res.start.rank()
     assert res.candidates <= 4 and res.trials == 2 * res.candidates
+    assert res.best.rank() == min(c.rank() for c in res.evaluated)
+    assert res.evaluated[0] == res.start
