@@ -32,14 +32,24 @@ from rmrl_env.info import privileged
 
 Action = tuple[int, ...]
 
-#: Offsets polled around the incumbent: the 6 one-axis steps, or the 26 of the 3x3x3 cube.
-NEIGHBOURHOODS: dict[str, tuple[Action, ...]] = {
-    "axial": tuple(o for o in itertools.product((-1, 0, 1), repeat=3) if sum(map(abs, o)) == 1),
-    "cube": tuple(o for o in itertools.product((-1, 0, 1), repeat=3) if any(o)),
+_CUBE = tuple(o for o in itertools.product((-1, 0, 1), repeat=3) if any(o))
+_AXIAL = tuple(o for o in _CUBE if sum(map(abs, o)) == 1)
+_DIAGONAL = tuple(o for o in _CUBE if o not in _AXIAL)
+_FAR = tuple(tuple(k * v for v in o) for k in (2, 3) for o in _AXIAL)
+#: Offsets polled around the incumbent, in tiers: a tier is polled only once every earlier tier
+#: failed to improve (a move goes back to the first). "axial": the 6 one-axis steps; "cube": the 26
+#: of the 3x3x3 cube at once; "axial-cube": the 6, then the cube's 20 others; "wide": those, then
+#: jumps of 2 and 3 steps along one axis (across the plateaus where the jaws centre the plate).
+NEIGHBOURHOODS: dict[str, tuple[tuple[Action, ...], ...]] = {
+    "axial": (_AXIAL,),
+    "cube": (_CUBE,),
+    "axial-cube": (_AXIAL, _DIAGONAL),
+    "wide": (_AXIAL, _DIAGONAL, _FAR),
 }
-#: Default search settings: poll the 6 axial neighbours, stay within ±4 steps of the start on every
-#: axis (±4 mm, ±2° on the default grid), at most 40 trials per scene / 30 candidate constants.
-DEFAULT_NEIGHBOURHOOD = "axial"
+#: Default search settings: the "wide" tiers, within ±4 steps of the start on every axis (±4 mm, ±2°
+#: on the default grid), at most 40 trials per scene / 30 candidate constants
+#: (``benchmarks/reference_search.py`` measures what they cost and leave).
+DEFAULT_NEIGHBOURHOOD = "wide"
 DEFAULT_RADIUS = 4
 DEFAULT_MAX_TRIALS = 40
 DEFAULT_MAX_CANDIDATES = 30
@@ -143,11 +153,12 @@ def pattern_search(
 ) -> SearchResult:
     """Minimise ``rank(value(a))`` over grid actions ``a`` by opportunistic pattern search.
 
-    From ``start``, poll the neighbours of the incumbent (:data:`NEIGHBOURHOODS`) that lie on the grid
-    (``0 <= a < nvec``) and within ±``radius`` steps of ``start``, first the direction of the last
-    move; move to the first that is strictly better, and repeat until a full poll improves nothing
-    or ``max_evals`` distinct actions were evaluated (each once). The incumbent is always the best
-    point evaluated so far, so the result is never worse than ``start``.
+    From ``start``, poll the neighbours of the incumbent (:data:`NEIGHBOURHOODS`, tier by tier) that
+    lie on the grid (``0 <= a < nvec``) and within ±``radius`` steps of ``start``, the direction of
+    the last move first; move to the first that is strictly better and poll again from the first
+    tier. Stop when every tier's poll improves nothing (``converged``) or ``max_evals`` distinct
+    actions were evaluated (each once). The incumbent is always the best point evaluated so far, so
+    the result is never worse than ``start``.
     """
     if max_evals < 1 or radius < 0:
         raise ValueError(f"need max_evals >= 1 and radius >= 0, got {max_evals} and {radius}")
@@ -157,11 +168,13 @@ def pattern_search(
     lo = [max(0, s - radius) for s in origin]
     hi = [min(int(n) - 1, s + radius) for s, n in zip(origin, nvec, strict=True)]
     values: dict[Action, Any] = {origin: value(origin)}
-    best, last = origin, None
-    while True:
-        offsets = sorted(NEIGHBOURHOODS[neighbourhood], key=lambda o: o != last)
+    best: Action = origin
+    last: Action | None = None
+    tier = 0
+    tiers = NEIGHBOURHOODS[neighbourhood]
+    while tier < len(tiers):
         moved = False
-        for off in offsets:
+        for off in sorted(tiers[tier], key=lambda o: o != last):
             cand = tuple(b + o for b, o in zip(best, off, strict=True))
             if cand in values or any(c < a or c > b for c, a, b in zip(cand, lo, hi, strict=True)):
                 continue
@@ -171,8 +184,8 @@ def pattern_search(
             if rank(values[cand]) < rank(values[best]):
                 best, last, moved = cand, off, True
                 break
-        if not moved:
-            return SearchResult(values, best, converged=True)
+        tier = 0 if moved else tier + 1
+    return SearchResult(values, best, converged=True)
 
 
 def box_size(start: Sequence[int], nvec: Sequence[int], radius: int) -> int:
@@ -183,7 +196,8 @@ def box_size(start: Sequence[int], nvec: Sequence[int], radius: int) -> int:
 @dataclass(frozen=True)
 class OracleSearch:
     """:func:`reward_optimal_oracle`'s answer for one scene: the best trial found, the geometric
-    oracle's trial, the search's start, every trial evaluated (in order) and the coverage."""
+    oracle's trial, the search's start, every trial evaluated (in order), the coverage, and the
+    scene's plate type (the sim's ``privileged(info)["plate_type"]``)."""
 
     best: Trial
     geometric: Trial
@@ -191,6 +205,7 @@ class OracleSearch:
     trials: list[Trial]
     coverage: Coverage
     converged: bool
+    plate_type: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +214,7 @@ class OracleSearch:
             "start": list(self.start),
             "coverage": self.coverage.as_dict(),
             "converged": self.converged,
+            "plate_type": self.plate_type,
         }
 
 
@@ -250,7 +266,17 @@ def reward_optimal_oracle(
         trials=list(trials.values()),
         coverage=Coverage(len(trials), int(np.prod(nvec)), box_size(start, nvec, radius), radius),
         converged=found.converged,
+        plate_type=privileged(info).get("plate_type"),
     )
+
+
+def box_optimum(env: Any, scene: Scene, centre: Sequence[int] | np.ndarray, radius: int) -> tuple[Trial, int]:
+    """The best trial (:meth:`Trial.rank`) over EVERY grid action within ±``radius`` steps of
+    ``centre``, and the number of trials: the exhaustive answer a capped search is measured against."""
+    nvec = [int(n) for n in env.unwrapped.grid.nvec]
+    axes = [range(max(0, int(c) - radius), min(n - 1, int(c) + radius) + 1) for c, n in zip(centre, nvec, strict=True)]
+    trials = [run_trial(env, scene, a) for a in itertools.product(*axes)]
+    return min(trials, key=Trial.rank), len(trials)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rmrl_agents.bench.references import (
     ConstantScore,
     Scene,
     Trial,
+    box_optimum,
     box_size,
     pattern_search,
     reward_optimal_constant,
@@ -46,9 +47,12 @@ def _bowl(centre, scale=(1.0, 1.0, 1.0)):
 
 def test_search_stays_at_a_start_that_is_the_optimum() -> None:
     start = (10, 12, 7)
-    res = pattern_search(_bowl(start), start, NVEC, rank=lambda v: v, max_evals=100)
+    res = pattern_search(_bowl(start), start, NVEC, rank=lambda v: v, max_evals=100, neighbourhood="axial")
     assert res.best == start and res.converged
-    assert len(res.values) == 1 + len(NEIGHBOURHOODS["axial"])  # one full poll, nothing else
+    assert len(res.values) == 1 + len(NEIGHBOURHOODS["axial"][0])  # one full poll, nothing else
+    wide = pattern_search(_bowl(start), start, NVEC, rank=lambda v: v, max_evals=100, neighbourhood="wide")
+    assert wide.best == start and wide.converged
+    assert len(wide.values) == 1 + 26 + 12  # every tier polled once around the start
 
 
 @pytest.mark.parametrize("neighbourhood", sorted(NEIGHBOURHOODS))
@@ -165,6 +169,16 @@ def test_reward_optimal_oracle_is_never_worse_than_the_geometric_oracle(env) -> 
         assert cov.evaluated == len({t.action for t in res.trials}) == len(res.trials) <= 8
         assert cov.share_of_grid == pytest.approx(cov.evaluated / (25 * 25 * 21))
         assert cov.share_of_box == pytest.approx(cov.evaluated / 125)
+
+
+@pytest.mark.slow
+def test_the_box_optimum_is_never_worse_than_a_search_inside_the_box(env) -> None:
+    scene = Scene(10_001, {"initial_pose": [0.35, -0.2, 0.1]})
+    res = reward_optimal_oracle(env, scene, max_trials=12, radius=1, neighbourhood="cube")
+    box, n = box_optimum(env, scene, res.geometric.action, 1)
+    assert n == 27 and res.coverage.box_size == 27
+    assert box.rank() <= res.best.rank()
+    assert max(abs(i - g) for i, g in zip(box.action, res.geometric.action, strict=True)) <= 1
 
 
 @pytest.mark.slow
