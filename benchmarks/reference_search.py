@@ -70,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compare-radius", type=int, default=3, help="the exhaustive box's radius (grid steps)")
     p.add_argument("--fit-scenes", type=int, default=20, help="fit scenes of the constants (0: skip the constants)")
     p.add_argument("--max-candidates", type=_positive, default=refs.DEFAULT_MAX_CANDIDATES, help="constant search cap")
+    p.add_argument("--constant-objective", choices=sorted(refs.CONSTANT_OBJECTIVES), default="reward")
     p.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = p.parse_args(argv)
     if args.radius < 1 or args.compare_radius < 1:
@@ -181,11 +182,13 @@ def constants(env: Any, eval_scenes: list[refs.Scene], args: argparse.Namespace)
     start = grid.to_action(*best_constant(env, args.fit_scenes), clip=True)
     fit = [refs.Scene(FIT_RESET_SEED + k) for k in range(args.fit_scenes)]
     t0 = time.perf_counter()
-    res = refs.reward_optimal_constant(env, fit, start, max_candidates=args.max_candidates, radius=args.radius)
+    res = refs.reward_optimal_constant(
+        env, fit, start, max_candidates=args.max_candidates, radius=args.radius, objective=args.constant_objective
+    )
     dt = time.perf_counter() - t0
     out: dict[str, Any] = {**res.as_dict(), "seconds": dt}
     print(
-        f"constant search: {res.candidates} candidates x {len(fit)} fit scenes = {res.trials} trials, {dt:.0f} s, "
+        f"constant search ({args.constant_objective}): {res.candidates} candidates x {len(fit)} fit scenes = {res.trials} trials, {dt:.0f} s, "
         f"{'converged' if res.converged else 'stopped at the cap'}"
     )
     for name, score in (("mean-oracle", res.start), ("reward-optimal", res.best)):

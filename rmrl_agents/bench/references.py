@@ -47,12 +47,12 @@ NEIGHBOURHOODS: dict[str, tuple[tuple[Action, ...], ...]] = {
     "wide": (_AXIAL, _DIAGONAL, _FAR),
 }
 #: Default search settings: the "wide" tiers, within ±4 steps of the start on every axis (±4 mm, ±2°
-#: on the default grid), at most 40 trials per scene / 30 candidate constants
+#: on the default grid), at most 40 trials per scene / 60 candidate constants
 #: (``benchmarks/reference_search.py`` measures what they cost and leave).
 DEFAULT_NEIGHBOURHOOD = "wide"
 DEFAULT_RADIUS = 4
 DEFAULT_MAX_TRIALS = 40
-DEFAULT_MAX_CANDIDATES = 30
+DEFAULT_MAX_CANDIDATES = 60
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,10 @@ class ConstantScore:
         """Smaller is better: the higher mean reward, ties broken by the smaller mean true e_trans."""
         return (-self.mean_reward, _or_inf(self.mean_true_e_trans_mm))
 
+    def true_rank(self) -> tuple[float, float]:
+        """Smaller is better: the smaller mean true e_trans, ties broken by the higher mean reward."""
+        return (_or_inf(self.mean_true_e_trans_mm), -self.mean_reward)
+
     def summary(self) -> dict[str, Any]:
         return {"action": list(self.action), "mean_reward": self.mean_reward, "mean_true_e_trans_mm": self.mean_true_e_trans_mm}
 
@@ -312,6 +316,7 @@ class ConstantSearch:
     evaluated: list[ConstantScore]
     trials: int
     converged: bool
+    objective: str = "reward"
 
     @property
     def candidates(self) -> int:
@@ -324,7 +329,13 @@ class ConstantSearch:
             "candidates": self.candidates,
             "trials": self.trials,
             "converged": self.converged,
+            "objective": self.objective,
         }
+
+
+#: What :func:`reward_optimal_constant` maximises: the mean reward (what a reward-only learner can
+#: reach), or the smaller mean true e_trans (ground truth).
+CONSTANT_OBJECTIVES = {"reward": ConstantScore.rank, "true_e_trans": ConstantScore.true_rank}
 
 
 def reward_optimal_constant(
@@ -335,6 +346,7 @@ def reward_optimal_constant(
     radius: int = DEFAULT_RADIUS,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     neighbourhood: str = DEFAULT_NEIGHBOURHOOD,
+    objective: str = "reward",
 ) -> ConstantSearch:
     """The grid constant with the highest MEAN REWARD over ``scenes`` (ties: the smaller mean true
     e_trans, ground truth), by :func:`pattern_search` from ``start_action`` (e.g. the mean-oracle
@@ -342,15 +354,19 @@ def reward_optimal_constant(
     best candidate evaluated is returned, so it is never worse than the start on these scenes.
 
     :param max_candidates: cap on candidate constants (each costs ``len(scenes)`` trials).
+    :param objective: "reward" (the default, as above) or "true_e_trans" (the smallest mean true
+        e_trans, ties by the mean reward: :data:`CONSTANT_OBJECTIVES`).
     """
     if not scenes:
         raise ValueError("give at least one fit scene")
+    if objective not in CONSTANT_OBJECTIVES:
+        raise ValueError(f"objective must be one of {sorted(CONSTANT_OBJECTIVES)}, got {objective!r}")
     start = tuple(int(i) for i in np.asarray(start_action))
     found = pattern_search(
         lambda a: ConstantScore(a, tuple(run_trial(env, s, a) for s in scenes)),
         start,
         [int(n) for n in env.unwrapped.grid.nvec],
-        rank=ConstantScore.rank,
+        rank=CONSTANT_OBJECTIVES[objective],
         radius=radius,
         max_evals=max_candidates,
         neighbourhood=neighbourhood,
@@ -361,4 +377,5 @@ def reward_optimal_constant(
         evaluated=list(found.values.values()),
         trials=len(found.values) * len(scenes),
         converged=found.converged,
+        objective=objective,
     )

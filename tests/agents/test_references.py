@@ -193,3 +193,6 @@ def test_reward_optimal_constant_is_never_worse_than_its_start(env) -> None:
     assert res.candidates <= 4 and res.trials == 2 * res.candidates
     assert res.best.rank() == min(c.rank() for c in res.evaluated)
     assert res.evaluated[0] == res.start
+    by_truth = reward_optimal_constant(env, scenes, start, max_candidates=3, radius=1, objective="true_e_trans")
+    assert by_truth.best.mean_true_e_trans_mm == min(c.mean_true_e_trans_mm for c in by_truth.evaluated)
+    assert by_truth.best.mean_true_e_trans_mm <= by_truth.start.mean_true_e_trans_mm
