@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rmrl_agents.bench.references import (
+    CONSTANT_OBJECTIVES,
     NEIGHBOURHOODS,
     ConstantScore,
     Scene,
@@ -135,6 +136,9 @@ def test_constant_rank_prefers_the_mean_reward_then_the_smaller_true_error() -> 
         score([0.0, 0.0], [0.0, 0.0]),
     ]
     assert sorted([order[i] for i in (2, 3, 1, 0)], key=ConstantScore.rank) == order
+    accurate, rewarded = score([0.90, 0.90], [1.0, 1.0]), score([0.95, 0.95], [2.0, 2.0])
+    assert min(accurate, rewarded, key=CONSTANT_OBJECTIVES["reward"]) is rewarded
+    assert min(accurate, rewarded, key=CONSTANT_OBJECTIVES["true_e_trans"]) is accurate
 
 
 # -- on the sim --------------------------------------------------------------------------------------
