@@ -191,7 +191,8 @@ def constants(env: Any, eval_scenes: list[refs.Scene], args: argparse.Namespace)
         f"constant search ({args.constant_objective}): {res.candidates} candidates x {len(fit)} fit scenes = {res.trials} trials, {dt:.0f} s, "
         f"{'converged' if res.converged else 'stopped at the cap'}"
     )
-    for name, score in (("mean-oracle", res.start), ("reward-optimal", res.best)):
+    found = "reward-optimal" if args.constant_objective == "reward" else "truth-optimal"
+    for name, score in (("mean-oracle", res.start), (found, res.best)):
         held = [refs.run_trial(env, s, score.action) for s in eval_scenes]
         held_out = {
             "mean_reward": float(np.mean([t.reward for t in held])),
@@ -201,7 +202,7 @@ def constants(env: Any, eval_scenes: list[refs.Scene], args: argparse.Namespace)
         out[f"{name}_eval"] = held_out
         print(
             f"  {name:>14} constant {_describe(env, score.action)}: fit mean reward {score.mean_reward:.4f}, "
-            f"true e_trans {score.mean_true_e_trans_mm:.2f} mm; on the {len(eval_scenes)} evaluation scenes "
+            f"true e_trans {score.mean_true_e_trans_mm:.2f} mm, seated {score.seated:.0%}; on the {len(eval_scenes)} evaluation scenes "
             f"mean reward {held_out['mean_reward']:.4f}, true e_trans {held_out['mean_true_e_trans_mm']:.2f} mm, "
             f"seated {held_out['seated']:.0%}"
         )
