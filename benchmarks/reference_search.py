@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from rmrl_agents.bench import grid_search
 from rmrl_agents.bench import references as refs
 
 #: Plain trials timed per cell for the reference time of one trial.
@@ -64,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cells", type=_cells, default=[None, 0], help="cells: 'default' and/or cell_seeds (default: default,0)")
     p.add_argument("--scenes", type=_positive, default=10, help="evaluation scenes per cell (default 10)")
     p.add_argument("--max-trials", type=_positive, default=refs.DEFAULT_MAX_TRIALS, help="trial cap per scene")
-    p.add_argument("--radius", type=int, default=refs.DEFAULT_RADIUS, help="box of ±radius grid steps searched")
-    p.add_argument("--neighbourhood", choices=sorted(refs.NEIGHBOURHOODS), default=refs.DEFAULT_NEIGHBOURHOOD)
+    p.add_argument("--radius", type=int, default=grid_search.DEFAULT_RADIUS, help="box of ±radius grid steps searched")
+    p.add_argument("--neighbourhood", choices=sorted(grid_search.NEIGHBOURHOODS), default=grid_search.DEFAULT_NEIGHBOURHOOD)
     p.add_argument("--compare-scenes", type=int, default=2, help="scenes also searched exhaustively (0: none)")
     p.add_argument("--compare-radius", type=int, default=3, help="the exhaustive box's radius (grid steps)")
     p.add_argument("--fit-scenes", type=int, default=20, help="fit scenes of the constants (0: skip the constants)")
@@ -88,8 +89,7 @@ def _eval_scenes(env: Any, n: int) -> list[refs.Scene]:
     from rmrl_agents.bench.config import EVAL_POSES_SEED, EVAL_RESET_SEED
     from rmrl_agents.common.evaluation import fixed_poses, reset_region
 
-    poses = fixed_poses(reset_region(env), n, EVAL_POSES_SEED)
-    return [refs.Scene(EVAL_RESET_SEED + i, {"initial_pose": p.tolist()}) for i, p in enumerate(poses)]
+    return refs.pose_scenes(fixed_poses(reset_region(env), n, EVAL_POSES_SEED), EVAL_RESET_SEED)
 
 
 def _trial_seconds(env: Any, scenes: list[refs.Scene]) -> float:

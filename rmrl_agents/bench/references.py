@@ -27,30 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from rmrl_agents.bench.grid_search import DEFAULT_NEIGHBOURHOOD, DEFAULT_RADIUS, Action, box_size, pattern_search
 from rmrl_agents.common.info import as_float, failure_code
 from rmrl_env.info import privileged
 
-Action = tuple[int, ...]
-
-_CUBE = tuple(o for o in itertools.product((-1, 0, 1), repeat=3) if any(o))
-_AXIAL = tuple(o for o in _CUBE if sum(map(abs, o)) == 1)
-_DIAGONAL = tuple(o for o in _CUBE if o not in _AXIAL)
-_FAR = tuple(tuple(k * v for v in o) for k in (2, 3) for o in _AXIAL)
-#: Offsets polled around the incumbent, in tiers: a tier is polled only once every earlier tier
-#: failed to improve (a move goes back to the first). "axial": the 6 one-axis steps; "cube": the 26
-#: of the 3x3x3 cube at once; "axial-cube": the 6, then the cube's 20 others; "wide": those, then
-#: jumps of 2 and 3 steps along one axis (across the plateaus where the jaws centre the plate).
-NEIGHBOURHOODS: dict[str, tuple[tuple[Action, ...], ...]] = {
-    "axial": (_AXIAL,),
-    "cube": (_CUBE,),
-    "axial-cube": (_AXIAL, _DIAGONAL),
-    "wide": (_AXIAL, _DIAGONAL, _FAR),
-}
-#: Default search settings: the "wide" tiers, within ±4 steps of the start on every axis (±4 mm, ±2°
-#: on the default grid), at most 40 trials per scene / 60 candidate constants
-#: (``benchmarks/reference_search.py`` measures what they cost and leave).
-DEFAULT_NEIGHBOURHOOD = "wide"
-DEFAULT_RADIUS = 4
+#: Default caps of the searches (with :mod:`~rmrl_agents.bench.grid_search`'s neighbourhood and
+#: radius): 40 trials per scene, 60 candidate constants (each taken on every fit scene).
 DEFAULT_MAX_TRIALS = 40
 DEFAULT_MAX_CANDIDATES = 60
 
@@ -66,6 +48,26 @@ class Scene:
     def reset(self, env: Any) -> tuple[Any, dict[str, Any]]:
         options = None if self.options is None else copy.deepcopy(dict(self.options))
         return env.reset(seed=self.seed, options=options)
+
+
+def pose_scenes(poses: np.ndarray | Sequence[Sequence[float]], seed: int) -> list[Scene]:
+    """The scenes :func:`~rmrl_agents.common.evaluation.evaluate_policy` meets with fixed ``poses`` and
+    ``seed``: scene i resets with seed ``seed + i`` and options ``{"initial_pose": poses[i]}``."""
+    return [Scene(seed + i, {"initial_pose": [float(v) for v in p]}) for i, p in enumerate(np.asarray(poses).reshape(-1, 3))]
+
+
+def scripted_policy(actions: Sequence[Sequence[int]]) -> Callable[[Any], np.ndarray]:
+    """A policy for :func:`~rmrl_agents.common.evaluation.evaluate_policy` that takes ``actions[i]`` at
+    its i-th call (e.g. each scene's reward-optimal action, in the order of :func:`pose_scenes`)."""
+    it = iter(list(actions))
+
+    def act(obs: Any) -> np.ndarray:
+        try:
+            return np.asarray(next(it), dtype=np.int64)
+        except StopIteration:
+            raise ValueError(f"the scripted policy has {len(actions)} actions and was asked for one more") from None
+
+    return act
 
 
 @dataclass(frozen=True)
@@ -129,68 +131,6 @@ class Coverage:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "share_of_grid": self.share_of_grid, "share_of_box": self.share_of_box}
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """A pattern search's evaluated points (in order) and its best; ``converged``: it stopped at a point
-    no neighbour in the box improves on, rather than at its evaluation cap."""
-
-    values: dict[Action, Any]
-    best: Action
-    converged: bool
-
-
-def pattern_search(
-    value: Callable[[Action], Any],
-    start: Sequence[int],
-    nvec: Sequence[int],
-    *,
-    rank: Callable[[Any], Any],
-    radius: int = DEFAULT_RADIUS,
-    max_evals: int = DEFAULT_MAX_TRIALS,
-    neighbourhood: str = DEFAULT_NEIGHBOURHOOD,
-) -> SearchResult:
-    """Minimise ``rank(value(a))`` over grid actions ``a`` by opportunistic pattern search.
-
-    From ``start``, poll the neighbours of the incumbent (:data:`NEIGHBOURHOODS`, tier by tier) that
-    lie on the grid (``0 <= a < nvec``) and within ±``radius`` steps of ``start``, the direction of
-    the last move first; move to the first that is strictly better and poll again from the first
-    tier. Stop when every tier's poll improves nothing (``converged``) or ``max_evals`` distinct
-    actions were evaluated (each once). The incumbent is always the best point evaluated so far, so
-    the result is never worse than ``start``.
-    """
-    if max_evals < 1 or radius < 0:
-        raise ValueError(f"need max_evals >= 1 and radius >= 0, got {max_evals} and {radius}")
-    if neighbourhood not in NEIGHBOURHOODS:
-        raise ValueError(f"neighbourhood must be one of {sorted(NEIGHBOURHOODS)}, got {neighbourhood!r}")
-    origin = tuple(int(i) for i in start)
-    lo = [max(0, s - radius) for s in origin]
-    hi = [min(int(n) - 1, s + radius) for s, n in zip(origin, nvec, strict=True)]
-    values: dict[Action, Any] = {origin: value(origin)}
-    best: Action = origin
-    last: Action | None = None
-    tier = 0
-    tiers = NEIGHBOURHOODS[neighbourhood]
-    while tier < len(tiers):
-        moved = False
-        for off in sorted(tiers[tier], key=lambda o: o != last):
-            cand = tuple(b + o for b, o in zip(best, off, strict=True))
-            if cand in values or any(c < a or c > b for c, a, b in zip(cand, lo, hi, strict=True)):
-                continue
-            if len(values) >= max_evals:
-                return SearchResult(values, best, converged=False)
-            values[cand] = value(cand)
-            if rank(values[cand]) < rank(values[best]):
-                best, last, moved = cand, off, True
-                break
-        tier = 0 if moved else tier + 1
-    return SearchResult(values, best, converged=True)
-
-
-def box_size(start: Sequence[int], nvec: Sequence[int], radius: int) -> int:
-    """Grid actions within ±``radius`` steps of ``start`` on every axis."""
-    return int(np.prod([min(int(n) - 1, s + radius) - max(0, s - radius) + 1 for s, n in zip(start, nvec, strict=True)]))
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,18 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from rmrl_agents.bench.grid_search import NEIGHBOURHOODS, box_size, pattern_search
 from rmrl_agents.bench.references import (
     CONSTANT_OBJECTIVES,
-    NEIGHBOURHOODS,
     ConstantScore,
     Scene,
     Trial,
     box_optimum,
-    box_size,
-    pattern_search,
+    pose_scenes,
     reward_optimal_constant,
     reward_optimal_oracle,
     run_trial,
+    scripted_policy,
 )
 
 PLACE_ID = "CellPlatePlace-sim-v0"
@@ -213,3 +213,17 @@ def test_reward_optimal_constant_is_never_worse_than_its_start(env) -> None:
     by_truth = reward_optimal_constant(env, scenes, start, max_candidates=3, radius=1, objective="true_e_trans")
     assert by_truth.best.true_rank() == min(c.true_rank() for c in by_truth.evaluated)
     assert by_truth.best.true_rank() <= by_truth.start.true_rank()
+
+
+@pytest.mark.slow
+def test_evaluate_policy_reproduces_the_searched_actions_outcomes(env) -> None:
+    """The hook for the benchmark: the best actions, scripted, give the same true outcomes in evaluate_policy."""
+    from rmrl_agents.common.evaluation import evaluate_policy, fixed_poses, reset_region
+
+    poses = fixed_poses(reset_region(env), 2, 7)
+    found = [reward_optimal_oracle(env, s, max_trials=6, radius=1) for s in pose_scenes(poses, 500)]
+    result = evaluate_policy(scripted_policy([f.best.action for f in found]), env, poses=poses, seed=500)
+    assert result.column("true_e_trans_mm").tolist() == [f.best.true_e_trans_mm for f in found]
+    assert [tuple(e.action) for e in result.episodes] == [f.best.action for f in found]
+    with pytest.raises(ValueError, match="2 actions and was asked for one more"):
+        evaluate_policy(scripted_policy([f.best.action for f in found]), env, poses=np.r_[poses, poses[:1]], seed=500)
