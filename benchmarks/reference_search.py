@@ -188,7 +188,7 @@ def _summary(rows: list[dict[str, Any]], trial_s: float) -> dict[str, Any]:
 def constants(env: Any, eval_scenes: list[refs.Scene], args: argparse.Namespace) -> dict[str, Any]:
     """The reward-optimal constant from the mean-oracle constant, on the fit and the evaluation scenes."""
     from rmrl_agents.bench.config import FIT_RESET_SEED
-    from rmrl_agents.bench.jobs import best_constant
+    from rmrl_agents.bench.reference_rows import mean_oracle_constant as best_constant
 
     grid = env.unwrapped.grid
     start = grid.to_action(*best_constant(env, args.fit_scenes), clip=True)
@@ -223,7 +223,7 @@ def constants(env: Any, eval_scenes: list[refs.Scene], args: argparse.Namespace)
 
 def run_cell(cell: int | None, args: argparse.Namespace) -> dict[str, Any]:
     from rmrl_agents.bench.config import PLACE_ID
-    from rmrl_agents.bench.jobs import cell_kwargs
+    from rmrl_agents.bench.evaluation import cell_kwargs
     from rmrl_agents.common.env_util import make_env
 
     env = make_env(PLACE_ID, cell_kwargs(cell))

@@ -34,8 +34,19 @@ METHODS = (
 CONTINUOUS = ("RL100", "SAC")
 #: Methods that start from the role-model labels of their seed's source run (counted in their budget).
 USES_SOURCE = ("RMRL-pretrained", "RMRL-pretrained-equal", "RL100")
-#: Reference policies (no learning; ``oracle`` reads the sim's ground truth: analysis only).
-REFERENCES = ("zero", "random", "constant", "oracle")
+#: Reference rows, each named for what it is (:mod:`rmrl_agents.bench.reference_rows`; the
+#: constants and oracles read the sim's ground truth: analysis only).
+REFERENCES = (
+    "zero",
+    "random",
+    "mean-oracle constant",
+    "reward-optimal constant",
+    "error-optimal constant",
+    "geometric oracle",
+    "reward-optimal oracle",
+)
+#: How the references job is made, hashed into it (v2: the reward-optimal rows and the renamed ones).
+REFERENCES_VERSION = "references-v2"
 #: Ablations (``--ablations``): RM-RL without the online policy gradient, without data replay,
 #: eq. 6 literally (no reward baseline) for RM-RL and REINFORCE, and the source run's policy
 #: evaluated on the held-out evaluated cell (trained on another cell only: generalisation).
@@ -109,7 +120,9 @@ class BenchConfig:
         pretrain_trials: trials of each seed's RM-RL source run (on a cell outside ``cells``).
             RMRL-pretrained then trains ``train_trials`` more; RMRL-pretrained-equal trains
             ``train_trials - pretrain_trials`` more (the same total as every other method).
-        fit_scenes: training scenes the best constant of each cell is fitted on.
+        fit_scenes: training scenes the constants of each cell are fitted and searched on.
+        oracle_max_trials: the reward-optimal oracle's search cap per evaluation scene (trials).
+        constant_max_candidates: each constant search's cap (candidates, each tried on every fit scene).
         random_trials: trials of the random policy per cell for its chance of exceeding τ.
         tau_e_trans_mm: τ of T^10_τ is the reward of this error.
         methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
@@ -136,6 +149,8 @@ class BenchConfig:
     eval_checkpoints: tuple[int, ...] = (25, 50, 100)
     pretrain_trials: int = 50
     fit_scenes: int = 20
+    oracle_max_trials: int = 40
+    constant_max_candidates: int = 60
     random_trials: int = 40
     tau_e_trans_mm: float = 2.0
     ema_alpha: float = 0.1
@@ -152,7 +167,17 @@ class BenchConfig:
     quick: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("train_trials", "seeds", "eval_poses", "shelf_trials", "workers", "fit_scenes", "random_trials"):
+        for name in (
+            "train_trials",
+            "seeds",
+            "eval_poses",
+            "shelf_trials",
+            "workers",
+            "fit_scenes",
+            "random_trials",
+            "oracle_max_trials",
+            "constant_max_candidates",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if any(c < 1 for c in self.eval_checkpoints):
@@ -223,6 +248,8 @@ QUICK = BenchConfig(
     eval_checkpoints=(10, 20),
     pretrain_trials=20,
     fit_scenes=10,
+    oracle_max_trials=15,
+    constant_max_candidates=15,
     rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8},
     quick=True,
 )
@@ -248,8 +275,9 @@ class Job:
         evals = cfg.eval_poses + cfg.shelf_trials
         if self.method == "source":
             return cfg.pretrain_trials + (evals * len(cfg.cells) if cfg.ablations else 0)
-        if self.method == "references":
-            return cfg.fit_scenes + cfg.random_trials + 4 * evals
+        if self.method == "references":  # two constant searches, an oracle search per scene, 7 rows evaluated
+            searches = 2 * cfg.constant_max_candidates * cfg.fit_scenes + cfg.oracle_max_trials * evals
+            return cfg.fit_scenes + cfg.random_trials + searches + len(REFERENCES) * evals
         trials = cfg.online_trials(self.method)
         evals += cfg.eval_poses * sum(1 for c in set(cfg.eval_checkpoints) if c < trials)
         if self.method == "RL100":  # an imitation step on the trunk ≈ 1.7 env steps
@@ -293,7 +321,10 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     if job.method == "references":
         return {
             "job": job.key,
+            "version": REFERENCES_VERSION,
             "fit_scenes": cfg.fit_scenes,
+            "oracle_max_trials": cfg.oracle_max_trials,
+            "constant_max_candidates": cfg.constant_max_candidates,
             "random_trials": cfg.random_trials,
             "tau_e_trans_mm": cfg.tau_e_trans_mm,
             **evaluation,

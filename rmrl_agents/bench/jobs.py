@@ -9,8 +9,8 @@ benchmark re-run with the same ``out`` skips it. Results are JSON-able dicts:
   decisions, ``ope``);
 * ``source``: the source run's labels and budget (and, with ablations, its policy evaluated on
   every evaluated cell: ``transfer``);
-* ``references``: per reference policy the ``place`` / ``shelf`` columns, plus the random
-  policy's chance of exceeding τ and the fitted constant (m, m, rad).
+* ``references``: per reference row the ``place`` / ``shelf`` columns, plus the random policy's
+  chance of exceeding τ, the constants and the searches (:mod:`rmrl_agents.bench.reference_rows`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,11 @@ import shutil
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rmrl_agents.bench.config import (
     CONTINUOUS,
-    FIT_RESET_SEED,
     PLACE_ID,
     USES_SOURCE,
     BenchConfig,
@@ -37,10 +33,9 @@ from rmrl_agents.bench.config import (
     job_fingerprint,
     source_cell,
 )
-from rmrl_agents.bench.evaluation import cell_kwargs, checkpoint_evaluation, evaluate_on_cell, learner_env
+from rmrl_agents.bench.evaluation import checkpoint_evaluation, evaluate_on_cell, learner_env
 from rmrl_agents.bench.models import make_model, samples_per_step
-from rmrl_agents.common.env_util import make_env
-from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy
+from rmrl_agents.bench.reference_rows import run_references
 from rmrl_agents.stores.dataset import as_dataset
 from rmrl_agents.stores.files import write_json_atomic
 
@@ -207,64 +202,3 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
     }
     write_json_atomic(result_path(out, job), data)
     return data
-
-
-# -- reference policies ------------------------------------------------------------------------------
-
-
-def best_constant(env: Any, n_fit: int) -> np.ndarray:
-    """The mean oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` training scenes of the env's cell."""
-    from rmrl_env.info import privileged
-    from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_adjustment
-
-    adjs = []
-    for k in range(n_fit):
-        obs, info = env.reset(seed=FIT_RESET_SEED + k)
-        est = PlanarPose.from_array(np.asarray(obs["pose"], dtype=np.float64))
-        adjs.append(oracle_adjustment(env, est, PlanarPose.from_array(np.asarray(privileged(info)["true_pose"]))))
-    return np.mean(adjs, axis=0)
-
-
-def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
-    """Zero, random, best constant (fitted on the cell's training scenes) and oracle on the cell."""
-    import gymnasium as gym
-
-    from rmrl_env.sim.oracle import oracle_action
-
-    fit_env: Any = make_env(PLACE_ID, cell_kwargs(cell))
-    constant = best_constant(fit_env, cfg.fit_scenes)
-    rng = np.random.default_rng(0 if cell is None else cell + 1)
-    nvec = fit_env.unwrapped.action_space.nvec
-    chance = evaluate_policy(lambda obs: rng.integers(0, nvec), fit_env, cfg.random_trials, seed=FIT_RESET_SEED + cfg.fit_scenes)
-    fit_env.close()
-
-    class LastReset(gym.Wrapper):
-        """Keeps the info of the last reset, for the oracle (analysis only)."""
-
-        last_info: dict[str, Any] = {}
-
-        def reset(self, **kwargs: Any) -> Any:
-            obs, self.last_info = self.env.reset(**kwargs)
-            return obs, self.last_info
-
-    def policy(name: str) -> Callable[[Any], PolicyLike]:
-        def make(env: Any) -> PolicyLike:
-            if name == "zero":
-                return None
-            if name == "random":
-                r = np.random.default_rng(1)
-                return lambda obs: r.integers(0, nvec)
-            if name == "constant":
-                return lambda obs: env.unwrapped.grid.to_action(*constant, clip=True)
-            return lambda obs: oracle_action(env, obs, env.last_info)[0]
-
-        return make
-
-    res: dict[str, Any] = {}
-    for name in ("zero", "random", "constant", "oracle"):
-        res[name] = evaluate_on_cell(cfg, cell, policy(name), wrap=LastReset if name == "oracle" else None)
-    res["random_p_above_tau"] = float(np.mean(np.array(chance.columns()["reward"]) > cfg.tau))
-    res["constant_adjustment"] = constant.tolist()
-    res["budget"] = {"online_trials": 0, "gradient_steps": 0, "fit_scenes": cfg.fit_scenes}
-    return res

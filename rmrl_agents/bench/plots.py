@@ -72,7 +72,7 @@ def plot_error_curves(results: dict[str, Any], path: Path) -> None:
         hi = [p["ci"][1] if math.isfinite(p["ci"][1]) else p["mean"] for p in pts]
         ax.fill_between(x, lo, hi, alpha=0.15)
         n += 1
-    styles = {"zero": ("grey", "--"), "constant": ("black", "--"), "oracle": ("black", ":")}
+    styles = {"zero": ("grey", "--"), "reward-optimal constant": ("black", "--"), "reward-optimal oracle": ("black", ":")}
     for name, (colour, dash) in styles.items():
         row = results["rows"].get(name)
         if row is not None and math.isfinite(row["true_e_trans_mm"]["mean"]):

@@ -40,8 +40,8 @@ HIGHER_IS_BETTER = {"reward", "place_success", "shelf_success", "avg_reward"}
 #: Comparisons in the summary: (a, b) pairs and the metrics compared.
 COMPARED = ("true_e_trans_mm", "e_trans_mm", "shelf_success", "avg_reward")
 #: What every learner is compared with (paired), in the reading's order: the reward-only calibration
-#: (the practitioner's alternative), the best constant adjustment and the zero adjustment.
-BARS = ("calibration", "constant", "zero")
+#: (the practitioner's alternative), the reward-optimal constant and the zero adjustment.
+BARS = ("calibration", "reward-optimal constant", "zero")
 #: Pairs compared besides RMRL against every learner: the two methods on the same prior data,
 #: and SB3's two baselines.
 EXTRA_PAIRS = (("RMRL-pretrained", "RL100"), ("PPO", "SAC"))
@@ -62,7 +62,7 @@ def _eval_metrics(res: dict[str, Any]) -> dict[str, float]:
 def per_run(raw: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
     """Per row (method or reference) and metric, one value per (seed, cell) run, in :func:`pairs` order.
 
-    References are deterministic per cell (zero, constant, oracle; random with a fixed stream), so a
+    References are deterministic per cell (random with a fixed stream), so a
     cell's value repeats over seeds. ``t10`` holds ints or None (never reached).
     """
     cfg = raw["config"]

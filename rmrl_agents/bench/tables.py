@@ -254,7 +254,7 @@ def reading(results: dict[str, Any]) -> str:
     ]
     for bar, label in (
         ("calibration", "the reward-only calibration"),
-        ("constant", "the best constant adjustment"),
+        ("reward-optimal constant", "the reward-optimal constant"),
         ("zero", "the zero adjustment"),
     ):
         vs = [c for c in comps if c["b"] == bar and c["metric"] == "true_e_trans_mm"]

@@ -143,7 +143,15 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
     for k, c in enumerate(cfg.cells):
         refs = {
             name: {"place": _columns(v + k, 1.0), "shelf": _columns(v + k, 1.0)}
-            for name, v in (("zero", 5.0), ("random", 6.0), ("constant", 1.0), ("oracle", 0.8))
+            for name, v in (
+                ("zero", 5.0),
+                ("random", 6.0),
+                ("mean-oracle constant", 1.1),
+                ("reward-optimal constant", 1.0),
+                ("error-optimal constant", 0.95),
+                ("geometric oracle", 0.8),
+                ("reward-optimal oracle", 0.5),
+            )
         }
         jobs[Job("references", None, c).key] = {**refs, "random_p_above_tau": 0.1}
     conf = {**dataclasses.asdict(cfg), "tau": 0.98, "all_methods": list(cfg.all_methods)}
@@ -168,7 +176,7 @@ def test_aggregation_over_paired_runs_exactly():
     assert rf["t10"]["restricted_mean"] == pytest.approx((12 + 14 + 30 + 16 + 18 + 20 + 22 + 24) / 8)
     assert rf["t10"]["reached_share"] == pytest.approx(7 / 8)
     # references are per cell, repeated over seeds (cell 0 is 1 mm worse in this construction)
-    assert res["rows"]["constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
+    assert res["rows"]["reward-optimal constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
     assert res["random_t10"]["p_above_tau"] == pytest.approx(0.1)
     text = tables.markdown(res)
     assert "never: 1 of 8" in text and not any("**" in c["sentence"] for c in res["comparisons"])
@@ -176,7 +184,9 @@ def test_aggregation_over_paired_runs_exactly():
     # RMRL and REINFORCE differ by ~0.05 mm at random: no winner
     assert "no detectable difference between RMRL and REINFORCE" in sentences["RMRL", "REINFORCE", "e_trans_mm"]
     # both are clearly worse than the best constant on every pair
-    assert sentences["RMRL", "constant", "true_e_trans_mm"].startswith("true_e_trans_mm: constant is better than RMRL")
+    assert sentences["RMRL", "reward-optimal constant", "true_e_trans_mm"].startswith(
+        "true_e_trans_mm: reward-optimal constant is better than RMRL"
+    )
     assert res["budget"]["REINFORCE"]["gradient_steps"] == pytest.approx(np.mean([30 + i for i in range(8)]))
     # the last exploration window's commonest-action share, mean over runs; none where a job has no windows
     assert res["budget"]["RMRL"]["last_commonest_share"] == pytest.approx((2 * 1.0 + 6 * 0.08) / 8)
@@ -208,6 +218,8 @@ TINY = BenchConfig(
     eval_checkpoints=(3,),
     pretrain_trials=5,
     fit_scenes=2,
+    oracle_max_trials=4,
+    constant_max_candidates=3,
     random_trials=3,
     methods=("REINFORCE", "RMRL-pretrained-equal"),
     policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "encoder_input_size": (30, 40), "head_hidden": (16,)},
@@ -238,7 +250,15 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nafter\n")
     results = report.write(raw, out, readme=readme)
-    assert set(results["rows"]) == {"REINFORCE", "RMRL-pretrained-equal", "zero", "random", "constant", "oracle"}
+    assert set(results["rows"]) == {"REINFORCE", "RMRL-pretrained-equal", *config.REFERENCES}
+    refs = raw["jobs"][Job("references", None, None).key]
+    # the searched rows are never worse than where their searches start, on the scenes they searched
+    assert refs["searches"]["reward-optimal oracle"]["place"]["trials_per_scene"] <= TINY.oracle_max_trials
+    oracle, geometric = refs["reward-optimal oracle"]["place"], refs["geometric oracle"]["place"]
+    assert oracle["success"][0] >= geometric["success"][0]
+    if oracle["success"][0] == geometric["success"][0] == 1.0:
+        assert oracle["true_e_trans_mm"][0] <= geometric["true_e_trans_mm"][0]
+    assert refs["searches"]["reward-optimal constant"]["candidates"] <= TINY.constant_max_candidates
     assert results["budget"]["RMRL-pretrained-equal"]["online_trials"] + 5 == results["budget"]["REINFORCE"]["online_trials"]
     assert (out / "reward_curves.png").stat().st_size > 10_000 and (out / "error_curves.png").stat().st_size > 10_000
     # the true error's learning curve: the checkpoint after 3 trials, then the final evaluation after 6

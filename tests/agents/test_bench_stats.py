@@ -104,7 +104,10 @@ def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart(
             comp("RMRL", "calibration", "true_e_trans_mm: RMRL is better than calibration (x)", (-0.4, -0.7, -0.1)),
             comp("PPO", "calibration", "true_e_trans_mm: no detectable difference between PPO and calibration (x)"),
             comp(
-                "RMRL", "constant", "true_e_trans_mm: constant is better than RMRL (difference 1.9 [1.5, 2.4])", (1.9, 1.5, 2.4)
+                "RMRL",
+                "reward-optimal constant",
+                "true_e_trans_mm: reward-optimal constant is better than RMRL (difference 1.9 [1.5, 2.4])",
+                (1.9, 1.5, 2.4),
             ),
             comp("RMRL", "zero", "true_e_trans_mm: RMRL is better than zero (x)", (-3.5, -4.0, -3.0)),
         ],
@@ -120,7 +123,7 @@ def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart(
         in text
     )
     assert (
-        "Against the best constant adjustment (true e_trans, paired difference in mm): better none; worse RMRL (+1.90 [+1.50, +2.40])"
+        "Against the reward-optimal constant (true e_trans, paired difference in mm): better none; worse RMRL (+1.90 [+1.50, +2.40])"
         in text
     )
     assert "Against the zero adjustment (true e_trans, paired difference in mm): better RMRL (-3.50 [-4.00, -3.00])" in text
