@@ -85,12 +85,13 @@ def test_stages_log_losses_and_the_ope_decision(tmp_path: Path) -> None:
     model.set_logger(configure(str(tmp_path / "logs"), ["csv"]))
     model.learn(8, log_interval=0)
     decision = model.ope_decisions[0]
-    assert decision["delta"] == pytest.approx(0.05 * abs(decision["value_old"]))
-    assert decision["accepted"] == (decision["value_new"] - decision["value_old"] >= decision["delta"])
+    assert decision["delta"] == 0.0  # the default: the bound must exceed 0
+    assert decision["accepted"] == (decision["lower"] > decision["delta"])
     with open(tmp_path / "logs" / "progress.csv") as fh:
         keys = set(next(csv.reader(fh)))
     for key in (
         "imitation/loss",
+        "reimitation/loss",
         "distill/loss",
         "offline/critic_q_loss",
         "offline/ppo_loss",
@@ -108,7 +109,7 @@ def test_the_ope_delta_can_scale_with_the_spread_of_the_logged_rewards(tmp_path:
     model = RL100(
         "MultiInputPolicy", env, prior_data=prior, seed=0, policy_kwargs=TINY, imitation_steps=5, offline_iterations=0,
         critic_steps=5, offline_ppo_epochs=1, online_batch_size=4, distill_steps=2, ope_delta_scale="reward_sd",
-        data_dir=tmp_path / "run",
+        ope_delta_rel=0.05, ope_confidence=None, data_dir=tmp_path / "run",
     )  # fmt: skip
     model.learn(8)  # logged trials with rewards of their own next to the prior labels' 0.99
     rewards = model.offline_data().rewards
