@@ -98,6 +98,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         data = self._prior_transitions()
         if len(data) == 0:
             self.imitated = True
+            self.imitation_policy = copy.deepcopy(self.policy)  # nothing to imitate: the untrained policy
             return None
         actions = th.as_tensor(data.actions, device=self.device)
         loss = self._imitate(lambda idx: self._features(data.images[idx], data.poses[idx], grad=True), actions)
