@@ -119,7 +119,9 @@ class RL100(RL100Stages):
         quantile of D they must reach (default 0.5: the better half).
     :param explore_sigma: (start, end) of the behaviour noise floor σ_min (default (0.3, 0.1)).
     :param distill_steps: distillation steps after imitation, after each offline iteration and at
-        the end of ``learn`` (default 300); ``online_distill_steps`` after each online batch (20).
+        the end of ``learn`` (default 1000: on the tests' fitted task the head's zero-noise action
+        lay 0.52 mm from the teacher's after 300 steps, 0.19 mm after 1000);
+        ``online_distill_steps`` after each online batch (20).
     :param clip_eps: ε of the PPO clip (default 0.2).
     :param ope_delta_rel: δ of the OPE gate relative to its scale (default 0: the bound must
         exceed 0; the paper's is 0.05).
@@ -160,7 +162,7 @@ class RL100(RL100Stages):
         reimitation_steps: int = 200,
         reimitation_quantile: float = 0.5,
         explore_sigma: tuple[float, float] = (0.3, 0.1),
-        distill_steps: int = 300,
+        distill_steps: int = 1000,
         online_distill_steps: int = 20,
         clip_eps: float = 0.2,
         ope_delta_rel: float = 0.0,
