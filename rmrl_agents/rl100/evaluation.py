@@ -24,8 +24,8 @@ class HeadGap:
         self.gaps_deg: list[float] = []
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any:
-        teacher = self.model.predict(observation, state, episode_start, deterministic, sampler="ddim")
         head, _ = self.model.predict(observation, state, episode_start, deterministic, sampler="consistency")
+        teacher = self.model.predict(observation, state, episode_start, deterministic, sampler="ddim")  # the default, last
         diff = (np.asarray(head, dtype=np.float64) - np.asarray(teacher[0], dtype=np.float64)).reshape(-1, 3) * self.scale
         self.gaps_mm.extend(np.hypot(diff[:, 0], diff[:, 1]).tolist())
         self.gaps_deg.extend(np.abs(diff[:, 2]).tolist())
