@@ -159,7 +159,21 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
             raise RuntimeError(f"{job.key} needs the source run of seed {job.seed}, which has not finished ({source})")
     res = _train(cfg, job.method, job.seed, job.cell, cfg.online_trials(job.method), run_dir, source)
     model = res.pop("model")
-    res.update(evaluate_on_cell(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS, learner=True))
+    if job.method == "RL100":  # also its imitation-only checkpoint on the same poses, and the head's gap
+        from rmrl_agents.rl100.evaluation import HeadGap, action_scale
+
+        gaps: list[HeadGap] = []
+
+        def with_gap(env: Any) -> HeadGap:
+            gaps.append(HeadGap(model, action_scale(env)))
+            return gaps[-1]
+
+        res.update(evaluate_on_cell(cfg, job.cell, with_gap, continuous=True, learner=True))
+        res["consistency_gap"] = gaps[0].summary()  # on the place poses
+        if model.imitation_policy is not None:
+            res["imitation"] = evaluate_on_cell(cfg, job.cell, lambda env: model.imitation_policy, continuous=True, learner=True)
+    else:
+        res.update(evaluate_on_cell(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS, learner=True))
     if source is not None:
         res["budget"]["source_trials"] = cfg.pretrain_trials
     shutil.rmtree(run_dir, ignore_errors=True)  # trial logs with images: large, and not needed after

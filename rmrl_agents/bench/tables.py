@@ -210,11 +210,26 @@ def _budget_table(results: dict[str, Any]) -> list[str]:
         r = results["rl100"]
         lines += [
             "",
-            f"RL100's OPE gate accepted {r['ope_accepted']} of {r['ope_candidates']} offline candidates "
-            f"(δ = {cfg['rl100_kwargs'].get('ope_delta_rel', 0.05):g} × "
-            f"{'the sd of the logged rewards' if cfg['rl100_kwargs'].get('ope_delta_scale') == 'reward_sd' else '|Ĵ|'}).",
+            f"RL100's OPE gate accepted {r['ope_accepted']} of {r['ope_candidates']} offline candidates ({_gate(cfg)}).",
         ]
     return lines
+
+
+def _gate(cfg: dict[str, Any]) -> str:
+    """RL100's OPE rule in the run's settings (its own defaults where the benchmark sets none)."""
+    import inspect
+
+    from rmrl_agents.rl100.rl100 import RL100
+
+    defaults = {k: v.default for k, v in inspect.signature(RL100.__init__).parameters.items()}
+    settings: dict[str, Any] = {**defaults, **cfg.get("rl100_kwargs", {})}
+    scale_name = str(settings["ope_delta_scale"])
+    scale = {"value": "|Ĵ(π_i)|", "reward_sd": "the sd of the logged rewards"}.get(scale_name, scale_name)
+    delta = f"δ = {settings['ope_delta_rel']:g} × {scale}"
+    confidence = settings["ope_confidence"]
+    if confidence is None:
+        return f"the paper's rule: Ĵ(π) − Ĵ(π_i) ≥ {delta}, on point estimates"
+    return f"the {100 * float(confidence):g} % bootstrap lower bound of Ĵ(π) − Ĵ(π_i) must reach {delta}"
 
 
 def _reused(results: dict[str, Any]) -> str:
