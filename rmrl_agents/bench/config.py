@@ -34,8 +34,19 @@ METHODS = (
 CONTINUOUS = ("RL100", "SAC")
 #: Methods that start from the role-model labels of their seed's source run (counted in their budget).
 USES_SOURCE = ("RMRL-pretrained", "RMRL-pretrained-equal", "RL100")
-#: Reference policies (no learning; ``oracle`` reads the sim's ground truth: analysis only).
-REFERENCES = ("zero", "random", "constant", "oracle")
+#: Reference rows, each named for what it is (:mod:`rmrl_agents.bench.reference_rows`; the
+#: constants and oracles read the sim's ground truth: analysis only).
+REFERENCES = (
+    "zero",
+    "random",
+    "mean-oracle constant",
+    "reward-optimal constant",
+    "error-optimal constant",
+    "geometric oracle",
+    "reward-optimal oracle",
+)
+#: How the references job is made, hashed into it (v2: the reward-optimal rows and the renamed ones).
+REFERENCES_VERSION = "references-v2"
 #: Ablations (``--ablations``): RM-RL without the online policy gradient, without data replay,
 #: eq. 6 literally (no reward baseline) for RM-RL and REINFORCE, and the source run's policy
 #: evaluated on the held-out evaluated cell (trained on another cell only: generalisation).
@@ -50,6 +61,9 @@ ABLATION_KWARGS: dict[str, dict[str, Any]] = {
 #: The paper's recipe of each grid agent beside its improved defaults (:mod:`rmrl_agents.recipes`):
 #: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``.
 PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper")
+#: What a run without ``--methods`` trains: every method, and RM-RL's paper recipe beside its improved
+#: defaults (the other recipes on request).
+DEFAULT_METHODS = (*METHODS, "RMRL-paper")
 #: The grid agents' learning core, hashed into every learner job's settings: a job finished
 #: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``;
 #: v3: RM-RL's one cross-entropy step per scene).
@@ -66,20 +80,21 @@ SHELF_POSES_SEED = 2027
 EVAL_RESET_SEED = 10_000
 #: Reset seeds of the training scenes the best constant is fitted on (none is an evaluation scene).
 FIT_RESET_SEED = 200_000
+#: How evaluation scenes are chosen, hashed into every job (v2: fixed poses balanced over plate
+#: types, each with its own reset seed; v1 was the first n poses, whatever their plate).
+EVAL_SCENES = "balanced-v2"
 #: Trials per RM-RL scene (RMRL's default ``scene_size``).
 SCENE_SIZE = 5
 
 
 #: RL100 in the benchmark: 200 imitation steps on the source run's labels (its default, 1000,
 #: takes 2.5 min per job with this network and would double the run; 200 steps already pass the
-#: 50 labels 200 times), 2 offline iterations of 20 trials each, then online PPO on the rest; the
-#: OPE δ relative to the spread of the logged rewards (the paper's 0.05·|Ĵ| rejected every
-#: candidate on benchmark-sized runs: README, "RL100").
+#: 50 labels 200 times), 4 offline iterations of 25 trials each (the paper gives iterative offline
+#: RL most of the budget), then online PPO on the rest; its other settings are RL100's defaults.
 RL100_KWARGS: dict[str, Any] = {
     "imitation_steps": 200,
-    "offline_iterations": 2,
-    "trials_per_iteration": 20,
-    "ope_delta_scale": "reward_sd",
+    "offline_iterations": 4,
+    "trials_per_iteration": 25,
 }
 #: SAC in the benchmark: learning starts after 10 (uniformly random) trials, one update of 64
 #: replayed trials per trial (SB3's default learning_starts, 100, would be the whole budget).
@@ -94,12 +109,18 @@ class BenchConfig:
         train_trials: online training trials per method and (seed, cell).
         seeds: benchmark seeds (0..seeds-1).
         cells: evaluated cells, ``None`` = the default cell, an int = ``cell_seed``.
-        eval_poses: fixed initial poses of the place evaluation (Table 2), per cell.
-        shelf_trials: fixed initial poses of the shelf evaluation (Table 3), per cell.
+        eval_poses: fixed scenes of the place evaluation (Table 2), per cell, half of each plate
+            type (:func:`~rmrl_agents.common.evaluation.balanced_scenes`).
+        shelf_trials: fixed scenes of the shelf evaluation (Table 3), per cell, balanced alike.
+        eval_checkpoints: training trials after which the place evaluation also runs (the learning
+            curves of the true error); those at or above a method's budget are skipped (its final
+            evaluation is the curve's last point).
         pretrain_trials: trials of each seed's RM-RL source run (on a cell outside ``cells``).
             RMRL-pretrained then trains ``train_trials`` more; RMRL-pretrained-equal trains
             ``train_trials - pretrain_trials`` more (the same total as every other method).
-        fit_scenes: training scenes the best constant of each cell is fitted on.
+        fit_scenes: training scenes the constants of each cell are fitted and searched on.
+        oracle_max_trials: the reward-optimal oracle's search cap per evaluation scene (trials).
+        constant_max_candidates: each constant search's cap (candidates, each tried on every fit scene).
         random_trials: trials of the random policy per cell for its chance of exceeding τ.
         tau_e_trans_mm: τ of T^10_τ is the reward of this error.
         methods: learning methods to run (a subset of METHODS, and of ABLATIONS with ablations).
@@ -118,17 +139,20 @@ class BenchConfig:
             the network's ``encoder_input_size`` is dropped; the same for every method).
     """
 
-    train_trials: int = 100
-    seeds: int = 20
+    train_trials: int = 200
+    seeds: int = 10
     cells: tuple[int | None, ...] = (None, 0)
-    eval_poses: int = 10
-    shelf_trials: int = 10
+    eval_poses: int = 50
+    shelf_trials: int = 50
+    eval_checkpoints: tuple[int, ...] = (25, 50, 100)
     pretrain_trials: int = 50
     fit_scenes: int = 20
+    oracle_max_trials: int = 40
+    constant_max_candidates: int = 60
     random_trials: int = 40
     tau_e_trans_mm: float = 2.0
     ema_alpha: float = 0.1
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = DEFAULT_METHODS
     ablations: bool = False
     policy_kwargs: dict[str, Any] = field(
         default_factory=lambda: {"resnet_depth": 10, "resnet_width": 32, "encoder_input_size": (60, 80), "head_hidden": (128,)}
@@ -141,9 +165,21 @@ class BenchConfig:
     quick: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("train_trials", "seeds", "eval_poses", "shelf_trials", "workers", "fit_scenes", "random_trials"):
+        for name in (
+            "train_trials",
+            "seeds",
+            "eval_poses",
+            "shelf_trials",
+            "workers",
+            "fit_scenes",
+            "random_trials",
+            "oracle_max_trials",
+            "constant_max_candidates",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if any(c < 1 for c in self.eval_checkpoints):
+            raise ValueError(f"eval_checkpoints are numbers of training trials >= 1, got {list(self.eval_checkpoints)}")
         if self.observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {list(OBSERVATIONS)}, got {self.observation!r}")
         if not self.cells:
@@ -207,8 +243,11 @@ QUICK = BenchConfig(
     cells=(None, 0),
     eval_poses=6,
     shelf_trials=6,
+    eval_checkpoints=(10, 20),
     pretrain_trials=20,
     fit_scenes=10,
+    oracle_max_trials=15,
+    constant_max_candidates=15,
     rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8},
     quick=True,
 )
@@ -234,9 +273,11 @@ class Job:
         evals = cfg.eval_poses + cfg.shelf_trials
         if self.method == "source":
             return cfg.pretrain_trials + (evals * len(cfg.cells) if cfg.ablations else 0)
-        if self.method == "references":
-            return cfg.fit_scenes + cfg.random_trials + 4 * evals
+        if self.method == "references":  # two constant searches, an oracle search per scene, 7 rows evaluated
+            searches = 2 * cfg.constant_max_candidates * cfg.fit_scenes + cfg.oracle_max_trials * evals
+            return cfg.fit_scenes + cfg.random_trials + searches + len(REFERENCES) * evals
         trials = cfg.online_trials(self.method)
+        evals += cfg.eval_poses * sum(1 for c in set(cfg.eval_checkpoints) if c < trials)
         if self.method == "RL100":  # an imitation step on the trunk ≈ 1.7 env steps
             return 2.5 * trials + evals + 1.7 * cfg.rl100_kwargs.get("imitation_steps", 1000)
         if self.method == "SAC":  # an update (actor, critic and target trunks) ≈ 4 env steps
@@ -269,7 +310,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     run with more methods, seeds or cells reuses the finished jobs of the others. A job that starts
     from a source run includes the source run's settings.
     """
-    evaluation = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials}
+    evaluation: dict[str, Any] = {"eval_poses": cfg.eval_poses, "shelf_trials": cfg.shelf_trials, "scenes": EVAL_SCENES}
     # hashed under the keyword names the finished jobs were saved with, so that they stay reused
     hashed_kwargs = {_HASHED_NAMES.get(k, k): v for k, v in cfg.learner_policy_kwargs.items()}
     learner = {"policy_kwargs": hashed_kwargs, "learning_rate": cfg.learning_rate, "core": LEARNER_CORE}
@@ -278,7 +319,10 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     if job.method == "references":
         return {
             "job": job.key,
+            "version": REFERENCES_VERSION,
             "fit_scenes": cfg.fit_scenes,
+            "oracle_max_trials": cfg.oracle_max_trials,
+            "constant_max_candidates": cfg.constant_max_candidates,
             "random_trials": cfg.random_trials,
             "tau_e_trans_mm": cfg.tau_e_trans_mm,
             **evaluation,
@@ -288,6 +332,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
         transfer = "RMRL-transfer" in cfg.all_methods  # then it also evaluates on every cell
         return {"job": job.key, **source, "transfer": {"cells": cfg.cells, **evaluation} if transfer else None}
     out = {"job": job.key, **learner, **evaluation, "online_trials": cfg.online_trials(job.method)}
+    out["checkpoints"] = sorted(c for c in set(cfg.eval_checkpoints) if c < cfg.online_trials(job.method))
     out["kwargs"] = method_kwargs(job.method, cfg.learner_policy_kwargs)
     if job.method in USES_SOURCE:
         out["source"] = source

@@ -9,8 +9,8 @@ benchmark re-run with the same ``out`` skips it. Results are JSON-able dicts:
   decisions, ``ope``);
 * ``source``: the source run's labels and budget (and, with ablations, its policy evaluated on
   every evaluated cell: ``transfer``);
-* ``references``: per reference policy the ``place`` / ``shelf`` columns, plus the random
-  policy's chance of exceeding τ and the fitted constant (m, m, rad).
+* ``references``: per reference row the ``place`` / ``shelf`` columns, plus the random policy's
+  chance of exceeding τ, the constants and the searches (:mod:`rmrl_agents.bench.reference_rows`).
 """
 
 from __future__ import annotations
@@ -21,29 +21,21 @@ import shutil
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rmrl_agents.bench.config import (
     CONTINUOUS,
-    EVAL_POSES_SEED,
-    EVAL_RESET_SEED,
-    FIT_RESET_SEED,
     PLACE_ID,
-    SHELF_ID,
-    SHELF_POSES_SEED,
     USES_SOURCE,
     BenchConfig,
     Job,
     job_fingerprint,
     source_cell,
 )
+from rmrl_agents.bench.evaluation import checkpoint_evaluation, evaluate_on_cell, learner_env
 from rmrl_agents.bench.models import make_model, samples_per_step
-from rmrl_agents.common.env_util import make_env
-from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy, fixed_poses, reset_region
+from rmrl_agents.bench.reference_rows import run_references
 from rmrl_agents.stores.dataset import as_dataset
 from rmrl_agents.stores.files import write_json_atomic
 
@@ -60,24 +52,6 @@ def load_done(out: Path, job: Job, fingerprint: str) -> dict[str, Any] | None:
         return None
     data = json.loads(path.read_text())
     return data if data.get("fingerprint") == fingerprint else None
-
-
-def cell_kwargs(cell: int | None, continuous: bool = False) -> dict[str, Any]:
-    """The env keywords of ``cell`` (None: the default cell), with continuous actions if asked."""
-    kwargs: dict[str, Any] = {"action_type": "continuous"} if continuous else {}
-    if cell is not None:
-        kwargs["cell_seed"] = cell
-    return kwargs
-
-
-def learner_env(cfg: BenchConfig, env_id: str, cell: int | None, continuous: bool = False) -> Any:
-    """The env a learner trains and is evaluated on: the cell's, showing the crop as the image if
-    ``cfg.observation`` asks for it (:class:`~rmrl_agents.common.wrappers.PlateCropAsImage`)."""
-    if cfg.observation == "plate_crop":
-        from rmrl_agents.common.wrappers import PlateCropAsImage
-
-        return PlateCropAsImage(make_env(env_id, {**cell_kwargs(cell, continuous), "plate_crop": True}))
-    return make_env(env_id, cell_kwargs(cell, continuous))
 
 
 def _recorder(limit: int) -> Any:
@@ -115,30 +89,6 @@ class _StepCounter:
         self._handle.remove()
 
 
-def _evaluate(
-    cfg: BenchConfig,
-    cell: int | None,
-    policy: Callable[[Any], PolicyLike],
-    wrap: Callable[[Any], Any] | None = None,
-    continuous: bool = False,
-    learner: bool = False,
-) -> dict[str, Any]:
-    """Place and shelf evaluations on the cell's fixed poses; ``policy(env)`` gives the policy for an
-    env (after ``wrap``, if given). The continuous envs have the same poses, scenes and metrics."""
-    out = {}
-    for name, env_id, n, poses_seed in (
-        ("place", PLACE_ID, cfg.eval_poses, EVAL_POSES_SEED),
-        ("shelf", SHELF_ID, cfg.shelf_trials, SHELF_POSES_SEED),
-    ):
-        env = learner_env(cfg, env_id, cell, continuous) if learner else make_env(env_id, cell_kwargs(cell, continuous))
-        if wrap is not None:
-            env = wrap(env)
-        poses = fixed_poses(reset_region(env), n, poses_seed)
-        out[name] = evaluate_policy(policy(env), env, poses=poses, seed=EVAL_RESET_SEED).columns()
-        env.close()
-    return out
-
-
 def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: int, run_dir: Path, source: Path | None) -> dict:
     """Train ``method`` for ``trials`` trials on ``cell`` (after pretraining on ``source``, or with it
     as RL100's prior data), then evaluate it."""
@@ -155,9 +105,13 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
                 warnings.filterwarnings("ignore", message=".*made on another env config")
                 result["pretrain"] = model.pretrain(source)
         if trials > 0:
+            from stable_baselines3.common.callbacks import CallbackList
+
             recorder = _recorder(trials)
-            model.learn(trials, callback=recorder)
+            checkpoints = checkpoint_evaluation(cfg, cell, method in CONTINUOUS, trials)
+            model.learn(trials, callback=CallbackList([recorder, checkpoints]))
             result["train_rewards"] = recorder.rewards
+            result["checkpoints"] = {str(k): v for k, v in sorted(checkpoints.results.items())}
     result["budget"] = {
         "online_trials": trials,
         "gradient_steps": steps.steps,
@@ -196,7 +150,7 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
         model = res.pop("model")
         res["cell"] = source_cell(job.seed)
         if "RMRL-transfer" in cfg.all_methods:
-            res["transfer"] = {str(c): _evaluate(cfg, c, lambda env: model, learner=True) for c in cfg.cells}
+            res["transfer"] = {str(c): evaluate_on_cell(cfg, c, lambda env: model, learner=True) for c in cfg.cells}
         return res
     source = None
     if job.method in USES_SOURCE:
@@ -205,7 +159,21 @@ def run_job(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
             raise RuntimeError(f"{job.key} needs the source run of seed {job.seed}, which has not finished ({source})")
     res = _train(cfg, job.method, job.seed, job.cell, cfg.online_trials(job.method), run_dir, source)
     model = res.pop("model")
-    res.update(_evaluate(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS, learner=True))
+    if job.method == "RL100":  # also its imitation-only checkpoint on the same poses, and the head's gap
+        from rmrl_agents.rl100.evaluation import HeadGap, action_scale
+
+        gaps: list[HeadGap] = []
+
+        def with_gap(env: Any) -> HeadGap:
+            gaps.append(HeadGap(model, action_scale(env)))
+            return gaps[-1]
+
+        res.update(evaluate_on_cell(cfg, job.cell, with_gap, continuous=True, learner=True))
+        res["consistency_gap"] = gaps[0].summary()  # on the place poses
+        if model.imitation_policy is not None:
+            res["imitation"] = evaluate_on_cell(cfg, job.cell, lambda env: model.imitation_policy, continuous=True, learner=True)
+    else:
+        res.update(evaluate_on_cell(cfg, job.cell, lambda env: model, continuous=job.method in CONTINUOUS, learner=True))
     if source is not None:
         res["budget"]["source_trials"] = cfg.pretrain_trials
     shutil.rmtree(run_dir, ignore_errors=True)  # trial logs with images: large, and not needed after
@@ -248,64 +216,3 @@ def execute(cfg: BenchConfig, job: Job, out: Path) -> dict[str, Any]:
     }
     write_json_atomic(result_path(out, job), data)
     return data
-
-
-# -- reference policies ------------------------------------------------------------------------------
-
-
-def best_constant(env: Any, n_fit: int) -> np.ndarray:
-    """The mean oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` training scenes of the env's cell."""
-    from rmrl_env.info import privileged
-    from rmrl_env.protocols import PlanarPose
-    from rmrl_env.sim.oracle import oracle_adjustment
-
-    adjs = []
-    for k in range(n_fit):
-        obs, info = env.reset(seed=FIT_RESET_SEED + k)
-        est = PlanarPose.from_array(np.asarray(obs["pose"], dtype=np.float64))
-        adjs.append(oracle_adjustment(env, est, PlanarPose.from_array(np.asarray(privileged(info)["true_pose"]))))
-    return np.mean(adjs, axis=0)
-
-
-def run_references(cfg: BenchConfig, cell: int | None) -> dict[str, Any]:
-    """Zero, random, best constant (fitted on the cell's training scenes) and oracle on the cell."""
-    import gymnasium as gym
-
-    from rmrl_env.sim.oracle import oracle_action
-
-    fit_env: Any = make_env(PLACE_ID, cell_kwargs(cell))
-    constant = best_constant(fit_env, cfg.fit_scenes)
-    rng = np.random.default_rng(0 if cell is None else cell + 1)
-    nvec = fit_env.unwrapped.action_space.nvec
-    chance = evaluate_policy(lambda obs: rng.integers(0, nvec), fit_env, cfg.random_trials, seed=FIT_RESET_SEED + cfg.fit_scenes)
-    fit_env.close()
-
-    class LastReset(gym.Wrapper):
-        """Keeps the info of the last reset, for the oracle (analysis only)."""
-
-        last_info: dict[str, Any] = {}
-
-        def reset(self, **kwargs: Any) -> Any:
-            obs, self.last_info = self.env.reset(**kwargs)
-            return obs, self.last_info
-
-    def policy(name: str) -> Callable[[Any], PolicyLike]:
-        def make(env: Any) -> PolicyLike:
-            if name == "zero":
-                return None
-            if name == "random":
-                r = np.random.default_rng(1)
-                return lambda obs: r.integers(0, nvec)
-            if name == "constant":
-                return lambda obs: env.unwrapped.grid.to_action(*constant, clip=True)
-            return lambda obs: oracle_action(env, obs, env.last_info)[0]
-
-        return make
-
-    res: dict[str, Any] = {}
-    for name in ("zero", "random", "constant", "oracle"):
-        res[name] = _evaluate(cfg, cell, policy(name), wrap=LastReset if name == "oracle" else None)
-    res["random_p_above_tau"] = float(np.mean(np.array(chance.columns()["reward"]) > cfg.tau))
-    res["constant_adjustment"] = constant.tolist()
-    res["budget"] = {"online_trials": 0, "gradient_steps": 0, "fit_scenes": cfg.fit_scenes}
-    return res

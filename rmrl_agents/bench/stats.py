@@ -96,17 +96,79 @@ def bootstrap_ci(
 
 
 def paired_difference(
-    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE, seed: int = 0
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    groups: Sequence[object] | None = None,
 ) -> Estimate:
-    """Mean of ``a − b`` over runs paired by (seed, cell), with a bootstrap interval.
+    """Mean of ``a − b`` over runs paired by (seed, cell), with a bootstrap interval (over the runs,
+    or :func:`grouped_bootstrap_ci` over ``groups``, the runs' cells, when given).
 
     Pairs where either side is missing are dropped.
     """
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.shape != y.shape:
         raise ValueError(f"paired samples need the same runs, got {x.shape} and {y.shape}")
+    if groups is not None:
+        return grouped_bootstrap_ci(x - y, groups, confidence=confidence, seed=seed)
     keep = np.isfinite(x) & np.isfinite(y)
     return bootstrap_ci(x[keep] - y[keep], confidence=confidence, seed=seed)
+
+
+def grouped_bootstrap_ci(
+    values: Sequence[float] | np.ndarray,
+    groups: Sequence[object],
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+) -> Estimate:
+    """The mean of ``values`` (one per run) with a bootstrap interval that respects how runs are grouped
+    (``groups[i]``: the cell of run i).
+
+    With 3 or more groups the bootstrap is *hierarchical*: each resample draws cells with
+    replacement, then runs with replacement within each drawn cell, so the interval speaks for
+    other cells too. With fewer, it is *stratified*: runs are redrawn within each cell and the
+    cells are kept, so the interval speaks for these cells only (two cells cannot show the spread
+    between cells). Percentile intervals; NaN runs are dropped.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    g = np.asarray([str(v) for v in groups])
+    if x.shape != g.shape:
+        raise ValueError(f"one group per value: {x.shape} values, {g.shape} groups")
+    keep = np.isfinite(x)
+    x, g = x[keep], g[keep]
+    if x.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    point = float(x.mean())
+    members = [x[g == name] for name in np.unique(g)]
+    if x.size == 1 or (all(m.size == 1 for m in members) and len(members) < 3):
+        return Estimate(point, math.nan, math.nan, int(x.size))
+    rng = np.random.default_rng(seed)
+    n_res = N_RESAMPLES
+    sizes = np.array([m.size for m in members])
+    if len(members) >= 3:
+        picks = rng.integers(0, len(members), (n_res, len(members)))
+        sums, counts = np.zeros(n_res), np.zeros(n_res)
+        for slot in range(len(members)):  # each drawn cell's runs redrawn afresh, cell by cell
+            redrawn = np.stack([m[rng.integers(0, m.size, (n_res, m.size))].sum(axis=1) for m in members], axis=1)
+            sums += redrawn[np.arange(n_res), picks[:, slot]]
+            counts += sizes[picks[:, slot]]
+        means = sums / counts
+    else:
+        total = sum(m.size for m in members)
+        sums = sum(m[rng.integers(0, m.size, (n_res, m.size))].sum(axis=1) for m in members)
+        means = np.asarray(sums) / total
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return Estimate(point, float(low), float(high), int(x.size))
+
+
+def grouping(groups: Sequence[object]) -> str:
+    """How :func:`grouped_bootstrap_ci` resamples runs with these groups, in words (for table headers)."""
+    n = len(set(map(str, groups)))
+    if n >= 3:
+        return f"hierarchical bootstrap: {n} cells drawn with replacement, then seeds within each drawn cell"
+    return f"bootstrap over seeds within each of the {n} cell{'s' if n > 1 else ''} (cells fixed: it speaks for these cells only)"
 
 
 def probability_of_improvement(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from rmrl_agents.bench.config import ABLATIONS, METHODS, OBSERVATIONS, PAPER_RECIPES, SOURCE_CELL0
+from rmrl_agents.bench.config import ABLATIONS, DEFAULT_METHODS, METHODS, OBSERVATIONS, PAPER_RECIPES, SOURCE_CELL0
 from rmrl_agents.bench.lock import lock_bench_folder
 from rmrl_agents.commands._shared import UsageError, positive_int, user_errors
 from rmrl_agents.commands.ray_address import check_ray_reachable, ray_address
@@ -24,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quick", action="store_true", help="small budget and network (3 seeds × 2 cells × 40 trials): a few minutes on 2 cores"
     )
-    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 20 full)")
+    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (default: 3 quick, 10 full)")
     p.add_argument(
-        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 40 quick, 100 full)"
+        "--trials", type=positive_int, default=None, help="training trials per method and seed (default: 40 quick, 200 full)"
     )
     p.add_argument("--workers", type=positive_int, default=None, help="parallel processes (default 2)")
     p.add_argument(
@@ -39,7 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--methods",
         type=parse_methods,
         default=None,
-        help="learning methods to run, comma-separated (default: all of " + ",".join(METHODS) + ")",
+        help="learning methods to run, comma-separated (default: "
+        + ",".join(DEFAULT_METHODS)
+        + "; also "
+        + ",".join(m for m in PAPER_RECIPES if m not in DEFAULT_METHODS)
+        + ")",
     )
     p.add_argument(
         "--ablations",

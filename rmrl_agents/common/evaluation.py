@@ -78,10 +78,11 @@ class EvaluationResult:
         """One metric over the episodes, float64 (N,); NaN where not measured."""
         return np.array([as_float(getattr(e, name)) for e in self.episodes], dtype=np.float64)
 
-    def columns(self) -> dict[str, list[float]]:
-        """Every metric of :data:`METRICS` as a list over the episodes (success as 0.0 / 1.0), and
-        ``plate_type`` where the env tells it."""
+    def columns(self) -> dict[str, list[Any]]:
+        """Every metric of :data:`METRICS` as a list over the episodes (success as 0.0 / 1.0), the
+        actions taken, and ``plate_type`` where the env tells it."""
         out: dict[str, list[Any]] = {name: self.column(name).tolist() for name in METRICS}
+        out["action"] = [list(e.action) for e in self.episodes]
         if any(e.plate_type is not None for e in self.episodes):
             out["plate_type"] = [e.plate_type for e in self.episodes]
         return out
@@ -122,6 +123,7 @@ def evaluate_policy(
     *,
     poses: np.ndarray | Sequence[Sequence[float]] | None = None,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
     deterministic: bool = True,
     progress_bar: bool = False,
 ) -> EvaluationResult:
@@ -129,16 +131,22 @@ def evaluate_policy(
 
     Either ``n_eval_episodes`` new scenes (the env is seeded once with ``seed``: the same seed
     gives the same scenes), or one episode per fixed initial pose of ``poses`` (N, 3) [x m, y m,
-    yaw rad] (episode i resets with seed ``seed + i``, so every policy meets the same sensor
-    noise at each pose).
+    yaw rad] (episode i resets with seed ``seed + i``, or ``seeds[i]`` when given, so every policy
+    meets the same sensor noise and plate at each pose: :func:`balanced_scenes` gives both).
 
     :param policy: a model with ``predict``, a function observation → action, or None (the zero
         adjustment of the env's grid: the floor every method should beat).
     :param deterministic: passed to ``predict`` (the most likely action).
-    :raises ValueError: neither or both of ``n_eval_episodes`` and ``poses``; a count < 1.
+    :raises ValueError: neither or both of ``n_eval_episodes`` and ``poses``; a count < 1;
+        ``seeds`` without ``poses`` or of another length.
     """
     if (n_eval_episodes is None) == (poses is None):
         raise ValueError("give either n_eval_episodes (new scenes) or poses (fixed initial poses), not both or neither")
+    if seeds is not None and (poses is None or len(seeds) != len(poses)):
+        raise ValueError(
+            f"seeds gives one reset seed per fixed pose: {0 if seeds is None else len(seeds)} seeds for "
+            f"{0 if poses is None else len(poses)} poses"
+        )
     act = _action_fn(policy, env, deterministic)
     initial = None if poses is None else np.asarray(poses, dtype=np.float64).reshape(-1, 3)
     n = len(initial) if initial is not None else int(n_eval_episodes or 0)
@@ -148,7 +156,7 @@ def evaluate_policy(
     obs: Observation | None = None
     for i in tqdm(range(n), desc="eval", unit="trial", disable=not progress_bar):
         if initial is not None:
-            obs, _ = env.reset(seed=seed + i, options={"initial_pose": initial[i].tolist()})
+            obs, _ = env.reset(seed=seed + i if seeds is None else int(seeds[i]), options={"initial_pose": initial[i].tolist()})
         elif obs is None:
             obs, _ = env.reset(seed=seed)
         assert obs is not None
@@ -180,6 +188,53 @@ def fixed_poses(region: Region, n: int, seed: int) -> np.ndarray:
         raise ValueError(f"n must be >= 1, got {n}")
     rng = np.random.default_rng(seed)
     return np.column_stack([rng.uniform(*region.x_m, n), rng.uniform(*region.y_m, n), rng.uniform(*region.yaw_rad, n)])
+
+
+@dataclass(frozen=True)
+class Scenes:
+    """Fixed evaluation scenes: initial poses (n, 3) [x m, y m, yaw rad], each one's reset seed and
+    the plate type the env staged there (None where the env does not tell)."""
+
+    poses: np.ndarray
+    seeds: list[int]
+    plate_types: list[str | None]
+
+
+def balanced_scenes(env: gym.Env, n: int, poses_seed: int, reset_seed: int, types: Sequence[str] | None = None) -> Scenes:
+    """``n`` fixed evaluation scenes with each plate type equally often (the remainder to the first
+    types, in sorted order).
+
+    Candidate j is pose j of ``fixed_poses(region, 8 n, poses_seed)`` reset with seed
+    ``reset_seed + j`` (the env draws the plate's type from the seed); candidates are taken in
+    order while their type's quota is open, so the scenes are the same on every call. ``types``
+    default to the env's plate mix (``backend.description["plate_mix"]``).
+
+    :raises ValueError: an env that does not report the plate type (``info["privileged"]``), no
+        known types, or 8 n candidates without filling every quota (a type the mix seldom stages).
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if types is None:
+        description = getattr(getattr(env.unwrapped, "backend", None), "description", None) or {}
+        types = sorted(description.get("plate_mix") or ())
+    if not types:
+        raise ValueError(f"{env.unwrapped} names no plate types to balance over: give types=[...]")
+    quota = {t: n // len(types) + (k < n % len(types)) for k, t in enumerate(sorted(types))}
+    candidates = fixed_poses(reset_region(env), 8 * n, poses_seed)
+    picked: list[int] = []
+    found: list[str] = []
+    for j, pose in enumerate(candidates):
+        _, info = env.reset(seed=reset_seed + j, options={"initial_pose": pose.tolist()})
+        kind = privileged(info).get("plate_type")
+        if not isinstance(kind, str):
+            raise ValueError(f"{env.unwrapped} does not report the plate type in info['privileged']: cannot balance over types")
+        if quota.get(kind, 0) > 0:
+            quota[kind] -= 1
+            picked.append(j)
+            found.append(kind)
+            if not any(quota.values()):
+                return Scenes(candidates[picked], [reset_seed + j for j in picked], list(found))
+    raise ValueError(f"{8 * n} candidate scenes left these plate-type quotas unfilled: {quota}; the env's mix seldom stages them")
 
 
 def reset_region(env: gym.Env) -> Region:

@@ -13,7 +13,15 @@ from rmrl_agents.rl100.consistency import ConsistencyHead, distillation_loss
 from rmrl_agents.rl100.critics import Critics, expectile_loss
 from rmrl_agents.rl100.ddim import DDIMSampler, make_alpha_bar
 from rmrl_agents.rl100.denoiser import ConditionalActionMLP, Denoiser
-from rmrl_agents.rl100.objectives import GateDecision, estimate_value, imitation_loss, ope_gate, ppo_denoising_loss, ppo_update
+from rmrl_agents.rl100.objectives import (
+    GateDecision,
+    estimate_value,
+    imitation_loss,
+    ope_gate,
+    paired_q,
+    ppo_denoising_loss,
+    ppo_update,
+)
 from rmrl_agents.rl100.policy import RL100Policy
 from rmrl_agents.rl100.rl100 import RL100
 
@@ -32,6 +40,7 @@ __all__ = [
     "imitation_loss",
     "make_alpha_bar",
     "ope_gate",
+    "paired_q",
     "ppo_denoising_loss",
     "ppo_update",
 ]

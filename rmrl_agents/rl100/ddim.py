@@ -3,19 +3,29 @@
 Actions live in the env's normalised box [-1, 1]^d (d = 3 for the cell-plate envs:
 Δx, Δy, Δψ scaled to the grid's ranges). Diffusion indices follow the DDPM convention:
 ``alpha_bar[0] = 1`` is the clean action, ``alpha_bar[t] = Π_{s=1..t} (1 - β_s)`` for
-t = 1..T. The sampler visits the sub-sequence τ_K > ... > τ_1 > τ_0 = 0 (τ_k = round(k·T/K)).
+t = 1..T. The sampler visits τ_K > ... > τ_1 > τ_0 = 0 with "leading" spacing and an offset of
+one, τ_k = (k - 1)·T/K + 1 (T = 100, K = 5: 81, 61, 41, 21, 1). The top step then keeps signal
+(cosine schedule: ᾱ_81 = 0.085, 1/√ᾱ = 3.4) where τ_K = T would leave ᾱ = 2.4e-7 (1/√ᾱ ≈ 2000):
+there x̂_0 amplifies the network's error two-thousandfold and no step of the chain could learn.
 
 One denoising step τ_k → τ_{k-1} (written t → m) is the Gaussian sub-policy
 
-    x̂_0 = clip((x_t - √(1 - ᾱ_t) ε̂) / √ᾱ_t, -1, 1),   ε̂ = ε_θ(x_t, t, c) re-derived from the clipped x̂_0
+    x̂_0 = (x_t - √(1 - ᾱ_t) ε̂) / √ᾱ_t,   ε̂ = ε_θ(x_t, t, c)
     μ   = √ᾱ_m x̂_0 + √max(1 - ᾱ_m - σ_k², 0) ε̂
     x_m ~ N(μ, σ_k² I),   log π = -‖x_m - μ‖² / (2σ_k²) - d·log σ_k - (d/2)·log 2π
 
-with σ_k = clip(η·√((1 - ᾱ_m)/(1 - ᾱ_t))·√(1 - ᾱ_t/ᾱ_m), σ_min, σ_max). The DDIM bound
-σ_k ≤ √(1 - ᾱ_m) holds wherever σ_min allows it; on the last step (m = 0, ᾱ_0 = 1) the bound
-is 0, so the ε̂ term is dropped (the radical is clamped at 0) and the step keeps σ_min of
-exploration: every step then has a strictly positive variance and a finite log-likelihood.
-``deterministic=True`` uses the means (σ = 0, plain DDIM).
+with σ_k = clip(η·√((1 - ᾱ_m)/(1 - ᾱ_t))·√(1 - ᾱ_t/ᾱ_m), σ_min, σ_max) (the paper's eq. 23).
+x̂_0 is not clipped by default: a clip saturates (zero gradient) exactly where the step is
+wrong; ``clip_sample=True`` restores it. σ_min is the behaviour policy's exploration floor: the
+last step (m = 0) has a DDIM σ of 0, so σ_min is the spread it adds to the action, and the
+steps whose DDIM σ lies below it share it (see :meth:`DDIMSampler.set_sigma_min`).
+
+The per-step log-likelihoods have very different gradient scales: ∂μ/∂ε̂ = c_k (below) and
+the score of a step is ∝ c_k/σ_k, from 0.08 (last step, σ = 0.3) to 14 (σ_min = 0.01).
+``step_weights`` w_k ∝ σ_k/|c_k| (mean 1, in the column order of :meth:`DDIMSampler.log_prob`)
+balance them; the PPO surrogate weights step k's term by w_k, so that no step swamps an update.
+``deterministic=True`` is plain DDIM: the means with σ_k = 0 in μ and no noise (the paper's
+deterministic inference; the policy starts it from zero noise, see its docstring).
 """
 
 from __future__ import annotations
@@ -60,12 +70,14 @@ class DDIMSampler(nn.Module):
     :param eta: scale of the DDIM variance (1.0: DDPM-like, default; 0.0: σ_min everywhere).
     :param sigma_min, sigma_max: the per-step standard deviation is clipped to this range
         (defaults 0.01 and 0.8, the paper's); sigma_min > 0 keeps every step's log-likelihood finite.
-    :param clip_sample: clip the predicted clean action x̂_0 to [-1, 1] (default True).
+    :param clip_sample: clip the predicted clean action x̂_0 to [-1, 1] (default False: the
+        clip has no gradient where it acts).
     """
 
     alpha_bar: th.Tensor
     timesteps: th.Tensor
     sigmas: th.Tensor
+    step_weights: th.Tensor
 
     def __init__(
         self,
@@ -75,7 +87,7 @@ class DDIMSampler(nn.Module):
         eta: float = 1.0,
         sigma_min: float = 0.01,
         sigma_max: float = 0.8,
-        clip_sample: bool = True,
+        clip_sample: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(n_steps, int) or n_steps < 1:
@@ -88,16 +100,35 @@ class DDIMSampler(nn.Module):
             raise ValueError(f"eta must be ≥ 0, got {eta}")
         self.n_steps, self.n_diffusion_steps = n_steps, n_diffusion_steps
         self.schedule, self.eta, self.clip_sample = schedule, float(eta), bool(clip_sample)
-        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        self.sigma_max = float(sigma_max)
         alpha_bar = make_alpha_bar(n_diffusion_steps, schedule)
-        # τ_0 = 0 < τ_1 < ... < τ_K = T
-        timesteps = th.tensor([round(k * n_diffusion_steps / n_steps) for k in range(n_steps + 1)], dtype=th.long)
-        a_t, a_m = alpha_bar[timesteps[1:]], alpha_bar[timesteps[:-1]]
-        ddim_sigma = eta * th.sqrt((1 - a_m) / (1 - a_t)) * th.sqrt(1 - a_t / a_m)
+        # τ_0 = 0 < τ_1 = 1 < ... < τ_K = (K - 1)·T/K + 1 ("leading" spacing, offset 1)
+        leading = [round((k - 1) * n_diffusion_steps / n_steps) + 1 for k in range(1, n_steps + 1)]
         self.register_buffer("alpha_bar", alpha_bar.float())
-        self.register_buffer("timesteps", timesteps)
-        # sigmas[k - 1] is σ_k of the step τ_k → τ_{k-1}, k = 1..K
-        self.register_buffer("sigmas", ddim_sigma.clamp(sigma_min, sigma_max).float())
+        self.register_buffer("timesteps", th.tensor([0, *leading], dtype=th.long))
+        # sigmas[k - 1] is σ_k of the step τ_k → τ_{k-1}, k = 1..K; step_weights[j] is w_k of column j
+        # of log_prob's output (the step k = K - j: the first denoising step first)
+        self.register_buffer("sigmas", th.zeros(n_steps))
+        self.register_buffer("step_weights", th.ones(n_steps))
+        self.set_sigma_min(sigma_min)
+
+    def set_sigma_min(self, sigma_min: float) -> None:
+        """Set the exploration floor σ_min (σ_min ≤ σ_max) and recompute every σ_k and w_k.
+
+        Change it only between a batch's collection and the next (never between sampling chains
+        and scoring them): the behaviour log-likelihoods depend on it."""
+        if not 0 < sigma_min <= self.sigma_max:
+            raise ValueError(f"need 0 < sigma_min ≤ sigma_max, got {sigma_min} and {self.sigma_max}")
+        self.sigma_min = float(sigma_min)
+        a = self.alpha_bar.double()
+        a_t, a_m = a[self.timesteps[1:]], a[self.timesteps[:-1]]
+        ddim_sigma = self.eta * th.sqrt((1 - a_m) / (1 - a_t)) * th.sqrt(1 - a_t / a_m)
+        sigma = ddim_sigma.clamp(self.sigma_min, self.sigma_max)
+        # c_k = ∂μ/∂ε̂: the ε̂ term of μ minus the one x̂_0 carries
+        c = (1 - a_m - sigma**2).clamp(min=0).sqrt() - (a_m * (1 - a_t) / a_t).sqrt()
+        weights = sigma / c.abs().clamp(min=1e-6)
+        self.sigmas.copy_(sigma.float())
+        self.step_weights.copy_((weights / weights.mean()).flip(0).float())
 
     def sigma(self, k: int) -> float:
         """σ_k of the step τ_k → τ_{k-1} (k = 1..K)."""
@@ -108,12 +139,15 @@ class DDIMSampler(nn.Module):
         a = self.alpha_bar[self.timesteps[k]].unsqueeze(-1)
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
-    def step_mean(self, eps_model: EpsModel, x: th.Tensor, k: int | th.Tensor, cond: th.Tensor) -> th.Tensor:
-        """μ_θ of the step τ_k → τ_{k-1} for x = a^{τ_k} (B, d); ``k`` an int or (B,) long in 1..K."""
+    def step_mean(
+        self, eps_model: EpsModel, x: th.Tensor, k: int | th.Tensor, cond: th.Tensor, deterministic: bool = False
+    ) -> th.Tensor:
+        """μ_θ of the step τ_k → τ_{k-1} for x = a^{τ_k} (B, d); ``k`` an int or (B,) long in 1..K.
+        ``deterministic``: the σ = 0 DDIM step (μ with σ_k = 0)."""
         k_vec = th.as_tensor(k, device=x.device).expand(x.shape[0]) if not isinstance(k, th.Tensor) else k
         t, m = self.timesteps[k_vec], self.timesteps[k_vec - 1]
         a_t, a_m = self.alpha_bar[t].unsqueeze(-1), self.alpha_bar[m].unsqueeze(-1)
-        sigma = self.sigmas[k_vec - 1].unsqueeze(-1)
+        sigma = th.zeros_like(a_t) if deterministic else self.sigmas[k_vec - 1].unsqueeze(-1)
         eps = eps_model(x, t, cond)
         x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
         if self.clip_sample:
@@ -140,18 +174,18 @@ class DDIMSampler(nn.Module):
             noise = th.randn(batch, action_dim, device=cond.device, generator=generator)
         x, chain = noise, [noise]
         for k in range(self.n_steps, 0, -1):
-            x = self.step_mean(eps_model, x, k, cond)
+            x = self.step_mean(eps_model, x, k, cond, deterministic)
             if not deterministic:
                 x = x + self.sigma(k) * th.randn(x.shape, device=x.device, generator=generator)
             chain.append(x)
         return x, th.stack(chain, dim=1)
 
     def denoise_from(self, eps_model: EpsModel, x: th.Tensor, k: th.Tensor, cond: th.Tensor) -> th.Tensor:
-        """Deterministic DDIM from a^{τ_k} down to a^{τ_0}, per sample: ``k`` (B,) long in 1..K."""
+        """σ = 0 DDIM from a^{τ_k} down to a^{τ_0}, per sample: ``k`` (B,) long in 1..K."""
         for j in range(self.n_steps, 0, -1):
             active = k >= j
             if bool(active.any()):
-                x = th.where(active.unsqueeze(-1), self.step_mean(eps_model, x, j, cond), x)
+                x = th.where(active.unsqueeze(-1), self.step_mean(eps_model, x, j, cond, deterministic=True), x)
         return x
 
     def log_prob(self, eps_model: EpsModel, chain: th.Tensor, cond: th.Tensor) -> th.Tensor:

@@ -13,7 +13,7 @@ from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.rl100.consistency import distillation_loss
 from rmrl_agents.rl100.data import Transitions, load_prior
-from rmrl_agents.rl100.objectives import estimate_value, imitation_loss, ope_gate, ppo_update
+from rmrl_agents.rl100.objectives import imitation_loss, ope_gate, paired_q, ppo_update
 from rmrl_agents.rl100.policy import RL100Policy
 
 OpeDeltaScale = Literal["value", "reward_sd"]
@@ -30,6 +30,11 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
     critic_steps: int
     offline_ppo_epochs: int
     online_ppo_epochs: int
+    ppo_minibatch_size: int
+    reimitation_steps: int
+    reimitation_quantile: float
+    explore_sigma: tuple[float, float]
+    ope_confidence: float | None
     distill_steps: int
     online_distill_steps: int
     clip_eps: float
@@ -43,6 +48,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
     ope_decisions: list[dict[str, float | bool]]
     _prior: Transitions | None
     _online: list[tuple[Trial, th.Tensor, th.Tensor]]
+    imitation_policy: RL100Policy | None
 
     # -- data --------------------------------------------------------------------------------------
     def _grid(self) -> Any:
@@ -87,29 +93,58 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
 
     # -- stages ------------------------------------------------------------------------------------
     def imitation_stage(self) -> float | None:
-        """Stage 1 on the prior data; returns the last mean loss (None: no prior data)."""
+        """Stage 1 on the prior data; returns the last mean loss (None: no prior data). Keeps a copy
+        of the imitation-only policy as ``imitation_policy`` (not saved)."""
         data = self._prior_transitions()
         if len(data) == 0:
             self.imitated = True
+            self.imitation_policy = copy.deepcopy(self.policy)  # nothing to imitate: the untrained policy
             return None
+        actions = th.as_tensor(data.actions, device=self.device)
+        loss = self._imitate(lambda idx: self._features(data.images[idx], data.poses[idx], grad=True), actions)
+        self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
+        self.imitated = True
+        self.imitation_policy = copy.deepcopy(self.policy)
+        self.logger.record("imitation/n_transitions", len(data))
+        self.logger.dump(step=self.num_timesteps)
+        return loss
+
+    def _imitate(self, features: Any, actions: th.Tensor, steps: int | None = None, tag: str = "imitation") -> float:
+        """Noise-prediction steps on ``actions`` (N, d) with ``features(idx)`` the trunk features of rows idx."""
         policy = self.policy
         policy.set_training_mode(True)
         for group in policy.optimizer.param_groups:
             group["lr"] = self.imitation_learning_rate
-        actions = th.as_tensor(data.actions, device=self.device)
         params = [p for g in policy.optimizer.param_groups for p in g["params"]]
         loss = th.zeros(())
-        for idx in self._batches(len(data), self.imitation_steps):
-            cond = self._features(data.images[idx], data.poses[idx], grad=True)
-            loss = imitation_loss(policy.denoiser, policy.sampler, actions[idx], cond)
+        for idx in self._batches(len(actions), self.imitation_steps if steps is None else steps):
+            loss = imitation_loss(policy.denoiser, policy.sampler, actions[idx], features(idx))
             self._optimizer_step(policy.optimizer, loss, params)
-            self.logger.record_mean("imitation/loss", float(loss.detach()))
+            self.logger.record_mean(f"{tag}/loss", float(loss.detach()))
         policy.set_training_mode(False)
-        self.distill(self._features(data.images, data.poses), actions, self.distill_steps)
-        self.imitated = True
-        self.logger.record("imitation/n_transitions", len(data))
-        self.logger.dump(step=self.num_timesteps)
         return float(loss.detach())
+
+    def reimitate(self) -> float | None:
+        """Algorithm 1, line 13: imitation again on the grown D, filtered by reward (the transitions
+        at or above the ``reimitation_quantile`` quantile of D's rewards), trunk frozen. None: skipped."""
+        data = self.offline_data()
+        if self.reimitation_steps == 0 or len(data) < 2:
+            return None
+        keep = data.rewards >= np.quantile(data.rewards, self.reimitation_quantile)
+        feats = self._features(data.images[keep], data.poses[keep])
+        actions = th.as_tensor(data.actions[keep], device=self.device)
+        self.logger.record("reimitation/n_transitions", int(keep.sum()))
+        return self._imitate(lambda idx: feats[idx], actions, self.reimitation_steps, "reimitation")
+
+    def _explore(self) -> None:
+        """The behaviour noise floor σ_min of the schedule ``explore_sigma`` = (start, end): linear in
+        the budget's progress; set only before a batch is sampled (never between sampling and scoring)."""
+        start, end = self.explore_sigma
+        self.policy.sampler.set_sigma_min(start + (end - start) * (1.0 - self._current_progress_remaining))
+        self.logger.record("train/explore_sigma", self.policy.sampler.sigma_min)
+
+    def _step_fn(self, optimizer: th.optim.Optimizer, params: list[th.nn.Parameter]) -> Any:
+        return lambda loss: self._optimizer_step(optimizer, loss, params)
 
     def offline_iteration(self) -> dict[str, float | bool] | None:
         """Stage 2, one iteration: critics, PPO candidate, OPE gate, distillation. None: D too small."""
@@ -118,6 +153,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             return None
         policy, sampler = self.policy, self.policy.sampler
         policy.set_training_mode(False)
+        self._explore()
         feats = self._features(data.images, data.poses)  # the trunk stays frozen from here on
         actions = th.as_tensor(data.actions, device=self.device)
         rewards = th.as_tensor(data.rewards, device=self.device)
@@ -130,25 +166,26 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             self.logger.record_mean("offline/critic_v_loss", float(v_loss.detach()))
         behaviour = policy.denoiser
         candidate = copy.deepcopy(behaviour)
-        optimizer = th.optim.Adam(candidate.parameters(), lr=self._current_lr())
+        params = list(candidate.parameters())
+        step = self._step_fn(th.optim.Adam(params, lr=self._current_lr()), params)
         with th.no_grad():
             sampled, chain = sampler.sample(behaviour, feats, policy.action_dim)
             old_log_prob = sampler.log_prob(behaviour, chain, feats)
             adv = critics.advantage(feats, sampled.clamp(-1, 1))
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         stats = ppo_update(
-            candidate, sampler, optimizer, feats, chain, old_log_prob, adv, self.clip_eps, self.offline_ppo_epochs,
-            self.batch_size, self.max_grad_norm,
+            candidate, sampler, step, feats, chain, old_log_prob, adv, self.clip_eps, self.offline_ppo_epochs,
+            self.ppo_minibatch_size,
         )  # fmt: skip
 
-        def value(model: th.nn.Module) -> float:
-            return estimate_value(
-                lambda c: sampler.sample(model, c, policy.action_dim)[0].clamp(-1, 1), critics.q, feats, self.ope_samples
-            )
+        def act(model: th.nn.Module) -> Any:
+            return lambda c, gen: sampler.sample(model, c, policy.action_dim, generator=gen)[0].clamp(-1, 1)
 
-        by_spread = getattr(self, "ope_delta_scale", "value") == "reward_sd"  # models saved before the option: the paper's
-        scale = float(np.std(data.rewards)) if by_spread else None
-        decision = ope_gate(value(candidate), value(behaviour), self.ope_delta_rel, scale)
+        seed = int(self._rng.integers(2**31))
+        q_range = (float(data.rewards.min()), float(data.rewards.max()))
+        q_new, q_old = paired_q(act(candidate), act(behaviour), critics.q, feats, self.ope_samples, q_range, seed)
+        scale = float(np.std(data.rewards)) if self.ope_delta_scale == "reward_sd" else None
+        decision = ope_gate(q_new, q_old, self.ope_delta_rel, scale, self.ope_confidence, seed=seed)
         if decision.accepted:
             behaviour.load_state_dict(candidate.state_dict())
         self.offline_done += 1
@@ -158,6 +195,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             "value_old": decision.value_old,
             "value_new": decision.value_new,
             "delta": decision.delta,
+            "lower": decision.lower,
             "n_transitions": len(data),
         }
         self.ope_decisions.append(record)
@@ -186,9 +224,10 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         for group in policy.optimizer.param_groups:
             group["lr"] = self._current_lr()
+        step = self._step_fn(policy.optimizer, list(policy.denoiser.parameters()))
         stats = ppo_update(
-            policy.denoiser, sampler, policy.optimizer, feats, chain, old_log_prob, adv, self.clip_eps, self.online_ppo_epochs,
-            self.batch_size, self.max_grad_norm,
+            policy.denoiser, sampler, step, feats, chain, old_log_prob, adv, self.clip_eps, self.online_ppo_epochs,
+            self.ppo_minibatch_size,
         )  # fmt: skip
         actions = chain[:, -1].clamp(-1, 1)
         for _ in range(self.online_ppo_epochs):

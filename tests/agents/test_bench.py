@@ -143,7 +143,15 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
     for k, c in enumerate(cfg.cells):
         refs = {
             name: {"place": _columns(v + k, 1.0), "shelf": _columns(v + k, 1.0)}
-            for name, v in (("zero", 5.0), ("random", 6.0), ("constant", 1.0), ("oracle", 0.8))
+            for name, v in (
+                ("zero", 5.0),
+                ("random", 6.0),
+                ("mean-oracle constant", 1.1),
+                ("reward-optimal constant", 1.0),
+                ("error-optimal constant", 0.95),
+                ("geometric oracle", 0.8),
+                ("reward-optimal oracle", 0.5),
+            )
         }
         jobs[Job("references", None, c).key] = {**refs, "random_p_above_tau": 0.1}
     conf = {**dataclasses.asdict(cfg), "tau": 0.98, "all_methods": list(cfg.all_methods)}
@@ -151,7 +159,7 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
 
 
 def test_aggregation_over_paired_runs_exactly():
-    e = {"REINFORCE": [3.0, 5.0, 3.0, 5.0, 3.0, 5.0, 3.0, 5.0], "RMRL": [2.9, 4.8, 3.1, 4.9, 2.8, 5.0, 3.0, 4.9]}
+    e = {"REINFORCE": [3.0, 5.0, 3.0, 5.0, 3.0, 5.0, 3.0, 5.0], "RMRL": [2.9, 4.8, 3.2, 5.1, 2.8, 5.0, 3.1, 4.9]}
     t10: dict[str, list[int | None]] = {"REINFORCE": [12, 14, None, 16, 18, 20, 22, 24], "RMRL": [11] * 8}
     res = report.summarize(_raw(e, t10))
     rf = res["rows"]["REINFORCE"]
@@ -159,13 +167,16 @@ def test_aggregation_over_paired_runs_exactly():
     assert rf["e_trans_mm"]["mean"] == pytest.approx(4.0)
     assert rf["e_trans_mm"]["std"] == pytest.approx(np.std(e["REINFORCE"], ddof=1))  # sample std
     assert rf["true_e_trans_mm"]["mean"] == pytest.approx(4.5)
-    assert rf["e_trans_mm"]["ci"][0] < 4.0 < rf["e_trans_mm"]["ci"][1]
+    # intervals redraw seeds within each cell (two cells are kept): here every run of a cell is alike, so nothing varies
+    assert rf["e_trans_mm"]["ci"] == [4.0, 4.0] and "within each of the 2 cells" in res["interval"]
+    rm = res["rows"]["RMRL"]["e_trans_mm"]
+    assert rm["ci"][0] < rm["mean"] < rm["ci"][1]
     # T^10: the run that never got there is censored at the budget, not dropped
     assert rf["t10"]["per_run"] == t10["REINFORCE"]
     assert rf["t10"]["restricted_mean"] == pytest.approx((12 + 14 + 30 + 16 + 18 + 20 + 22 + 24) / 8)
     assert rf["t10"]["reached_share"] == pytest.approx(7 / 8)
     # references are per cell, repeated over seeds (cell 0 is 1 mm worse in this construction)
-    assert res["rows"]["constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
+    assert res["rows"]["reward-optimal constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
     assert res["random_t10"]["p_above_tau"] == pytest.approx(0.1)
     text = tables.markdown(res)
     assert "never: 1 of 8" in text and not any("**" in c["sentence"] for c in res["comparisons"])
@@ -173,7 +184,9 @@ def test_aggregation_over_paired_runs_exactly():
     # RMRL and REINFORCE differ by ~0.05 mm at random: no winner
     assert "no detectable difference between RMRL and REINFORCE" in sentences["RMRL", "REINFORCE", "e_trans_mm"]
     # both are clearly worse than the best constant on every pair
-    assert sentences["RMRL", "constant", "true_e_trans_mm"].startswith("true_e_trans_mm: constant is better than RMRL")
+    assert sentences["RMRL", "reward-optimal constant", "true_e_trans_mm"].startswith(
+        "true_e_trans_mm: reward-optimal constant is better than RMRL"
+    )
     assert res["budget"]["REINFORCE"]["gradient_steps"] == pytest.approx(np.mean([30 + i for i in range(8)]))
     # the last exploration window's commonest-action share, mean over runs; none where a job has no windows
     assert res["budget"]["RMRL"]["last_commonest_share"] == pytest.approx((2 * 1.0 + 6 * 0.08) / 8)
@@ -202,8 +215,11 @@ TINY = BenchConfig(
     cells=(None,),
     eval_poses=1,
     shelf_trials=1,
+    eval_checkpoints=(3,),
     pretrain_trials=5,
     fit_scenes=2,
+    oracle_max_trials=4,
+    constant_max_candidates=3,
     random_trials=3,
     methods=("REINFORCE", "RMRL-pretrained-equal"),
     policy_kwargs={"resnet_depth": 10, "resnet_width": 8, "encoder_input_size": (30, 40), "head_hidden": (16,)},
@@ -224,17 +240,34 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
         source_labels = len(as_dataset(out / "runs" / f"source__s{s}__cdefault"))
         assert job["pretrain"]["n_labels"] == source_labels and ("skipped" in job["pretrain"]) == (source_labels == 0)
         assert len(job["train_rewards"]) == 1 and job["budget"]["source_trials"] == 5
-        assert len(raw["jobs"][Job("REINFORCE", s, None).key]["train_rewards"]) == 6
+        reinforce = raw["jobs"][Job("REINFORCE", s, None).key]
+        assert len(reinforce["train_rewards"]) == 6
+        # the learning curve's point after 3 of 6 trials; RMRL-pretrained-equal trains 1 trial: no checkpoint below it
+        assert list(reinforce["checkpoints"]) == ["3"] and len(reinforce["checkpoints"]["3"]["true_e_trans_mm"]) == 1
+        assert job["checkpoints"] == {}
     assert raw["jobs"]["source__s0__cdefault"]["cell"] == config.source_cell(0)
 
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\nafter\n")
     results = report.write(raw, out, readme=readme)
-    assert set(results["rows"]) == {"REINFORCE", "RMRL-pretrained-equal", "zero", "random", "constant", "oracle"}
+    assert set(results["rows"]) == {"REINFORCE", "RMRL-pretrained-equal", *config.REFERENCES}
+    refs = raw["jobs"][Job("references", None, None).key]
+    # the searched rows are never worse than where their searches start, on the scenes they searched
+    assert refs["searches"]["reward-optimal oracle"]["place"]["trials_per_scene"] <= TINY.oracle_max_trials
+    oracle, geometric = refs["reward-optimal oracle"]["place"], refs["geometric oracle"]["place"]
+    assert oracle["success"][0] >= geometric["success"][0]
+    if oracle["success"][0] == geometric["success"][0] == 1.0:
+        assert oracle["true_e_trans_mm"][0] <= geometric["true_e_trans_mm"][0]
+    assert refs["searches"]["reward-optimal constant"]["candidates"] <= TINY.constant_max_candidates
     assert results["budget"]["RMRL-pretrained-equal"]["online_trials"] + 5 == results["budget"]["REINFORCE"]["online_trials"]
-    assert (out / "reward_curves.png").stat().st_size > 10_000
+    assert (out / "reward_curves.png").stat().st_size > 10_000 and (out / "error_curves.png").stat().st_size > 10_000
+    # the true error's learning curve: the checkpoint after 3 trials, then the final evaluation after 6
+    assert [p["trials"] for p in results["curves"]["REINFORCE"]["points"]] == [3, 6]
+    row = results["rows"]["REINFORCE"]
+    assert set(row["plate_types"]) == {"deep_well"} and row["eval_commonest_share"]["mean"] == 1.0  # one scene, one action
+    assert "within each of the 1 cell" in results["interval"]
     text = readme.read_text()
-    assert "old" not in text and "after" in text and "Table 3" in text and "Budgets" in text
+    assert "old" not in text and "after" in text and "Table 3" in text and "Budgets" in text and "Table 2b" in text
 
     # resume: a job without a result file (killed) runs again; the finished ones are not touched
     files = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}

@@ -12,6 +12,8 @@ from rmrl_agents.bench.stats import (
     bootstrap_ci,
     chance_time_to_event,
     compare,
+    grouped_bootstrap_ci,
+    grouping,
     iqm,
     paired_difference,
     probability_of_improvement,
@@ -92,14 +94,22 @@ def test_chance_reference_matches_simulated_random_policies():
 def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart():
     from rmrl_agents.bench.tables import reading
 
-    def comp(a, b, sentence):
-        return {"a": a, "b": b, "metric": "true_e_trans_mm", "sentence": sentence}
+    def comp(a, b, sentence, diff=(0.0, -1.0, 1.0)):
+        return {"a": a, "b": b, "metric": "true_e_trans_mm", "sentence": sentence, "difference": list(diff)}
 
     results = {
         "comparisons": [
             comp("RMRL", "REINFORCE", "true_e_trans_mm: RMRL is better than REINFORCE (difference -1.0 [-2.0, -0.5])"),
             comp("RMRL", "PPO", "true_e_trans_mm: no detectable difference between RMRL and PPO (difference 0.1 [-0.3, 0.4])"),
-            comp("RMRL", "constant", "true_e_trans_mm: constant is better than RMRL (difference 1.9 [1.5, 2.4])"),
+            comp("RMRL", "calibration", "true_e_trans_mm: RMRL is better than calibration (x)", (-0.4, -0.7, -0.1)),
+            comp("PPO", "calibration", "true_e_trans_mm: no detectable difference between PPO and calibration (x)"),
+            comp(
+                "RMRL",
+                "reward-optimal constant",
+                "true_e_trans_mm: reward-optimal constant is better than RMRL (difference 1.9 [1.5, 2.4])",
+                (1.9, 1.5, 2.4),
+            ),
+            comp("RMRL", "zero", "true_e_trans_mm: RMRL is better than zero (x)", (-3.5, -4.0, -3.0)),
         ],
         "random_t10": {"restricted_mean": 61.2, "budget": 100},
         "rows": {"RMRL": {"t10": {"budget": 100, "restricted_mean": 70.0}}},
@@ -107,4 +117,35 @@ def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart(
     text = reading(results)
     assert text.startswith("Of 2 paired comparisons between learners, 1 show no detectable difference; the 1 that do: ")
     assert "RMRL is better than REINFORCE" in text and "between RMRL and PPO" not in text
-    assert "worse RMRL" in text and "below the random policy's (61.2): none" in text
+    # each bar says plainly who beats it, with the paired interval
+    assert (
+        "Against the reward-only calibration (true e_trans, paired difference in mm): better RMRL (-0.40 [-0.70, -0.10]); worse none"
+        in text
+    )
+    assert (
+        "Against the reward-optimal constant (true e_trans, paired difference in mm): better none; worse RMRL (+1.90 [+1.50, +2.40])"
+        in text
+    )
+    assert "Against the zero adjustment (true e_trans, paired difference in mm): better RMRL (-3.50 [-4.00, -3.00])" in text
+    assert "below the random policy's (61.2): none" in text
+
+
+def test_grouped_intervals_resample_cells_when_there_are_enough_and_keep_them_otherwise():
+    rng = np.random.default_rng(0)
+    cells = [0] * 10 + [1] * 10 + [2] * 10
+    values = np.concatenate([rng.normal(m, 0.05, 10) for m in (1.0, 2.0, 3.0)])
+    hier = grouped_bootstrap_ci(values, cells)
+    naive = bootstrap_ci(values)
+    # three cells far apart: the hierarchical interval carries the spread between cells, runs as if independent do not
+    assert hier.low < 1.6 and hier.high > 2.4 and (hier.high - hier.low) > 3 * (naive.high - naive.low)
+    assert "hierarchical" in grouping(cells)
+    # two cells are kept as they are: a reference that is constant on each cell has no interval to speak of
+    two = grouped_bootstrap_ci([1.0] * 10 + [2.0] * 10, [0] * 10 + [1] * 10)
+    assert two.value == two.low == two.high == 1.5 and "within each of the 2 cells" in grouping([0, 1])
+    # and seeds within a cell still spread a learner's interval
+    spread = grouped_bootstrap_ci(values[:20], cells[:20])
+    assert spread.low < values[:20].mean() < spread.high and spread.high - spread.low < 0.2
+    paired = paired_difference(values, values - 0.5, groups=cells)
+    assert paired.value == pytest.approx(0.5) and paired.low == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="one group per value"):
+        grouped_bootstrap_ci([1.0, 2.0], [0])

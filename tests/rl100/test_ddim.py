@@ -23,9 +23,36 @@ def test_schedule_decreases_from_clean_to_noise(kind: str) -> None:
     assert a[-1] < 0.01  # the last index is (almost) pure noise
 
 
+def test_top_step_keeps_signal() -> None:
+    """Leading spacing with offset 1: τ = 0, 1, 21, 41, 61, 81 for K = 5, T = 100, and the top step's
+    x̂_0 is amplified by 1/√ᾱ ≈ 3.4 (τ_K = T gave ᾱ = 2.4e-7, 1/√ᾱ ≈ 2000)."""
+    sampler = DDIMSampler(n_steps=5)
+    assert sampler.timesteps.tolist() == [0, 1, 21, 41, 61, 81]
+    assert 0.05 < float(sampler.alpha_bar[sampler.timesteps[-1]]) < 0.2
+
+
+@pytest.mark.parametrize("sigma_min", [0.01, 0.1, 0.3])
+def test_every_denoising_step_has_a_gradient_and_none_swamps_the_others(imitation_policy, sigma_min: float) -> None:
+    """The gradient of each step's weighted log-likelihood w_k·Σ_b log π_k over chains the policy
+    samples: non-zero for every step, and no step's norm above 10× the median."""
+    model, sampler = imitation_policy.model, DDIMSampler(n_steps=5, sigma_min=sigma_min)
+    cond = imitation_policy.cond[:256]
+    with th.no_grad():
+        _, chain = sampler.sample(model, cond, 3, generator=th.Generator().manual_seed(3))
+    norms = []
+    for j in range(sampler.n_steps):
+        model.zero_grad()
+        term = sampler.step_weights[j] * sampler.log_prob(model, chain, cond)[:, j].sum()
+        term.backward()
+        norms.append(float(th.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm()))
+    model.zero_grad()
+    median = sorted(norms)[len(norms) // 2]
+    assert min(norms) > 0 and max(norms) <= 10 * median, norms
+
+
 def test_sigmas_are_positive_and_respect_the_ddim_bound() -> None:
     sampler = DDIMSampler(n_steps=8, sigma_min=0.01, sigma_max=0.8)
-    assert sampler.timesteps.tolist()[0] == 0 and sampler.timesteps.tolist()[-1] == 100
+    assert sampler.timesteps.tolist()[0] == 0 and sampler.timesteps.tolist()[-1] == 89
     for k in range(1, 9):
         sigma = sampler.sigma(k)
         assert 0.01 - 1e-7 <= sigma <= 0.8 + 1e-7
@@ -71,7 +98,7 @@ def test_deterministic_sampling_follows_the_means_and_is_reproducible() -> None:
         a2, _ = sampler.sample(model, cond, 3, deterministic=True, noise=noise)
         assert th.equal(a1, a2)
         for j, k in enumerate(range(5, 0, -1)):
-            assert th.allclose(chain[:, j + 1], sampler.step_mean(model, chain[:, j], k, cond))
+            assert th.allclose(chain[:, j + 1], sampler.step_mean(model, chain[:, j], k, cond, deterministic=True))
         # denoise_from(K) is the same deterministic chain
         k_all = th.full((8,), 5, dtype=th.long)
         assert th.allclose(sampler.denoise_from(model, noise, k_all, cond), a1)

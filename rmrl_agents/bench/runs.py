@@ -1,0 +1,30 @@
+"""Reading a benchmark's raw results: its (seed, cell) runs, their job keys and each row's result per run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmrl_agents.bench.config import REFERENCES
+
+
+def pairs(raw: dict[str, Any]) -> list[tuple[int, int | None]]:
+    """The (seed, cell) runs, in a fixed order."""
+    cfg = raw["config"]
+    return [(s, None if c is None else int(c)) for s in range(cfg["seeds"]) for c in cfg["cells"]]
+
+
+def key(method: str, seed: int | None, cell: int | None) -> str:
+    return f"{method}__s{'-' if seed is None else seed}__c{'default' if cell is None else cell}"
+
+
+def cells_of(raw: dict[str, Any]) -> list[str]:
+    """Each run's cell, in :func:`pairs` order: the groups of the grouped bootstrap."""
+    return [str(c) for _, c in pairs(raw)]
+
+
+def run_result(raw: dict[str, Any], method: str, seed: int, cell: int | None) -> dict[str, Any]:
+    if method in REFERENCES:
+        return raw["jobs"][key("references", None, cell)][method]
+    if method == "RMRL-transfer":
+        return raw["jobs"][key("source", seed, None)]["transfer"][str(cell)]
+    return raw["jobs"][key(method, seed, cell)]
