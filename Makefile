@@ -29,7 +29,7 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 bench: $(STAMP)
 	$(BIN)/rmrl bench paper --quick --out runs/bench-paper-quick
 
-# The full run behind the README's results (20 seeds x 2 cells x 100 trials; see the README for its wall time).
+# The full run behind the README's results (benchmark v2: 10 seeds x 2 cells x 200 trials; see the README).
 bench-full: $(STAMP)
 	$(BIN)/rmrl bench paper --out docs/bench --readme README.md
 

@@ -232,11 +232,12 @@ class BenchConfig:
         return self.train_trials
 
 
-#: The full run: 20 seeds × 2 cells × 100 trials, a ResNet-10 (width 32) at 60×80 for every method. Its work
-#: (:meth:`Job.cost`) is 15.3× the quick run's, which took 714 CPU-seconds (with RL100 and SAC): ~90 min on
-#: 2 idle cores. The six methods before RL100 and SAC took 46.5 min.
+#: The full run (benchmark v2): 10 seeds × 2 cells × 200 trials, 50 scenes per task, checkpoint
+#: evaluations, the searched reference rows; a ResNet-10 (width 32) at 60×80 for every method. Its work
+#: (:meth:`Job.cost`) is about 18× the quick run's, which took 7.2 min on 2 idle cores before the quick
+#: RL100 distilled for 300 steps (the full run's time is measured by its first run).
 FULL = BenchConfig()
-#: ``--quick``: 714 CPU-seconds, ~6 min on 2 idle cores (17 min measured beside the full run and other tests).
+#: ``--quick``: 3 seeds × 2 cells × 40 trials, 6 scenes per task, small search caps: a few minutes on 2 cores.
 QUICK = BenchConfig(
     train_trials=40,
     seeds=3,
@@ -248,7 +249,8 @@ QUICK = BenchConfig(
     fit_scenes=10,
     oracle_max_trials=15,
     constant_max_candidates=15,
-    rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8},
+    # RL100's 1000 distillation steps per stage made its 6 jobs the quick run's last 2 minutes
+    rl100_kwargs={**RL100_KWARGS, "imitation_steps": 100, "trials_per_iteration": 8, "distill_steps": 300},
     quick=True,
 )
 
