@@ -30,31 +30,20 @@ import argparse
 import time
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-from rmrl_agents.bench.config import EVAL_POSES_SEED, EVAL_RESET_SEED, FIT_RESET_SEED, PLACE_ID
+from rmrl_agents.bench.config import EVAL_POSES_SEED, EVAL_RESET_SEED, PLACE_ID
 from rmrl_agents.bench.evaluation import cell_kwargs
+from rmrl_agents.bench.reference_rows import LastReset, fit_scene_oracles
 from rmrl_agents.bench.stats import bootstrap_ci, paired_difference
 from rmrl_agents.common.env_util import make_env
 from rmrl_agents.common.evaluation import balanced_scenes, evaluate_policy
 from rmrl_env.info import privileged
-from rmrl_env.protocols import PlanarPose
-from rmrl_env.sim.oracle import oracle_action, oracle_adjustment
+from rmrl_env.sim.oracle import oracle_action
 
 TYPES = ("standard", "deep_well")
 AXES = ("Δx mm", "Δy mm", "Δψ deg")
 TO_UNITS = np.array([1e3, 1e3, np.degrees(1.0)])
-
-
-class LastReset(gym.Wrapper):
-    """Keeps the last reset's info (for the plate's true type and pose: analysis only)."""
-
-    last_info: dict[str, Any] = {}
-
-    def reset(self, **kwargs: Any) -> Any:
-        obs, self.last_info = self.env.reset(**kwargs)
-        return obs, self.last_info
 
 
 def design(pose: np.ndarray, plate_type: str | None) -> np.ndarray:
@@ -80,23 +69,11 @@ def cv_residual_sd(x: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
     return res.std(axis=0)
 
 
-def training_scenes(env: Any, n: int) -> tuple[np.ndarray, list[str], np.ndarray]:
-    poses, types, adjs = [], [], []
-    for k in range(n):
-        obs, info = env.reset(seed=FIT_RESET_SEED + k)
-        est = np.asarray(obs["pose"], dtype=np.float64)
-        truth = privileged(info)
-        poses.append(est)
-        types.append(str(truth["plate_type"]))
-        adjs.append(oracle_adjustment(env, PlanarPose.from_array(est), PlanarPose.from_array(np.asarray(truth["true_pose"]))))
-    return np.array(poses), types, np.array(adjs)
-
-
 def run_cell(cell: int | None, n_fit: int, n_eval: int) -> None:
     name = "default" if cell is None else f"cell_seed {cell}"
     env: Any = LastReset(make_env(PLACE_ID, cell_kwargs(cell)))
     t0 = time.perf_counter()
-    poses, types, adjs = training_scenes(env, n_fit)
+    poses, types, adjs = fit_scene_oracles(env, n_fit)
     counts = {t: types.count(t) for t in TYPES}
     print(f"\n== {name}: {n_fit} training scenes ({counts}), {time.perf_counter() - t0:.0f} s")
     print(f"   oracle adjustment Δ*: mean {np.round(adjs.mean(0) * TO_UNITS, 2)} ({', '.join(AXES)})")

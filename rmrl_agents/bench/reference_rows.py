@@ -36,18 +36,27 @@ from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy
 CONSTANT_SEARCHES = {"reward-optimal constant": "reward", "error-optimal constant": "true_e_trans"}
 
 
-def mean_oracle_constant(env: Any, n_fit: int) -> np.ndarray:
-    """The mean geometric-oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` fit scenes of the env's cell."""
+def fit_scene_oracles(env: Any, n_fit: int) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """On the cell's first ``n_fit`` fit scenes: P^e [x m, y m, yaw rad] (n, 3), the plate types, and
+    the geometric-oracle adjustments [Δx m, Δy m, Δψ rad] (n, 3) (ground truth)."""
     from rmrl_env.info import privileged
     from rmrl_env.protocols import PlanarPose
     from rmrl_env.sim.oracle import oracle_adjustment
 
-    adjs = []
+    poses, types, adjs = [], [], []
     for k in range(n_fit):
         obs, info = env.reset(seed=FIT_RESET_SEED + k)
-        est = PlanarPose.from_array(np.asarray(obs["pose"], dtype=np.float64))
-        adjs.append(oracle_adjustment(env, est, PlanarPose.from_array(np.asarray(privileged(info)["true_pose"]))))
-    return np.mean(adjs, axis=0)
+        est = np.asarray(obs["pose"], dtype=np.float64)
+        truth = privileged(info)
+        poses.append(est)
+        types.append(str(truth.get("plate_type")))
+        adjs.append(oracle_adjustment(env, PlanarPose.from_array(est), PlanarPose.from_array(np.asarray(truth["true_pose"]))))
+    return np.array(poses), types, np.array(adjs)
+
+
+def mean_oracle_constant(env: Any, n_fit: int) -> np.ndarray:
+    """The mean geometric-oracle adjustment [Δx m, Δy m, Δψ rad] over ``n_fit`` fit scenes of the env's cell."""
+    return np.mean(fit_scene_oracles(env, n_fit)[2], axis=0)
 
 
 class LastReset(gym.Wrapper):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmrl_agents.bench.config import REFERENCES
+from rmrl_agents.bench.config import REFERENCES, Job
 
 
 def pairs(raw: dict[str, Any]) -> list[tuple[int, int | None]]:
@@ -14,7 +14,8 @@ def pairs(raw: dict[str, Any]) -> list[tuple[int, int | None]]:
 
 
 def key(method: str, seed: int | None, cell: int | None) -> str:
-    return f"{method}__s{'-' if seed is None else seed}__c{'default' if cell is None else cell}"
+    """The job key of ``method`` on (seed, cell) (:attr:`~rmrl_agents.bench.config.Job.key`)."""
+    return Job(method, seed, cell).key
 
 
 def cells_of(raw: dict[str, Any]) -> list[str]:
