@@ -25,15 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from rmrl_agents.bench.runs import key as _key
 from rmrl_agents.bench.stats import Estimate, bootstrap_ci, paired_difference
 
 CALIBRATION = "calibration"
 #: the reference rows' names before benchmark v2 (the runs in docs/learners)
 V1_NAMES = {"mean-oracle constant": "constant", "geometric oracle": "oracle"}
-
-
-def _key(method: str, seed: int | None, cell: int | None) -> str:
-    return f"{method}__s{'-' if seed is None else seed}__c{'default' if cell is None else cell}"
 
 
 def _mean(values: Any) -> float:
