@@ -248,7 +248,7 @@ def budgets(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def write(raw: dict[str, Any], out: Path, readme: Path | None = None) -> dict[str, Any]:
-    """Write raw.json, results.json, results.md and reward_curves.png into ``out``."""
+    """Write raw.json, results.json, results.md, error_curves.png and reward_curves.png into ``out``."""
     results = summarize(raw)
     (out / "raw.json").write_text(json.dumps(raw))
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -261,7 +261,11 @@ def write(raw: dict[str, Any], out: Path, readme: Path | None = None) -> dict[st
     plot_reward_curves(raw, out / "reward_curves.png")
     plot_error_curves(results, out / "error_curves.png")
     if readme is not None:
-        update_readme(readme, table, out / "reward_curves.png")
+        update_readme(
+            readme,
+            table,
+            [("True placement error curves", out / "error_curves.png"), ("Training reward curves", out / "reward_curves.png")],
+        )
     return results
 
 
@@ -279,11 +283,13 @@ def check_readme(readme: Path) -> str:
     return text
 
 
-def update_readme(readme: Path, table: str, plot: Path) -> None:
-    """Replace the generated block of the README with the latest tables and plot."""
+def update_readme(readme: Path, table: str, plots: list[tuple[str, Path]]) -> None:
+    """Replace the generated block of the README with the latest tables and the plots (title, path)."""
     text = check_readme(readme)
-    rel = Path(*plot.resolve().parts[len(readme.resolve().parent.parts) :])
-    block = f"{README_START}\n{table}\n![Training reward curves]({rel.as_posix()})\n{README_END}"
+    links = [
+        f"![{title}]({Path(*plot.resolve().parts[len(readme.resolve().parent.parts) :]).as_posix()})" for title, plot in plots
+    ]
+    block = f"{README_START}\n{table}\n" + "\n\n".join(links) + f"\n{README_END}"
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(head + block + tail)

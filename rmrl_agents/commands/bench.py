@@ -17,8 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="reproduce the paper's experiments on the simulated cell",
         description="Train and evaluate REINFORCE, ReplayREINFORCE, RMRL, RMRL-pretrained, SB3's PPO, and RL100 and "
-        "SB3's SAC on the continuous envs, with the same budget and seeds; write results.json, results.md and "
-        "reward_curves.png. Finished jobs in --out are reused when their settings match.",
+        "SB3's SAC on the continuous envs, and the reward-only calibration, with the same budget and seeds; write "
+        "results.json, results.md, error_curves.png and reward_curves.png. Finished jobs in --out are reused when their "
+        "settings match.",
     )
     p.add_argument("which", choices=["paper"], help="the benchmark to run")
     p.add_argument(
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         results = report.write(raw, out, readme=Path(args.readme) if args.readme else None)
     console.print(Markdown(report.markdown(results)))
     console.print(
-        f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'reward_curves.png'} in {raw['wall_s'] / 60:.1f} min"
+        f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'error_curves.png'}, {out / 'reward_curves.png'} "
+        f"in {raw['wall_s'] / 60:.1f} min"
     )
     return 0
 

@@ -268,6 +268,7 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     assert "within each of the 1 cell" in results["interval"]
     text = readme.read_text()
     assert "old" not in text and "after" in text and "Table 3" in text and "Budgets" in text and "Table 2b" in text
+    assert "](out/error_curves.png)" in text and "](out/reward_curves.png)" in text
 
     # resume: a job without a result file (killed) runs again; the finished ones are not touched
     files = {p.name: p.stat().st_mtime_ns for p in (out / "jobs").glob("*.json")}
