@@ -71,9 +71,9 @@ def _positive(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from rmrl_agents.cli import _Parser  # a mistake is one line on stderr, exit code 2
+    from rmrl_agents.cli import OneLineErrorParser  # a mistake is one line on stderr, exit code 2
 
-    p = _Parser(prog="reference_search.py", description=__doc__.split("\n\n")[0])
+    p = OneLineErrorParser(prog="reference_search.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--cells", type=_cells, default=[None, 0], help="cells: 'default' and/or cell_seeds (default: default,0)")
     p.add_argument("--scenes", type=_positive, default=10, help="evaluation scenes per cell (default 10)")
     p.add_argument("--max-trials", type=_positive, default=refs.DEFAULT_MAX_TRIALS, help="trial cap per scene")

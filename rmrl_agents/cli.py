@@ -52,7 +52,7 @@ def _command_modules() -> list[ModuleType]:
     return modules
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, with a mistake reported as one line (the problem and where to find the fix), exit code 2."""
 
     def error(self, message: str) -> NoReturn:
@@ -62,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from rmrl_agents import __version__
 
-    parser = _Parser(prog="rmrl", description="Role-Model RL for precise robot manipulation.")
+    parser = OneLineErrorParser(prog="rmrl", description="Role-Model RL for precise robot manipulation.")
     parser.add_argument("--version", action="version", version=f"rmrl_agents {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules():
