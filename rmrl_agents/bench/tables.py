@@ -277,9 +277,11 @@ def reading(results: dict[str, Any]) -> str:
             continue
         better = [f"{c['a']} ({_diff(c)})" for c in vs if c["sentence"].startswith(f"true_e_trans_mm: {c['a']} is better")]
         worse = [f"{c['a']} ({_diff(c)})" for c in vs if c["sentence"].startswith(f"true_e_trans_mm: {bar} is better")]
+        named = {*better, *worse}
+        unsure = [f"{c['a']} ({_diff(c)})" for c in vs if f"{c['a']} ({_diff(c)})" not in named]
         parts.append(
             f"Against {label} (true e_trans, paired difference in mm): better {', '.join(better) or 'none'}; "
-            f"worse {', '.join(worse) or 'none'}; the rest not distinguishable."
+            f"worse {', '.join(worse) or 'none'}; not distinguishable {', '.join(unsure) or 'none'}."
         )
     chance, budget = results["random_t10"]["restricted_mean"], results["random_t10"]["budget"]
     # only runs with the chance reference's budget compare (RMRL-pretrained-equal trains fewer online trials)

@@ -119,8 +119,8 @@ def test_the_generated_reading_counts_and_lists_the_separated_comparisons_apart(
     assert "RMRL is better than REINFORCE" in text and "between RMRL and PPO" not in text
     # each bar says plainly who beats it, with the paired interval
     assert (
-        "Against the reward-only calibration (true e_trans, paired difference in mm): better RMRL (-0.40 [-0.70, -0.10]); worse none"
-        in text
+        "Against the reward-only calibration (true e_trans, paired difference in mm): better RMRL (-0.40 [-0.70, -0.10]); "
+        "worse none; not distinguishable PPO (+0.00 [-1.00, +1.00])." in text
     )
     assert (
         "Against the reward-optimal constant (true e_trans, paired difference in mm): better none; worse RMRL (+1.90 [+1.50, +2.40])"
