@@ -33,7 +33,7 @@ METHODS = (
 #: Methods on the continuous envs (``gym.make(id, action_type="continuous")``).
 CONTINUOUS = ("RL100", "SAC")
 #: Methods that start from the role-model labels of their seed's source run (counted in their budget).
-USES_SOURCE = ("RMRL-pretrained", "RMRL-pretrained-equal", "RL100")
+USES_SOURCE = ("RMRL-pretrained", "RMRL-pretrained-equal", "RL100", "RMRL-pretrained-paper")
 #: Reference rows, each named for what it is (:mod:`rmrl_agents.bench.reference_rows`; the
 #: constants and oracles read the sim's ground truth: analysis only).
 REFERENCES = (
@@ -59,11 +59,12 @@ ABLATION_KWARGS: dict[str, dict[str, Any]] = {
     "REINFORCE-eq6": {"reward_baseline": "none"},
 }
 #: The paper's recipe of each grid agent beside its improved defaults (:mod:`rmrl_agents.recipes`):
-#: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``.
-PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper")
-#: What a run without ``--methods`` trains: every method, and RM-RL's paper recipe beside its improved
-#: defaults (the other recipes on request).
-DEFAULT_METHODS = (*METHODS, "RMRL-paper")
+#: runnable with ``--methods``, e.g. ``--methods RMRL,RMRL-paper``. ``RMRL-pretrained-paper`` is the
+#: paper's recipe pretrained on the same source run as ``RMRL-pretrained``.
+PAPER_RECIPES = ("REINFORCE-paper", "ReplayREINFORCE-paper", "RMRL-paper", "RMRL-pretrained-paper")
+#: What a run without ``--methods`` trains: every method, and the paper's own two methods (RM-RL and
+#: pretrained RM-RL) in the paper's recipe beside their improved defaults (the other recipes on request).
+DEFAULT_METHODS = (*METHODS, "RMRL-paper", "RMRL-pretrained-paper")
 #: The grid agents' learning core, hashed into every learner job's settings: a job finished
 #: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``;
 #: v3: RM-RL's one cross-entropy step per scene).
@@ -351,7 +352,7 @@ def method_kwargs(method: str, policy_kwargs: dict[str, Any]) -> dict[str, Any]:
     if method in PAPER_RECIPES:
         from rmrl_agents.recipes import paper_kwargs
 
-        return paper_kwargs(method.removesuffix("-paper"), policy_kwargs)
+        return paper_kwargs(method.split("-")[0], policy_kwargs)  # RMRL-pretrained-paper: RM-RL's recipe
     return dict(ABLATION_KWARGS.get(method, {}))
 
 

@@ -12,9 +12,12 @@ same network and evaluation poses:
 * ``RL100``: the diffusion policy on the continuous envs, its prior data the role-model labels of
   the seed's source run (mapped to continuous actions); evaluated with its default sampler (DDIM);
 * ``SAC``: Stable-Baselines3's SAC on the continuous envs with the same trunk;
+* ``calibration``: the reward-only offset calibration (no network);
+* ``RMRL-paper``, ``RMRL-pretrained-paper``: the paper's two methods in the paper's recipe
+  (:mod:`rmrl_agents.recipes`), beside their improved defaults;
 
-and reference policies per cell (zero, random, best constant fitted on training scenes, oracle
-from the sim's ground truth). Jobs run in a local process pool (spawn) or as Ray tasks, both on
+and the reference rows per cell (:mod:`rmrl_agents.bench.reference_rows`: zero, random, the
+constants and the oracles, each named for what it is). Jobs run in a local process pool (spawn) or as Ray tasks, both on
 :func:`~rmrl_agents.bench.jobs.execute`; a re-run with the same ``out`` skips finished jobs.
 """
 

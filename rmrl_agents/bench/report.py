@@ -43,8 +43,8 @@ COMPARED = ("true_e_trans_mm", "e_trans_mm", "shelf_success", "avg_reward")
 #: (the practitioner's alternative), the reward-optimal constant and the zero adjustment.
 BARS = ("calibration", "reward-optimal constant", "zero")
 #: Pairs compared besides RMRL against every learner: the two methods on the same prior data,
-#: and SB3's two baselines.
-EXTRA_PAIRS = (("RMRL-pretrained", "RL100"), ("PPO", "SAC"))
+#: pretrained RM-RL against its paper recipe, and SB3's two baselines.
+EXTRA_PAIRS = (("RMRL-pretrained", "RL100"), ("RMRL-pretrained", "RMRL-pretrained-paper"), ("PPO", "SAC"))
 
 
 def _eval_metrics(res: dict[str, Any]) -> dict[str, float]:

@@ -17,7 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="reproduce the paper's experiments on the simulated cell",
         description="Train and evaluate REINFORCE, ReplayREINFORCE, RMRL, RMRL-pretrained, SB3's PPO, and RL100 and "
-        "SB3's SAC on the continuous envs, and the reward-only calibration, with the same budget and seeds; write "
+        "SB3's SAC on the continuous envs, the reward-only calibration, and RM-RL and pretrained RM-RL in the paper's recipe, "
+        "with the same budget and seeds, beside the reference rows; write "
         "results.json, results.md, error_curves.png and reward_curves.png. Finished jobs in --out are reused when their "
         "settings match.",
     )

@@ -70,6 +70,32 @@ def test_rl100_and_sac_run_on_every_pair_and_rl100_waits_for_its_source_run():
     assert cfg.online_trials("RL100") == cfg.online_trials("SAC") == cfg.train_trials
 
 
+def test_the_papers_two_methods_run_by_default_in_the_papers_recipe_beside_the_improved_one(tmp_path):
+    import gymnasium as gym
+
+    from rmrl_agents.bench.models import make_model
+    from rmrl_agents.recipes import paper_kwargs
+
+    assert {"RMRL", "RMRL-paper", "RMRL-pretrained", "RMRL-pretrained-paper"} <= set(config.DEFAULT_METHODS)
+    assert "RMRL-pretrained-paper" in config.USES_SOURCE and "RMRL-paper" not in config.USES_SOURCE
+    network = BenchConfig().learner_policy_kwargs
+    assert config.method_kwargs("RMRL-pretrained-paper", network) == paper_kwargs("RMRL", network)
+    assert config.method_kwargs("RMRL-pretrained", network) == {}
+    # the same recipe in the model: it differs from the improved default where the recipe says so
+    env = gym.make(paper.PLACE_ID)
+    try:
+        cfg = replace(paper.QUICK, methods=("RMRL-pretrained", "RMRL-pretrained-paper"))
+        improved, literal = (make_model(m, env, 0, cfg, tmp_path / m) for m in cfg.methods)
+        assert (literal.ent_coef, literal.label_sigma) == (0.0, 0.0) != (improved.ent_coef, improved.label_sigma)
+    finally:
+        env.close()
+    cfg = replace(paper.QUICK, seeds=2, methods=("RMRL-pretrained-paper",))
+    assert {j.key for j in config.jobs(cfg) if j.method == "source"} == {"source__s0__cdefault", "source__s1__cdefault"}
+    assert config.job_fingerprint(cfg, Job("RMRL-pretrained-paper", 0, None)) != config.job_fingerprint(
+        cfg, Job("RMRL-pretrained", 0, None)
+    )
+
+
 def test_a_job_fingerprint_changes_only_with_what_changes_that_job():
     base = BenchConfig(methods=("REINFORCE", "RMRL-pretrained", "PPO"))
     fp = config.job_fingerprint
