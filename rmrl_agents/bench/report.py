@@ -239,12 +239,24 @@ def budgets(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "last_commonest_share": float(np.mean([w[-1]["commonest_share"] for w in windows]))
             if windows and all(windows)
             else None,
+            # and the policy's entropy per head over that window (Δx, Δy, Δψ; nats)
+            "last_entropy_nats": [
+                _mean_or_none([w[-1].get(f"entropy_{axis}_nats") for w in windows]) for axis in ("dx", "dy", "dpsi")
+            ]
+            if windows and all(windows)
+            else None,
             "online_trials": b[0]["online_trials"] if method != "RMRL-transfer" else 0,
             "source_trials": src if method != "RMRL-transfer" else cfg["pretrain_trials"],
             "gradient_steps": steps,
             "samples_per_step": b[0]["samples_per_step"],
         }
     return out
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean of the recorded values (None when none was: an agent without a policy entropy)."""
+    got = [v for v in values if v is not None]
+    return float(np.mean(got)) if got else None
 
 
 def write(raw: dict[str, Any], out: Path, readme: Path | None = None) -> dict[str, Any]:

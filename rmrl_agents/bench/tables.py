@@ -195,16 +195,20 @@ def _budget_table(results: dict[str, Any]) -> list[str]:
         "",
         "**Budgets.** Trials on the evaluated cell, trials of the source run (on another cell), optimizer steps "
         "(mean per run, the source run's included), what one step averages over, and for the grid agents the share of "
-        "their last 25 training trials that took their commonest action (about 0.04 while exploring, 1.0 collapsed).",
+        "their last 25 training trials that took their commonest action (about 0.04 while exploring, 1.0 collapsed) "
+        "and their policy's mean entropy per head over those trials (Δx, Δy, Δψ in nats; 0: that head always picks "
+        "one bin; a uniform head over n bins: ln n).",
         "",
-        "| method | online trials | source trials | gradient steps | samples per step | last-25 commonest share |",
-        "|---|---|---|---|---|---|",
+        "| method | online trials | source trials | gradient steps | samples per step | last-25 commonest share "
+        "| last-25 entropy Δx / Δy / Δψ |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, b in results["budget"].items():
-        share = b.get("last_commonest_share")
+        share, ent = b.get("last_commonest_share"), b.get("last_entropy_nats")
+        entropy = "–" if ent is None else " / ".join("–" if v is None else f"{v:.2f}" for v in ent)
         lines.append(
             f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} "
-            f"| {'–' if share is None else f'{share:.2f}'} |"
+            f"| {'–' if share is None else f'{share:.2f}'} | {entropy} |"
         )
     if "rl100" in results:
         r = results["rl100"]

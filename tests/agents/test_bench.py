@@ -163,7 +163,12 @@ def _raw(e: dict[str, list[float]], t10_at: dict[str, list[int | None]], seeds: 
                 if m == "RMRL":  # the grid agents' exploration windows: collapsed on seed 0 only
                     jobs[Job(m, s, c).key]["exploration"] = [
                         {"commonest_share": 0.04},
-                        {"commonest_share": 1.0 if s == 0 else 0.08},
+                        {
+                            "commonest_share": 1.0 if s == 0 else 0.08,
+                            "entropy_dx_nats": 0.0 if s == 0 else 2.0,
+                            "entropy_dy_nats": 0.0 if s == 0 else 3.0,
+                            "entropy_dpsi_nats": 1.0,
+                        },
                     ]
             i += 1
     for k, c in enumerate(cfg.cells):
@@ -218,6 +223,10 @@ def test_aggregation_over_paired_runs_exactly():
     assert res["budget"]["RMRL"]["last_commonest_share"] == pytest.approx((2 * 1.0 + 6 * 0.08) / 8)
     assert res["budget"]["REINFORCE"]["last_commonest_share"] is None
     assert "| 0.31 |" in text and "last-25 commonest share" in text
+    # and the policy's entropy per head over that window, mean over runs (seed 0's two runs collapsed)
+    assert res["budget"]["RMRL"]["last_entropy_nats"] == pytest.approx([6 * 2.0 / 8, 6 * 3.0 / 8, 1.0])
+    assert res["budget"]["REINFORCE"]["last_entropy_nats"] is None
+    assert "| 0.31 | 1.50 / 2.25 / 1.00 |" in text
 
 
 def test_fixed_evaluation_poses_are_fixed_and_inside_the_reset_region():
