@@ -82,10 +82,20 @@ def per_run(raw: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
 
 
 def commonest_share(actions: list[Any]) -> float:
-    """The share of evaluation scenes given the commonest action (1.0: one action for every scene; NaN: not recorded)."""
+    """The share of evaluation scenes given the commonest action (1.0: one action for every scene; NaN: not recorded).
+
+    Continuous actions (in [-1, 1], scaled to the default grid's ranges) count by their nearest grid
+    action, so that two actions a grid agent could not tell apart are one action here too.
+    """
     if not actions:
         return math.nan
-    _, counts = np.unique(np.asarray(actions, dtype=np.float64).reshape(len(actions), -1), axis=0, return_counts=True)
+    arr = np.asarray(actions, dtype=np.float64).reshape(len(actions), -1)
+    if np.any(arr != np.round(arr)):  # continuous: a·(max) on each axis, rounded to the grid's step
+        from rmrl_env.grid import CandidateGrid
+
+        half = (CandidateGrid().nvec - 1) / 2.0
+        arr = np.round(np.clip(arr, -1.0, 1.0) * half)
+    _, counts = np.unique(arr, axis=0, return_counts=True)
     return float(counts.max() / len(actions))
 
 
@@ -163,6 +173,12 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         entry = {k: _summary(cols[k], i, groups) for i, k in enumerate(EVAL_METRICS)}
         entry["plate_types"] = {t: _summary(v, 7, groups) for t, v in by_plate_type(raw, name).items()}
         entry["eval_commonest_share"] = _summary(cols["eval_commonest_share"], 8, groups)
+        entry["per_cell"] = {
+            ("default" if cell == "None" else f"cell_seed {cell}"): _summary(
+                [v for v, g in zip(cols["true_e_trans_mm"], groups, strict=True) if g == cell], 9, [cell] * groups.count(cell)
+            )
+            for cell in dict.fromkeys(groups)
+        }
         if name in learners and name != "RMRL-transfer":
             entry["avg_reward"] = _summary(cols["avg_reward"], 99, groups)
             budget = (
@@ -175,6 +191,10 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     out["comparisons"] = comparisons(rows, learners, groups)
     out["curves"] = curves(raw, groups)
     out["budget"] = budgets(raw)
+    # how far each cell's searched reference rows looked (the oracle search covers part of the grid only)
+    out["searches"] = {
+        "default" if c is None else str(c): raw["jobs"][_key("references", None, c)].get("searches", {}) for c in cfg["cells"]
+    }
     if "RL100" in learners:
         runs = [raw["jobs"][_key("RL100", s, c)] for s, c in pairs(raw)]
         decisions = [d for r in runs for d in r.get("ope", [])]

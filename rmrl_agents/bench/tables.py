@@ -63,7 +63,9 @@ def markdown(results: dict[str, Any]) -> str:
         _caption(results),
         *_training_table(results),
         *_evaluation_table(results),
+        *_search_note(results),
         *_plate_type_table(results),
+        *_cell_table(results),
         *_curve_table(results),
         *_shelf_table(results),
         *_budget_table(results),
@@ -132,6 +134,34 @@ def _evaluation_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _search_note(results: dict[str, Any]) -> list[str]:
+    """How far the searched reference rows looked, per cell (empty when the run recorded no search)."""
+    parts = []
+    for cell, searches in results.get("searches", {}).items():
+        oracle = searches.get("reward-optimal oracle", {}).get("place")
+        consts = [
+            f"the {name} after {s['candidates']} candidates ({'converged' if s['converged'] else 'stopped at the cap'})"
+            for name, s in searches.items()
+            if name.endswith("constant")
+        ]
+        text = f"cell {cell}: " + ", ".join(consts)
+        if oracle:
+            text += (
+                f"; the reward-optimal oracle tried {oracle['trials_per_scene']:.0f} actions a scene, "
+                f"{100 * oracle['share_of_grid']:.2f} % of the grid and {100 * oracle['share_of_box']:.1f} % of the box "
+                f"±{oracle['box_radius_steps']} steps around the geometric oracle, and converged on "
+                f"{100 * oracle['converged_share']:.0f} % of the scenes"
+            )
+        parts.append(text)
+    if not parts:
+        return []
+    return [
+        "",
+        "**Reference searches** (the searched rows are the best found, not proven optima: a policy could beat the "
+        "reward-optimal oracle where its search stopped at the cap). " + "; ".join(parts) + ".",
+    ]
+
+
 def _plate_type_table(results: dict[str, Any]) -> list[str]:
     """True e_trans per plate type, and how many scenes share one action (a policy that ignores the scene: 100 %)."""
     cfg, rows = results["config"], results["rows"]
@@ -141,7 +171,8 @@ def _plate_type_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "**Table 2b, per plate type**: true e_trans (mm) of the place evaluation on each type's scenes, and the share of "
-        "the evaluation scenes given the commonest action (100 %: one action whatever the scene, i.e. a constant).",
+        "the evaluation scenes given the commonest action (100 %: one action whatever the scene, i.e. a constant; a "
+        "continuous action counts as its nearest grid action).",
         "",
         "| method | " + " | ".join(kinds) + " | commonest action's share |",
         "|---|" + "---|" * len(kinds) + "---|",
@@ -150,6 +181,31 @@ def _plate_type_table(results: dict[str, Any]) -> list[str]:
         r = rows[name]
         cells = " | ".join(_fmt(r["plate_types"].get(k), 2) for k in kinds)
         lines.append(f"| {name} | {cells} | {_fmt(r.get('eval_commonest_share'), 0, pct=True)} |")
+    return lines
+
+
+def _cell_table(results: dict[str, Any]) -> list[str]:
+    """Table 2c: true e_trans per evaluated cell, with the spread of the runs (empty with one cell)."""
+    first = next(iter(results["rows"].values()))
+    cells = list(first.get("per_cell", {}))
+    if len(cells) < 2:
+        return []
+    lines = [
+        "",
+        "**Table 2c, per cell**: true e_trans (mm) of the place evaluation on each cell, mean [95 % CI over its seeds] "
+        "and the range of its runs.",
+        "",
+        "| method | " + " | ".join(cells) + " |",
+        "|---|" + "---|" * len(cells),
+    ]
+    for name, r in results["rows"].items():
+        cols = []
+        for cell in cells:
+            s = r["per_cell"][cell]
+            runs = [v for v in s["per_run"] if math.isfinite(v)]
+            spread = f" ({min(runs):.2f}–{max(runs):.2f})" if runs else ""
+            cols.append(_fmt({**s, "std": math.nan}, 2) + spread)
+        lines.append(f"| {name} | " + " | ".join(cols) + " |")
     return lines
 
 

@@ -208,6 +208,10 @@ def test_aggregation_over_paired_runs_exactly():
     assert rf["t10"]["reached_share"] == pytest.approx(7 / 8)
     # references are per cell, repeated over seeds (cell 0 is 1 mm worse in this construction)
     assert res["rows"]["reward-optimal constant"]["e_trans_mm"]["per_run"] == [1.0, 2.0] * 4
+    # table 2c keeps the cells apart, with the range of each cell's runs
+    per_cell = res["rows"]["REINFORCE"]["per_cell"]
+    assert per_cell["default"]["per_run"] == [e["REINFORCE"][i] + 0.5 for i in (0, 2, 4, 6)]
+    assert "| reward-optimal constant | 1.50 [1.50, 1.50] (1.50–1.50) | 2.50 [2.50, 2.50] (2.50–2.50) |" in tables.markdown(res)
     assert res["random_t10"]["p_above_tau"] == pytest.approx(0.1)
     text = tables.markdown(res)
     assert "never: 1 of 8" in text and not any("**" in c["sentence"] for c in res["comparisons"])
@@ -361,3 +365,32 @@ def test_cells_on_the_command_line():
     with pytest.raises(argparse.ArgumentTypeError, match="unknown methods \\['DQN'\\]; known: REINFORCE"):
         parse_methods("RMRL,DQN")
     assert paper.config_for(True, methods=("RL100",)).methods == ("RL100",)
+
+
+def test_the_evaluation_collapse_share_counts_continuous_actions_by_their_nearest_grid_action():
+    # grid actions: exact
+    assert report.commonest_share([[3, 12, 11]] * 3 + [[4, 12, 11]]) == 0.75
+    # continuous actions 0.1 mm apart share a grid action (±12 mm in 1 mm steps); 1 mm apart they do not
+    near = [[0.500, 0.0, 0.0], [0.504, 0.0, 0.0], [0.498, 0.001, 0.0], [0.5 + 1 / 12, 0.0, 0.0]]
+    assert report.commonest_share(near) == 0.75
+    assert report.commonest_share([[k / 12, 0.0, 0.0] for k in range(-12, 13)]) == 1 / 25
+    assert math.isnan(report.commonest_share([]))
+
+
+def test_the_report_says_how_far_the_reference_searches_looked():
+    oracle = {
+        "trials_per_scene": 38.9,
+        "share_of_grid": 0.003,
+        "share_of_box": 0.054,
+        "box_radius_steps": 4,
+        "converged_share": 0.48,
+    }
+    searches = {
+        "reward-optimal constant": {"candidates": 60, "converged": False},
+        "reward-optimal oracle": {"place": oracle},
+    }
+    text = "\n".join(tables._search_note({"searches": {"default": searches}}))
+    assert "reward-optimal constant after 60 candidates (stopped at the cap)" in text
+    assert "39 actions a scene, 0.30 % of the grid and 5.4 % of the box ±4 steps" in text and "48 % of the scenes" in text
+    assert "not proven optima" in text
+    assert tables._search_note({"searches": {}}) == []
