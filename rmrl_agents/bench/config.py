@@ -234,9 +234,8 @@ class BenchConfig:
 
 
 #: The full run (benchmark v2): 10 seeds × 2 cells × 200 trials, 50 scenes per task, checkpoint
-#: evaluations, the searched reference rows; a ResNet-10 (width 32) at 60×80 for every method. Its work
-#: (:meth:`Job.cost`) is about 18× the quick run's, which took 7.2 min on 2 idle cores before the quick
-#: RL100 distilled for 300 steps (the full run's time is measured by its first run).
+#: evaluations, the searched reference rows; a ResNet-10 (width 32) at 60×80 for every method. Its 232
+#: jobs took 112 min on 2 otherwise idle cores (the README's "Results").
 FULL = BenchConfig()
 #: ``--quick``: 3 seeds × 2 cells × 40 trials, 6 scenes per task, small search caps: a few minutes on 2 cores.
 QUICK = BenchConfig(
