@@ -69,6 +69,11 @@ DEFAULT_METHODS = (*METHODS, "RMRL-paper", "RMRL-pretrained-paper")
 #: under an older core is run again, never reused (v2: the core of ``common/grid_algorithm.py``;
 #: v3: RM-RL's one cross-entropy step per scene).
 LEARNER_CORE = "grid-core-v3"
+#: Methods whose training actions the benchmark records through its callback (the grid agents' come
+#: from their trial logs, with the policy's entropy): their end-of-training collapse diagnostic.
+RECORDED_BY_CALLBACK = ("PPO", "SAC", "RL100", "calibration")
+#: Hashed into those methods' jobs: v1, the training actions recorded (jobs from before are run again).
+TRAINING_ACTIONS_VERSION = "training-actions-v1"
 #: What the learners can see as their image (BenchConfig.observation).
 OBSERVATIONS = ("image", "plate_crop")
 PLACE_ID = "CellPlatePlace-sim-v0"
@@ -336,6 +341,8 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     out = {"job": job.key, **learner, **evaluation, "online_trials": cfg.online_trials(job.method)}
     out["checkpoints"] = sorted(c for c in set(cfg.eval_checkpoints) if c < cfg.online_trials(job.method))
     out["kwargs"] = method_kwargs(job.method, cfg.learner_policy_kwargs)
+    if job.method in RECORDED_BY_CALLBACK:  # a job finished before it recorded its training actions runs again
+        out["training_actions"] = TRAINING_ACTIONS_VERSION
     if job.method in USES_SOURCE:
         out["source"] = source
     if job.method == "RL100":

@@ -24,6 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rmrl_agents.bench.config import (
     CONTINUOUS,
     PLACE_ID,
@@ -58,14 +60,19 @@ def _recorder(limit: int) -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class RewardRecorder(BaseCallback):
-        """Records every trial's reward and stops after ``limit`` trials (PPO would finish its rollout)."""
+        """Records every trial's reward and action and stops after ``limit`` trials (PPO would
+        finish its rollout)."""
 
         def __init__(self) -> None:
             super().__init__()
             self.rewards: list[float] = []
+            self.actions: list[list[float]] = []
 
         def _on_step(self) -> bool:
-            self.rewards.extend(float(r) for r in self.locals["rewards"])
+            rewards = [float(r) for r in self.locals["rewards"]]
+            self.rewards.extend(rewards)
+            actions = np.asarray(self.locals["actions"], dtype=np.float64).reshape(len(rewards), -1)
+            self.actions.extend(actions.tolist())
             return len(self.rewards) < limit
 
     return RewardRecorder()
@@ -94,6 +101,7 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
     as RL100's prior data), then evaluate it."""
     env = learner_env(cfg, PLACE_ID, cell, method in CONTINUOUS)
     result: dict[str, Any] = {"train_rewards": []}
+    train_actions: list[list[float]] = []
     if source is not None and len(as_dataset(source)) == 0:
         # Every source scene failed (reward 0): nothing to imitate; the method starts from scratch.
         result["pretrain"] = {"n_labels": 0, "skipped": "the source run labelled no scene: every scene's best reward was 0"}
@@ -111,19 +119,22 @@ def _train(cfg: BenchConfig, method: str, seed: int, cell: int | None, trials: i
             checkpoints = checkpoint_evaluation(cfg, cell, method in CONTINUOUS, trials)
             model.learn(trials, callback=CallbackList([recorder, checkpoints]))
             result["train_rewards"] = recorder.rewards
+            train_actions = recorder.actions[:trials]
             result["checkpoints"] = {str(k): v for k, v in sorted(checkpoints.results.items())}
     result["budget"] = {
         "online_trials": trials,
         "gradient_steps": steps.steps,
         "samples_per_step": samples_per_step(method, model),
     }
-    from rmrl_agents.common.exploration import exploration_windows, record_entropies
+    from rmrl_agents.common.exploration import as_grid_actions, exploration_windows, record_entropies
     from rmrl_agents.common.grid_algorithm import GridAlgorithm
 
-    if isinstance(model, GridAlgorithm):
+    if isinstance(model, GridAlgorithm):  # with the policy's entropy per head
         records = model.trial_log.records[model.log_start :]
         actions = model.trial_log.actions()[model.log_start :]
         result["exploration"] = exploration_windows(actions, record_entropies(records))
+    elif train_actions:  # the training actions the callback saw (continuous: their nearest grid action)
+        result["exploration"] = exploration_windows(as_grid_actions(train_actions))
     if hasattr(model, "close_storage"):
         result["labels"] = len(model.dataset) if method.startswith("RMRL") else None
         model.close_storage()

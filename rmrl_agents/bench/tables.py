@@ -250,10 +250,10 @@ def _budget_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "**Budgets.** Trials on the evaluated cell, trials of the source run (on another cell), optimizer steps "
-        "(mean per run, the source run's included), what one step averages over, and for the grid agents the share of "
-        "their last 25 training trials that took their commonest action (about 0.04 while exploring, 1.0 collapsed) "
-        "and their policy's mean entropy per head over those trials (Δx, Δy, Δψ in nats; 0: that head always picks "
-        "one bin; a uniform head over n bins: ln n).",
+        "(mean per run, the source run's included), what one step averages over, the share of the last 25 training "
+        "trials that took the commonest action (about 0.04 while exploring, 1.0 collapsed; a continuous action counts "
+        "as its nearest grid action) and, for the grid agents, their policy's mean entropy per head over those trials "
+        "(Δx, Δy, Δψ in nats; 0: that head always picks one bin; a uniform head over n bins: ln n).",
         "",
         "| method | online trials | source trials | gradient steps | samples per step | last-25 commonest share "
         "| last-25 entropy Δx / Δy / Δψ |",
@@ -261,7 +261,7 @@ def _budget_table(results: dict[str, Any]) -> list[str]:
     ]
     for name, b in results["budget"].items():
         share, ent = b.get("last_commonest_share"), b.get("last_entropy_nats")
-        entropy = "–" if ent is None else " / ".join("–" if v is None else f"{v:.2f}" for v in ent)
+        entropy = "–" if ent is None or all(v is None for v in ent) else " / ".join("–" if v is None else f"{v:.2f}" for v in ent)
         lines.append(
             f"| {name} | {b['online_trials']} | {b['source_trials']} | {b['gradient_steps']:.0f} | {b['samples_per_step']} "
             f"| {'–' if share is None else f'{share:.2f}'} | {entropy} |"

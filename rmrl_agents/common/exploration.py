@@ -25,6 +25,18 @@ WINDOW = 25
 AXES = ("dx", "dy", "dpsi")
 
 
+def as_grid_actions(actions: Any) -> np.ndarray:
+    """Actions (N, 3) as grid actions: grid indices as they are; continuous actions (in [-1, 1], a
+    fraction of the default grid's ranges) rounded to the nearest grid action's offset from the
+    centre, so two actions a grid agent could not tell apart count as one."""
+    arr = np.asarray(actions, dtype=np.float64).reshape(len(actions), -1)
+    if np.any(arr != np.round(arr)):
+        from rmrl_env.grid import CandidateGrid
+
+        arr = np.round(np.clip(arr, -1.0, 1.0) * ((CandidateGrid().nvec - 1) / 2.0))
+    return arr
+
+
 def _action_counts(actions: np.ndarray) -> np.ndarray:
     """How often each distinct row of ``actions`` (N, n_heads) occurs."""
     return np.unique(actions.reshape(len(actions), -1), axis=0, return_counts=True)[1]

@@ -341,6 +341,12 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
             assert rl100["pretrain"]["n_labels"] == 0 and len(rl100["ope"]) <= 1
         sac = third["jobs"][Job("SAC", s, None).key]
         assert len(sac["train_rewards"]) == 6 and "source_trials" not in sac["budget"] and len(sac["place"]["reward"]) == 1
+        # their training actions are recorded too: the end-of-training collapse diagnostic of every method
+        for job in (rl100, sac):
+            (window,) = job["exploration"]
+            assert window["trials"] == 6 and 1 <= window["distinct_actions"] <= 6
+            top = window["commonest_share"] * 6  # trials on the commonest action: the others hold the other actions
+            assert top == pytest.approx(round(top), abs=1e-3) and 1 <= round(top) <= 7 - window["distinct_actions"]
     results = report.write(third, out)
     for m in ("RL100", "SAC"):
         row = results["rows"][m]
@@ -394,3 +400,15 @@ def test_the_report_says_how_far_the_reference_searches_looked():
     assert "39 actions a scene, 0.30 % of the grid and 5.4 % of the box ±4 steps" in text and "48 % of the scenes" in text
     assert "not proven optima" in text
     assert tables._search_note({"searches": {}}) == []
+
+
+def test_no_two_methods_share_a_look_in_the_plots():
+    from rmrl_agents.bench.plots import _styles
+
+    names = [*config.DEFAULT_METHODS, "REINFORCE-paper", "ReplayREINFORCE-paper"]
+    style = _styles(names)
+    assert len(set(style.values())) == len(names)
+    assert style["RMRL-paper"] == (style["RMRL"][0], "--") and style["RMRL"][1] == "-"
+    # a paper recipe run without its twin keeps a colour of its own, drawn solid
+    alone = _styles(["REINFORCE", "RMRL-paper"])
+    assert alone["RMRL-paper"][1] == "-" and alone["RMRL-paper"][0] != alone["REINFORCE"][0]
