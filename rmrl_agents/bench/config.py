@@ -352,13 +352,18 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
     return out
 
 
+def base_agent(method: str) -> str:
+    """The rmrl agent a grid method runs: RMRL-pretrained, RMRL-eq6, RMRL-paper ... -> RMRL."""
+    return method.split("-")[0]
+
+
 def method_kwargs(method: str, policy_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments that make a grid agent ``method`` (beyond the shared network and
     learning rate): an ablation's, or the paper's recipe with ``policy_kwargs`` merged in."""
     if method in PAPER_RECIPES:
         from rmrl_agents.recipes import paper_kwargs
 
-        return paper_kwargs(method.split("-")[0], policy_kwargs)  # RMRL-pretrained-paper: RM-RL's recipe
+        return paper_kwargs(base_agent(method), policy_kwargs)  # RMRL-pretrained-paper: RM-RL's recipe
     return dict(ABLATION_KWARGS.get(method, {}))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rmrl_agents.bench.config import BenchConfig, method_kwargs
+from rmrl_agents.bench.config import BenchConfig, base_agent, method_kwargs
 
 
 def _sb3_policy_kwargs(trunk: dict[str, Any], heads: list[int], critic: str) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def make_model(method: str, env: Any, seed: int, cfg: BenchConfig, data_dir: Pat
         from rmrl_agents.calibration import OffsetCalibration
 
         return OffsetCalibration("OffsetPolicy", env, data_dir=str(data_dir), seed=seed, device="cpu")
-    base = method.split("-")[0]  # RMRL-pretrained, RMRL-eq6, RMRL-paper ... -> RMRL
+    base = base_agent(method)
     lr = {} if cfg.learning_rate is None else {"learning_rate": cfg.learning_rate}
     kwargs = {"policy_kwargs": network, **lr, **method_kwargs(method, network)}
     return algorithm_class(base)("MultiInputPolicy", env, data_dir=str(data_dir), seed=seed, device="cpu", **kwargs)

@@ -18,6 +18,11 @@ def key(method: str, seed: int | None, cell: int | None) -> str:
     return Job(method, seed, cell).key
 
 
+def cell_label(cell: int | None) -> str:
+    """How the tables name a cell: ``default`` or ``cell_seed N``."""
+    return "default" if cell is None else f"cell_seed {cell}"
+
+
 def cells_of(raw: dict[str, Any]) -> list[str]:
     """Each run's cell, in :func:`pairs` order: the groups of the grouped bootstrap."""
     return [str(c) for _, c in pairs(raw)]

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from rmrl_agents.bench.config import REFERENCES
+from rmrl_agents.bench.runs import cell_label
 
 #: The paper's numbers (real robot), by our method names (Tables 1-3).
 PAPER: dict[str, dict[str, float]] = {
@@ -78,7 +79,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _caption(results: dict[str, Any]) -> str:
     cfg = results["config"]
-    cells = ", ".join("default" if c is None else f"cell_seed {c}" for c in cfg["cells"])
+    cells = ", ".join(cell_label(c) for c in cfg["cells"])
     return (
         f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
         f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
@@ -144,7 +145,7 @@ def _search_note(results: dict[str, Any]) -> list[str]:
             for name, s in searches.items()
             if name.endswith("constant")
         ]
-        text = f"cell {cell}: " + ", ".join(consts)
+        text = f"{cell}: " + ", ".join(consts)
         if oracle:
             text += (
                 f"; the reward-optimal oracle tried {oracle['trials_per_scene']:.0f} actions a scene, "
