@@ -26,11 +26,12 @@ AXES = ("dx", "dy", "dpsi")
 
 
 def as_grid_actions(actions: Any) -> np.ndarray:
-    """Actions (N, 3) as grid actions: grid indices as they are; continuous actions (in [-1, 1], a
-    fraction of the default grid's ranges) rounded to the nearest grid action's offset from the
-    centre, so two actions a grid agent could not tell apart count as one."""
-    arr = np.asarray(actions, dtype=np.float64).reshape(len(actions), -1)
-    if np.any(arr != np.round(arr)):
+    """Actions (N, 3) as grid actions: grid indices (integers) as they are; continuous actions
+    (floats in [-1, 1], a fraction of the default grid's ranges) rounded to the nearest grid
+    action's offset from the centre, so two actions a grid agent could not tell apart count as one."""
+    raw = np.asarray(actions)
+    arr = raw.astype(np.float64).reshape(len(raw), -1)
+    if np.issubdtype(raw.dtype, np.floating):
         from rmrl_env.grid import CandidateGrid
 
         arr = np.round(np.clip(arr, -1.0, 1.0) * ((CandidateGrid().nvec - 1) / 2.0))

@@ -17,7 +17,7 @@ class TrialLog(RecordStore):
     Arrays: ``image`` (the observation image the action was chosen on, env layout, uint8).
     Record fields (units): ``trial`` (index in the log), ``timestep`` (agent step counter after
     the trial), ``agent``, ``scene`` (scene id),
-    ``pose`` (P^e, [m, m, rad]), ``action`` (grid indices), ``adjustment`` ([m, m, rad] if the
+    ``pose`` (P^e, [m, m, rad]), ``action`` (grid indices, or the continuous action in [-1, 1]), ``adjustment`` ([m, m, rad] if the
     env maps it), ``reward``, ``e_trans_mm``, ``e_rot_deg``, ``success``, ``failure`` (code or
     None), ``final_pose`` ([m, m, rad] where the env reports it), ``privileged`` (the simulator's
     ground truth of ``info["privileged"]``: ``true_pose``, ``true_e_trans_mm``, ...; None on the
@@ -44,8 +44,11 @@ class TrialLog(RecordStore):
         return np.asarray(self.column("pose"), dtype=np.float32).reshape(-1, 3)
 
     def actions(self) -> np.ndarray:
-        """(N, 3) int64 grid indices."""
-        return np.asarray(self.column("action"), dtype=np.int64).reshape(len(self), -1)
+        """(N, 3) actions as logged: int64 grid indices from a grid env, float64 actions in [-1, 1]
+        (fractions of the grid's ranges) from a continuous env (a log whose actions are floats)."""
+        raw = self.column("action")
+        continuous = any(isinstance(v, float) for row in raw for v in (row if isinstance(row, list) else [row]))
+        return np.asarray(raw, dtype=np.float64 if continuous else np.int64).reshape(len(self), -1)
 
     def rewards(self) -> np.ndarray:
         """(N,) float rewards (NaN where none was recorded)."""

@@ -10,7 +10,7 @@ import pytest
 import torch as th
 
 from rmrl_agents import REINFORCE, RMRL, ReplayREINFORCE
-from rmrl_agents.common.exploration import commonest_share, exploration_summary, exploration_windows
+from rmrl_agents.common.exploration import as_grid_actions, commonest_share, exploration_summary, exploration_windows
 from rmrl_agents.common.losses import RewardBaseline, label_targets, multi_head_cross_entropy
 from rmrl_agents.policies import read_out, start_logits
 from rmrl_agents.recipes import paper_kwargs
@@ -206,3 +206,13 @@ def test_rmrl_train_recipe_paper(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main([*base, "--agent", "rl100", "--out", str(tmp_path / "r"), "--recipe", "paper"]) == 2
     assert "no recipe for rl100" in capsys.readouterr().err
+
+
+def test_continuous_actions_count_as_their_nearest_grid_action() -> None:
+    """Floats are continuous actions (fractions of the default grid's ±12 steps, ±12 steps, ±10
+    steps), rounded to the nearest grid offset; integers are grid indices, kept as they are."""
+    grid = as_grid_actions(np.array([[3, 12, 10], [0, 24, 20]]))
+    np.testing.assert_array_equal(grid, [[3, 12, 10], [0, 24, 20]])
+    cont = as_grid_actions(np.array([[0.0, 1.0, -1.0], [0.04, 0.96, -0.96], [0.5, -2.0, 0.0]]))
+    np.testing.assert_array_equal(cont, [[0, 12, -10], [0, 12, -10], [6, -12, 0]])
+    assert commonest_share(cont) == pytest.approx(2 / 3)

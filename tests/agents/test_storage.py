@@ -34,6 +34,19 @@ def test_append_and_reopen(tmp_path) -> None:
     assert [r["i"] for r in again.records] == [0, 1, 2]
 
 
+def test_continuous_actions_come_back_as_logged(tmp_path) -> None:
+    """A continuous env's actions (floats in [-1, 1]) are not truncated to grid indices, even
+    when a row happens to hold only whole numbers; a grid log stays int64."""
+    log = TrialLog(tmp_path / "c", image_shape=(8, 10, 3))
+    for action in ([-0.43, 0.5, 1.0], [1.0, -1.0, 0.0]):
+        log.append({"image": _image(0)}, {"pose": [0.4, 0.0, 0.0], "action": action, "reward": 0.9})
+    log.close()
+    actions = TrialLog(tmp_path / "c", writable=False).actions()
+    assert actions.dtype == np.float64
+    np.testing.assert_array_equal(actions, [[-0.43, 0.5, 1.0], [1.0, -1.0, 0.0]])
+    assert _fill(tmp_path / "g").actions().dtype == np.int64
+
+
 def test_nan_is_stored_as_null(tmp_path) -> None:
     log = TrialLog(tmp_path / "t", image_shape=(8, 10, 3))
     log.append({"image": _image(0)}, {"reward": 0.0, "e_trans_mm": float("nan"), "pose": np.zeros(3)})
