@@ -36,11 +36,13 @@ from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy
 TINY = {"resnet_depth": 10, "resnet_width": 8, "denoiser_hidden": (128, 128), "critic_hidden": (64, 64)}
 
 
-def role_model_dataset(path: Path, n: int, bias_mm: float, seed: int) -> None:
-    """Grid labels: the optimal action of each state, ±1 step of noise per axis, +bias_mm in x."""
-    env = SyntheticPlateEnv()
+def role_model_dataset(path: Path, n: int, bias_mm: float, seed: int, axis: int = 0, env_kwargs: dict | None = None) -> None:
+    """Grid labels: the optimal action of each state, ±1 step of noise per axis, +bias_mm along
+    ``axis`` (0: x, 1: y), in a ``SyntheticPlateEnv(**env_kwargs)``."""
+    env = SyntheticPlateEnv(**(env_kwargs or {}))
     rng = np.random.default_rng(seed)
-    shift = np.array([round(bias_mm / env.grid.step_xy_mm), 0, 0])
+    shift = np.zeros(3, dtype=np.int64)
+    shift[axis] = round(bias_mm / env.grid.step_xy_mm)
     data = RoleModelDataset(path, image_shape=(32, 32, 3), action_nvec=env.grid.nvec.tolist())
     obs, _ = env.reset(seed=seed)
     for i in range(n):

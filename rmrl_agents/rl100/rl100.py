@@ -99,6 +99,10 @@ class RL100(RL100Stages):
     :param prior_data: role-model dataset(s) (a ``RoleModelDataset``, its directory, or a run's
         directory) and/or continuous trial log(s) to imitate and to start D with (default none:
         imitation is skipped and D starts empty).
+    :param prior_in_offline_data: whether D holds the prior data besides this env's trials (default
+        True, the paper's: demonstrations join D). False: the prior is imitated only, and the
+        critics, the OPE gate and re-imitation see this env's trials alone; for prior data whose
+        rewards were measured elsewhere (another cell's role models).
     :param n_denoising_steps: K of the DDIM sampler (default 5; ≥ 1).
     :param learning_rate: Adam learning rate of the PPO updates of the denoiser, offline and online
         (default 1e-4).
@@ -147,6 +151,7 @@ class RL100(RL100Stages):
         policy: str | type[RL100Policy],
         env: GymEnv | str | None,
         prior_data: PriorSource | Sequence[PriorSource] | None = None,
+        prior_in_offline_data: bool = True,
         n_denoising_steps: int = 5,
         learning_rate: float | Schedule = 1e-4,
         imitation_learning_rate: float = 1e-3,
@@ -186,6 +191,7 @@ class RL100(RL100Stages):
         self.ope_delta_scale = ope_delta_scale
         sources = [] if prior_data is None else list(prior_data) if isinstance(prior_data, (list, tuple)) else [prior_data]
         self.prior_data = [str(getattr(s, "path", s)) for s in sources]
+        self.prior_in_offline_data = bool(prior_in_offline_data)
         self.n_denoising_steps = n_denoising_steps
         self.batch_size, self.imitation_steps = batch_size, imitation_steps
         self.offline_iterations, self.critic_steps, self.offline_ppo_epochs = offline_iterations, critic_steps, offline_ppo_epochs

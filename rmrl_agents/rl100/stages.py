@@ -24,6 +24,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
 
     # RL100's settings (see its parameters)
     prior_data: list[str]
+    prior_in_offline_data: bool
     batch_size: int
     imitation_steps: int
     imitation_learning_rate: float
@@ -65,7 +66,8 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         return self._prior
 
     def offline_data(self) -> Transitions:
-        """D: the prior data and every trial of the log with a measured reward."""
+        """D: the prior data (unless ``prior_in_offline_data`` is False) and every trial of the log
+        with a measured reward."""
         log = self.trial_log
         logged = Transitions(
             log.get("image", np.arange(len(log))),
@@ -73,7 +75,8 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             np.asarray(log.column("action"), dtype=np.float32).reshape(-1, 3),
             log.rewards().astype(np.float32),
         )
-        data = self._prior_transitions().concat(logged)
+        prior = self._prior_transitions() if self.prior_in_offline_data else Transitions.empty(self._env_image_shape())
+        data = prior.concat(logged)
         keep = np.isfinite(data.rewards)
         return Transitions(data.images[keep], data.poses[keep], data.actions[keep], data.rewards[keep])
 

@@ -105,6 +105,26 @@ def test_stages_log_losses_and_the_ope_decision(tmp_path: Path) -> None:
     assert actions.shape == (8, 3) and np.all(np.abs(actions) <= 1.0) and not np.allclose(actions, np.round(actions))
 
 
+def test_a_prior_kept_out_of_d_is_imitated_but_never_replayed(tmp_path: Path) -> None:
+    """prior_in_offline_data=False: the labels train the imitation stage, but D (critics, OPE gate,
+    re-imitation) holds this env's 8 trials alone; the default (the paper's) starts D with them."""
+    env = SyntheticPlateEnv(action_type="continuous")
+    prior = _role_model_dataset(tmp_path / "role_model", n=20)
+    kwargs = {
+        "imitation_steps": 5, "offline_iterations": 0, "online_batch_size": 4, "distill_steps": 2, "online_distill_steps": 1,
+        "online_ppo_epochs": 1, "policy_kwargs": TINY, "seed": 0,
+    }  # fmt: skip
+    apart = RL100("MultiInputPolicy", env, prior_data=prior, prior_in_offline_data=False, data_dir=tmp_path / "a", **kwargs)
+    apart.learn(8)
+    assert apart.imitation_policy is not None and len(apart._prior_transitions()) == 20
+    data = apart.offline_data()
+    assert len(data) == 8
+    np.testing.assert_array_equal(data.actions, apart.trial_log.actions().astype(np.float32))
+    joined = RL100("MultiInputPolicy", env, prior_data=prior, data_dir=tmp_path / "j", **kwargs)
+    joined.learn(8)
+    assert len(joined.offline_data()) == 28
+
+
 def test_the_ope_delta_can_scale_with_the_spread_of_the_logged_rewards(tmp_path: Path) -> None:
     env = SyntheticPlateEnv(action_type="continuous")
     prior = _role_model_dataset(tmp_path / "role_model", n=20)
