@@ -141,6 +141,26 @@ def _interval(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(half)
 
 
+def run_all(run: Any, jobs: list[Any], workers: int) -> list[dict[str, Any]]:
+    """``run`` (a module-level function) over ``jobs`` in ``workers`` spawned processes, in order."""
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return pool.map(run, jobs, chunksize=1)
+
+
+def print_references(refs: dict[str, tuple[float, float]]) -> None:
+    for name, (e, f) in refs.items():
+        print(f"  {name:<30} true e_trans {e:5.2f} mm   failed {100 * f:4.0f} %")
+
+
+def finish(runs: list[dict[str, Any]], t0: float, trials: int, refs: dict[str, Any], json_path: str | None) -> None:
+    """Print the runs' CPU and wall time; write every run's figures to ``json_path`` (if given)."""
+    cpu = sum(r["s"] for r in runs)
+    print(f"\n{len(runs)} runs, {cpu:.0f} CPU-s in runs, {time.time() - t0:.0f} s wall")
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump({"env": ENV_KWARGS, "trials": trials, "references": refs, "runs": runs}, fh, indent=1)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=8)
@@ -155,11 +175,9 @@ def main() -> None:
     t0 = time.time()
     refs = references()
     jobs = [(v, a, s, args.trials) for v in args.variants for a in VARIANTS[v][0] for s in range(args.seeds)]
-    with mp.get_context("spawn").Pool(args.workers) as pool:
-        runs = pool.map(run_one, jobs, chunksize=1)
+    runs = run_all(run_one, jobs, args.workers)
     print(f"synthetic env {ENV_KWARGS}, {args.trials} trials, {args.seeds} seeds, {EVAL_POSES} evaluation poses")
-    for name, (e, f) in refs.items():
-        print(f"  {name:<30} true e_trans {e:5.2f} mm   failed {100 * f:4.0f} %")
+    print_references(refs)
     best, zero = refs["best constant (ground truth)"][0], refs["zero"][0]
     for agent in AGENTS:
         print(f"\n{agent:<24} {'true e_trans mm (95% CI)':>26} {'< const':>8} {'< zero':>7} {'failed':>7} {'last-25 share':>14}")
@@ -174,11 +192,7 @@ def main() -> None:
                 f" {sum(x < zero for x in errors):3d}/{len(errors):<3d} {100 * np.mean([r['failed'] for r in rows]):5.0f} %"
                 f" {np.mean([r['last_share'] for r in rows]):12.2f}"
             )
-    cpu = sum(r["s"] for r in runs)
-    print(f"\n{len(runs)} runs, {cpu:.0f} CPU-s in runs, {time.time() - t0:.0f} s wall")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"env": ENV_KWARGS, "trials": args.trials, "references": refs, "runs": runs}, fh, indent=1)
+    finish(runs, t0, args.trials, refs, args.json)
 
 
 if __name__ == "__main__":

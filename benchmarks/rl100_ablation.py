@@ -27,8 +27,6 @@ trials and the commonest action's share (nearest action of the sim's default gri
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
@@ -38,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
 
-from learner_ablation import ENV_KWARGS, _evaluate, _interval, references
+from learner_ablation import ENV_KWARGS, _evaluate, _interval, finish, print_references, references, run_all
 
 #: RL100's network: the grid agents' trunk of the ablation (ResNet-10, width 16) and RL100's own heads
 POLICY_KWARGS: dict[str, Any] = {"resnet_depth": 10, "resnet_width": 16}
@@ -133,11 +131,9 @@ def main() -> None:
     t0 = time.time()
     refs = references()
     jobs = [(v, pr, s, args.trials) for pr in args.priors for v in variants for s in range(args.seeds)]
-    with mp.get_context("spawn").Pool(args.workers) as pool:
-        runs = pool.map(run_one, jobs, chunksize=1)
+    runs = run_all(run_one, jobs, args.workers)
     print(f"synthetic env {ENV_KWARGS} (continuous), {args.trials} trials, {args.seeds} seeds, {PRIOR_LABELS} prior labels")
-    for name, (e, f) in refs.items():
-        print(f"  {name:<30} true e_trans {e:5.2f} mm   failed {100 * f:4.0f} %")
+    print_references(refs)
     zero = refs["zero"][0]
     for prior in args.priors:
         base = {r["seed"]: r["e_trans_mm"] for r in runs if r["prior"] == prior and r["variant"] == "defaults"}
@@ -158,11 +154,7 @@ def main() -> None:
                 f" {100 * np.mean([r['failed'] for r in rows]):5.0f} % {np.mean([r['last_share'] for r in rows]):8.2f}"
                 f" {np.mean([r['ope_accepted'] for r in rows]):8.1f}"
             )
-    cpu = sum(r["s"] for r in runs)
-    print(f"\n{len(runs)} runs, {cpu:.0f} CPU-s in runs, {time.time() - t0:.0f} s wall")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"env": ENV_KWARGS, "trials": args.trials, "references": refs, "runs": runs}, fh, indent=1)
+    finish(runs, t0, args.trials, refs, args.json)
 
 
 if __name__ == "__main__":
