@@ -145,6 +145,11 @@ class RGBDFrame:
     intrinsics: CameraIntrinsics
     timestamp_s: float = 0.0
 
+    def depth_at(self, vs: np.ndarray, us: np.ndarray) -> np.ndarray:
+        """The depth (float32 m) at pixels ``(vs[i], us[i])``: ``depth_m[vs, us]``. A backend whose
+        frames compute their depth when it is read computes only these pixels."""
+        return self.depth_m[vs, us]
+
 
 @dataclass
 class PlateDetection:

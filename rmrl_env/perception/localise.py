@@ -87,14 +87,14 @@ def pose_from_mask(
     if position_method not in POSITION_METHODS:
         raise ValueError(f"position_method must be one of {POSITION_METHODS}, got {position_method!r}")
     mask = np.asarray(mask, dtype=bool)
-    if mask.shape != frame.depth_m.shape:
-        raise ValueError(f"mask shape {mask.shape} does not match the depth image {frame.depth_m.shape}")
+    if mask.shape != frame.color.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} does not match the frame's {frame.color.shape[:2]}")
     # The mask's pixels in raster order, as np.nonzero gives them (findNonZero is much faster).
     pixels = cv2.findNonZero(np.ascontiguousarray(mask).view(np.uint8))
     if pixels is None or len(pixels) == 0:
         raise PlateNotFoundError("the plate mask is empty: no plate pixels in the frame")
     us, vs = pixels.reshape(-1, 2).T
-    depth_in_mask = frame.depth_m[vs, us]
+    depth_in_mask = frame.depth_at(vs, us)
     valid = np.isfinite(depth_in_mask) & (depth_in_mask > 0)
     if int(valid.sum()) < min_valid_depth_px:
         raise PlateNotFoundError(
@@ -110,7 +110,7 @@ def pose_from_mask(
         u_c, v_c = float(us.mean()), float(vs.mean())
     centre_base = camera_to_base.apply(deproject(u_c, v_c, z, frame.intrinsics))
     yaw = _principal_yaw(us, vs, z, frame.intrinsics, camera_to_base)
-    face = fit_top_face(mask, frame.depth_m, frame.intrinsics, camera_to_base)
+    face = fit_top_face(mask, frame, camera_to_base)
     return PlateDetection(
         pose=PlanarPose(float(centre_base[0]), float(centre_base[1]), yaw),
         # the top face's own height where it could be fitted: the mask's mean depth also holds the

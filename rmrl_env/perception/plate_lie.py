@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rmrl_env.protocols import CameraIntrinsics, RigidTransform
+from rmrl_env.protocols import CameraIntrinsics, RGBDFrame, RigidTransform
 
 #: Points farther than this from the first fit (m) are left out of the second.
 INLIER_M = 0.006
@@ -48,11 +48,9 @@ class TopFace:
     points: int
 
 
-def fit_top_face(
-    mask: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: RigidTransform
-) -> TopFace | None:
-    """Fit the top face of the plate seen in ``mask`` (bool H x W) over a depth image (metres, 0
-    where invalid).
+def fit_top_face(mask: np.ndarray, frame: RGBDFrame, camera_to_base: RigidTransform) -> TopFace | None:
+    """Fit the top face of the plate seen in ``mask`` (bool H x W) over the frame's depth (metres,
+    0 where invalid), read at the face's pixels only (:meth:`RGBDFrame.depth_at`).
 
     The mask is first eroded by :data:`EDGE_PX` pixels: the outline carries the side faces of a
     tall plate seen off-axis (up to about 8 px for a 44 mm plate at the edge of the view) and
@@ -60,7 +58,7 @@ def fit_top_face(
     (a plate standing on an end shows a strip narrower than the erosion).
     """
     us, vs = core_pixels(mask)
-    return fit_plane(us, vs, depth_m[vs, us], intrinsics, camera_to_base)
+    return fit_plane(us, vs, frame.depth_at(vs, us), frame.intrinsics, camera_to_base)
 
 
 def core_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -95,6 +95,98 @@ def true_camera_to_base(world: SimWorld) -> RigidTransform:
     return RigidTransform(rot.copy(), d.cam_xpos[world.camera_id].copy())
 
 
+def metric_depth(window: np.ndarray, c: np.float32, d: np.float32) -> np.ndarray:
+    """Metric depth (float32, a new array) of reversed-Z window depths, elementwise ``d / (w + c)``
+    in float64: the same value for a pixel whether it is converted alone or with the frame."""
+    scratch = np.add(window, c, dtype=np.float64)
+    np.divide(d, scratch, out=scratch)
+    return scratch.astype(np.float32)
+
+
+class SensorDepth:
+    """The depth of one capture, made from its window-depth buffer when it is read: the whole frame
+    (:meth:`full`) or a few pixels (:meth:`at`), the same float32 values either way.
+
+    Every step of the sensor model is elementwise (the lens's nearest sample, the conversion to
+    metres, the stereo noise from the capture's window of the noise bank, the scale error), so a
+    pixel's depth does not depend on which other pixels are computed. Localisation reads only the
+    plate's pixels, a few thousand of the frame's 307,200.
+
+    buffer: the capture's window depths, bottom row first (a copy the camera does not reuse).
+    nearest: the lens's nearest-sample table into the bottom-first buffer (``flip_maps``), or None.
+    coefficients: ``(c, d)`` of :func:`metric_depth`.
+    noise: ``(k, bank)`` with the noise's sd ``k · depth²`` and the bank's window for this capture
+        (one value per pixel, raster order), or None.
+    scale: ``1 + depth_scale_error`` (None: no scale error).
+    """
+
+    def __init__(
+        self,
+        buffer: np.ndarray,
+        nearest: np.ndarray | None,
+        coefficients: tuple[np.float32, np.float32],
+        noise: tuple[float, np.ndarray] | None,
+        scale: np.float32 | None,
+    ) -> None:
+        self.buffer, self.nearest, self.coefficients, self.noise, self.scale = buffer, nearest, coefficients, noise, scale
+
+    def _sensor(self, window: np.ndarray, bank: np.ndarray | None) -> np.ndarray:
+        depth = metric_depth(window, *self.coefficients)
+        if self.noise is not None and bank is not None:
+            sigma = np.multiply(depth, depth)
+            sigma *= self.noise[0]
+            sigma *= bank
+            depth += sigma
+        if self.scale is not None:
+            depth *= self.scale
+        return depth
+
+    def full(self) -> np.ndarray:
+        """The whole depth image (float32 m, H x W)."""
+        h, w = self.buffer.shape
+        if self.nearest is None:
+            window = self.buffer[::-1]
+        else:
+            window = cv2.remap(self.buffer, self.nearest, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        return self._sensor(window, None if self.noise is None else self.noise[1].reshape(h, w))
+
+    def at(self, vs: np.ndarray, us: np.ndarray) -> np.ndarray:
+        """The depth (float32 m) at pixels ``(vs[i], us[i])`` alone."""
+        h, w = self.buffer.shape
+        vs, us = np.asarray(vs, dtype=np.intp), np.asarray(us, dtype=np.intp)
+        if self.nearest is None:
+            window = self.buffer[h - 1 - vs, us]
+        else:  # cv2.remap's nearest sample with a replicated border: the table's pixel, clamped
+            xy = self.nearest[vs, us]
+            window = self.buffer[np.clip(xy[..., 1], 0, h - 1), np.clip(xy[..., 0], 0, w - 1)]
+        return self._sensor(window, None if self.noise is None else self.noise[1][vs * w + us])
+
+
+class SimFrame(RGBDFrame):
+    """An :class:`RGBDFrame` whose depth is computed when it is first read (:class:`SensorDepth`):
+    ``depth_m`` makes the whole image (once), ``depth_at`` only the pixels asked for."""
+
+    def __init__(self, color: np.ndarray, depth: SensorDepth, intrinsics: CameraIntrinsics, timestamp_s: float) -> None:
+        self.color, self.intrinsics, self.timestamp_s = color, intrinsics, timestamp_s
+        self._sensor_depth = depth
+        self._depth_m: np.ndarray | None = None
+
+    @property
+    def depth_m(self) -> np.ndarray:
+        if self._depth_m is None:
+            self._depth_m = self._sensor_depth.full()
+        return self._depth_m
+
+    @depth_m.setter
+    def depth_m(self, value: np.ndarray) -> None:
+        self._depth_m = value
+
+    def depth_at(self, vs: np.ndarray, us: np.ndarray) -> np.ndarray:
+        if self._depth_m is not None:
+            return self._depth_m[vs, us]
+        return self._sensor_depth.at(vs, us)
+
+
 class SimCamera:
     """Args:
     world: the simulated cell.
@@ -123,11 +215,8 @@ class SimCamera:
         self._rgba_buf = np.empty((height, width, 4), dtype=np.uint8)
         self._depth_buf = np.empty((height, width), dtype=np.float32)
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
-        self._depth_scratch = np.empty((height, width), dtype=np.float64)
         self._lens_rgba = np.empty((height, width, 4), dtype=np.uint8)
         self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
-        self._lens_window = np.empty((height, width), dtype=np.float32)
-        self._depth_sigma = np.empty((height, width), dtype=np.float32)
         self._opaque = _opaque(world.model)
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
@@ -173,11 +262,13 @@ class SimCamera:
         """Colour (uint8, H x W x 3) and depth (float32 metres) of an ideal pinhole camera."""
         self.render_buffers()
         # The buffers hold the image bottom row first.
-        return np.ascontiguousarray(self._rgba_buf[::-1, :, :3]), self._metric_depth(self._depth_buf[::-1])
+        return np.ascontiguousarray(self._rgba_buf[::-1, :, :3]), metric_depth(
+            self._depth_buf[::-1], self._depth_c, self._depth_d
+        )
 
     def render_buffers(self) -> None:
         """Render the scene into the colour and depth buffers (bottom row first; depth is OpenGL's
-        reversed-Z window depth, :meth:`_metric_depth` turns it into metres).
+        reversed-Z window depth, :func:`metric_depth` turns it into metres).
 
         One render pass, both buffers read back together: the same pixels as
         :class:`mujoco.Renderer`'s separate colour and depth passes (``tests/env/test_sim_speed.py``
@@ -206,31 +297,20 @@ class SimCamera:
         if depth:
             mujoco.mjr_readPixels(None, self._depth_buf, r._rect, r._mjr_context)
 
-    def _metric_depth(self, window: np.ndarray) -> np.ndarray:
-        """Metric depth (float32, a new array) of window depths, elementwise: ``d / (w + c)`` in
-        float64, computed in a scratch buffer rather than in three fresh arrays."""
-        scratch = self._depth_scratch
-        np.add(window, self._depth_c, out=scratch, dtype=np.float64)
-        np.divide(self._depth_d, scratch, out=scratch)
-        return scratch.astype(np.float32)
-
     def capture(self) -> RGBDFrame:
         self.render_buffers()
         if self._flipped_maps is None:
             color = np.ascontiguousarray(self._rgba_buf[::-1, :, :3])
-            depth = self._metric_depth(self._depth_buf[::-1])
         else:
-            # The lens straight from the bottom-first buffers (the maps flipped instead of the image),
-            # and the depth's nearest sample taken before it is made metric: the same frames as
-            # distorting render_ideal's (tests/env/test_sim_speed.py), with less copying.
-            # Intermediate images go to scratch buffers: a fresh array of a frame's size costs its page faults.
-            linear, nearest = self._flipped_maps
-            # Four channels, each sampled on its own as three would be, and the alpha dropped after.
+            # The lens straight from the bottom-first buffer (the maps flipped instead of the image):
+            # the same frame as distorting render_ideal's (tests/env/test_sim_speed.py), with less
+            # copying. Intermediate images go to scratch buffers: a fresh array of a frame's size
+            # costs its page faults. Four channels, each sampled on its own as three would be, and
+            # the alpha dropped after.
+            linear, _ = self._flipped_maps
             cv2.remap(self._rgba_buf, *linear, cv2.INTER_LINEAR, dst=self._lens_rgba, borderMode=cv2.BORDER_REPLICATE)
             lens = self._lens_color if self.errors.color_noise_std > 0 else None  # else the frame's own
             color = cv2.cvtColor(self._lens_rgba, cv2.COLOR_RGBA2RGB, dst=lens)
-            cv2.remap(self._depth_buf, nearest, None, cv2.INTER_NEAREST, dst=self._lens_window, borderMode=cv2.BORDER_REPLICATE)
-            depth = self._metric_depth(self._lens_window)
         e = self.errors
         if e.color_noise_std > 0:
             # color + noise in float32 and clipped to [0, 255] as NumPy computes it (the same IEEE
@@ -240,20 +320,20 @@ class SimCamera:
             cv2.threshold(noisy, 255.0, 255.0, cv2.THRESH_TRUNC, dst=noisy)
             cv2.threshold(noisy, 0.0, 0.0, cv2.THRESH_TOZERO, dst=noisy)
             color = noisy.astype(np.uint8)
-        # depth is this capture's own array: the noise is added in place.
+        # The depth is made when it is read, from this capture's own copy of the window depths and
+        # its window of the noise bank (drawn now, in the generator's order).
+        noise = None
         if e.depth_noise_subpixel > 0:
-            sigma = np.multiply(depth, depth, out=self._depth_sigma)
-            sigma *= e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
-            sigma *= self._standard_normal(depth.shape)
-            depth += sigma
-        if e.depth_scale_error:
-            depth *= np.float32(1.0 + e.depth_scale_error)
-        return RGBDFrame(
-            color=color,
-            depth_m=depth.astype(np.float32, copy=False),
-            intrinsics=self._intrinsics,
-            timestamp_s=float(self.world.data.time),
+            k = e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
+            noise = (k, self._standard_normal(self._depth_buf.shape).reshape(-1))
+        depth = SensorDepth(
+            self._depth_buf.copy(),
+            None if self._flipped_maps is None else self._flipped_maps[1],
+            (self._depth_c, self._depth_d),
+            noise,
+            np.float32(1.0 + e.depth_scale_error) if e.depth_scale_error else None,
         )
+        return SimFrame(color, depth, self._intrinsics, float(self.world.data.time))
 
 
 def believed_camera_to_base(true: RigidTransform, errors: ErrorSources) -> RigidTransform:

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from rmrl_env.sim.camera import SimCamera, flip_maps
+from rmrl_env.sim.camera import SensorDepth, SimCamera, flip_maps, metric_depth
 from rmrl_env.sim.error_sources import ErrorSources
 from rmrl_env.sim.kinematics import POS_TOL_M, ROT_TOL_RAD, ArmKinematics, tool_quaternion
 from rmrl_env.sim.world import SimWorld
@@ -133,6 +133,41 @@ def test_the_sensor_model_gives_the_plain_computations_frames(scenes, seed):
         np.testing.assert_array_equal(frame.color, color)
         np.testing.assert_array_equal(frame.depth_m, depth)
     assert not np.array_equal(frames[0].color, frames[1].color)  # fresh noise on every frame
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_a_frames_depth_at_some_pixels_is_its_whole_depth_there(scenes, seed):
+    """Localisation reads the depth at the plate's pixels alone (depth_at): the same float32 values
+    as the whole image has there, at every pixel, the lens's clamped border included; and reading
+    them computes nothing else."""
+    env, camera, _ = scenes
+    env.reset(seed=seed)
+    camera.seed(3)
+    lazy = camera.capture()
+    camera.seed(3)
+    whole = camera.capture().depth_m
+    vs, us = np.nonzero(np.ones(whole.shape, dtype=bool))
+    np.testing.assert_array_equal(lazy.depth_at(vs, us), whole[vs, us])
+    assert lazy._depth_m is None
+    np.testing.assert_array_equal(lazy.depth_m, whole)
+
+
+@pytest.mark.parametrize("lens", [False, True])
+@pytest.mark.parametrize("noise", [False, True])
+def test_sensor_depth_at_pixels_matches_the_whole_image_without_lens_or_noise_too(lens, noise):
+    rng = np.random.default_rng(0)
+    h, w = 48, 64
+    buffer = rng.uniform(0.2, 0.9, (h, w)).astype(np.float32)
+    nearest = None
+    if lens:  # a table reaching past every border, where the replicated border is read
+        nearest = np.stack([rng.integers(-3, w + 3, (h, w)), rng.integers(-3, h + 3, (h, w))], axis=-1).astype(np.int16)
+    bank = (0.013, rng.standard_normal(h * w).astype(np.float32)) if noise else None
+    depth = SensorDepth(buffer, nearest, (np.float32(-0.01), np.float32(0.05)), bank, np.float32(1.002))
+    whole = depth.full()
+    vs, us = rng.integers(0, h, 500), rng.integers(0, w, 500)
+    np.testing.assert_array_equal(depth.at(vs, us), whole[vs, us])
+    if not lens and not noise:  # the buffer is bottom row first
+        np.testing.assert_array_equal(whole, metric_depth(buffer[::-1], *depth.coefficients) * np.float32(1.002))
 
 
 def test_flipped_maps_sample_an_upside_down_image_as_the_maps_sample_it_upright():
