@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+import cv2
 import numpy as np
 
 from rmrl_env.backend import Backend
@@ -63,9 +64,16 @@ def make_sim_backend(
     them by jogging); the targets are measured by the camera with a plate seated by hand in each
     true slot: a standard plate (key ``"box"``) and every other type of the mix
     (``"box:deep_well"``), as a lab measures each plate type it uses. ``plate_mix``: share of each plate type among staged plates.
+
+    Sets OpenCV to one worker thread for the whole process (``cv2.setNumThreads(1)``; call it again
+    after making the env to change it): on frames this size its threads cost CPU time without
+    saving wall time (``benchmarks/sim_speed.py``: CPU time 1.57× the physics with one thread,
+    1.67–1.70× with two, wall time the same), and the benchmark's workers already fill the cores.
+    The frames and detections do not depend on it.
     """
     errors = errors or ErrorSources()
     check_gl_usable()
+    cv2.setNumThreads(1)
     world = SimWorld(errors)
     kin = ArmKinematics()
     arm = SimArm(world, kin=kin, simulate_free_space=simulate_free_space)

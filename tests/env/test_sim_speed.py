@@ -170,6 +170,24 @@ def test_sensor_depth_at_pixels_matches_the_whole_image_without_lens_or_noise_to
         np.testing.assert_array_equal(whole, metric_depth(buffer[::-1], *depth.coefficients) * np.float32(1.002))
 
 
+def test_the_sim_runs_opencv_on_one_thread_and_its_frames_do_not_depend_on_it(scenes):
+    """make_sim_backend sets one OpenCV thread; frames and detections with two are the same."""
+    env, camera, _ = scenes
+    assert cv2.getNumThreads() == 1
+    localiser = env.unwrapped.backend.drivers.localiser
+    env.reset(seed=21)
+    results = []
+    for threads in (1, 2):
+        cv2.setNumThreads(threads)
+        camera.seed(4)
+        frame = camera.capture()
+        results.append((frame.color, frame.depth_m, localiser.localise(frame).pose))
+    cv2.setNumThreads(1)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][2] == results[1][2]
+
+
 def test_flipped_maps_sample_an_upside_down_image_as_the_maps_sample_it_upright():
     """Every sub-pixel fraction (32 x 32), coordinates past each border, images of both kinds:
     bilinear colour (three channels or four) and nearest depth through the flipped tables equal
