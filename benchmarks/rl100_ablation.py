@@ -11,12 +11,12 @@ is changed only if its variant beats the current one on the "other cell" prior b
 paired 95 % interval (seeds paired: a variant that leaves imitation alone starts from the same
 imitation-only policy) and is not worse on the "same cell" prior by more than its interval.
 
-RL100's prior data come in two kinds, as the benchmark's two cells see them (both 50 role-model
-labels: the best grid action of each state with ±1 grid step of noise per axis):
+RL100's prior data come in two kinds (both 50 role-model labels: the best grid action of each
+state with ±1 grid step of noise per axis):
 
-- "same cell": the labels of this env, as the default cell gets its source run's labels;
-- "other cell": the same labels shifted by 4 mm in y, as cell_seed 0 gets labels from the
-  default cell whose Δy is 4.35 mm off what it needs.
+- "same cell": the labels of this env, as a lab's own demonstrations would be (the paper's case);
+- "other cell": the same labels shifted by 4 mm in y, as the benchmark's RL100 gets them: from a
+  source run on another cell (on cell_seed 0 their Δy is 4.35 mm off what it needs).
 
 Printed per prior and variant: the mean true e_trans after the RL stages and after imitation alone
 (mean over seeds with a 95 % t-interval), RL − imitation (paired), variant − defaults (paired),
