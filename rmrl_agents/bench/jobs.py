@@ -71,8 +71,8 @@ def _recorder(limit: int) -> Any:
         def _on_step(self) -> bool:
             rewards = [float(r) for r in self.locals["rewards"]]
             self.rewards.extend(rewards)
-            actions = np.asarray(self.locals["actions"], dtype=np.float64).reshape(len(rewards), -1)
-            self.actions.extend(actions.tolist())
+            # as the env took them: grid indices stay integers, continuous actions floats (as_grid_actions tells them apart by type)
+            self.actions.extend(np.asarray(self.locals["actions"]).reshape(len(rewards), -1).tolist())
             return len(self.rewards) < limit
 
     return RewardRecorder()

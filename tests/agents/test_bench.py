@@ -358,6 +358,21 @@ def test_tiny_benchmark_end_to_end_and_a_rerun_skips_finished_jobs(tmp_path):
     assert "| RL100 |" in text and "| SAC |" in text and f"({len(after)} of {len(final)} jobs reused" in text
 
 
+def test_the_training_action_recorder_keeps_grid_indices_apart_from_continuous_actions():
+    """PPO's and the calibration's grid indices reach the collapse diagnostic as the grid actions
+    they are; SAC's and RL100's continuous actions as their nearest grid action."""
+    from rmrl_agents.bench.jobs import _recorder
+    from rmrl_agents.common.exploration import as_grid_actions
+
+    grid, continuous = _recorder(10), _recorder(10)
+    for step in range(3):
+        grid.locals = {"rewards": [0.5], "actions": np.array([[3 + step, 15, 7]], dtype=np.int64)}
+        continuous.locals = {"rewards": [0.5], "actions": np.array([[0.5, -1.0, 0.0]], dtype=np.float32)}
+        assert grid._on_step() and continuous._on_step()
+    np.testing.assert_array_equal(as_grid_actions(grid.actions), [[3, 15, 7], [4, 15, 7], [5, 15, 7]])
+    np.testing.assert_array_equal(as_grid_actions(continuous.actions), [[6, -12, 0]] * 3)
+
+
 def test_cells_on_the_command_line():
     import argparse
 
