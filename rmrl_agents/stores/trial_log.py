@@ -46,9 +46,8 @@ class TrialLog(RecordStore):
     def actions(self) -> np.ndarray:
         """(N, 3) actions as logged: int64 grid indices from a grid env, float64 actions in [-1, 1]
         (fractions of the grid's ranges) from a continuous env (a log whose actions are floats)."""
-        raw = self.column("action")
-        continuous = any(isinstance(v, float) for row in raw for v in (row if isinstance(row, list) else [row]))
-        return np.asarray(raw, dtype=np.float64 if continuous else np.int64).reshape(len(self), -1)
+        raw = np.asarray(self.column("action"))  # float64 as soon as one logged value is a float
+        return raw.astype(np.float64 if np.issubdtype(raw.dtype, np.floating) else np.int64).reshape(len(self), -1)
 
     def rewards(self) -> np.ndarray:
         """(N,) float rewards (NaN where none was recorded)."""

@@ -325,7 +325,7 @@ class SimCamera:
         noise = None
         if e.depth_noise_subpixel > 0:
             k = e.depth_noise_subpixel / (e.depth_focal_px * e.depth_baseline_m)
-            noise = (k, self._standard_normal(self._depth_buf.shape).reshape(-1))
+            noise = (k, self._standard_normal((self._depth_buf.size,)))
         depth = SensorDepth(
             self._depth_buf.copy(),
             None if self._flipped_maps is None else self._flipped_maps[1],
