@@ -1,8 +1,9 @@
 """The classical localiser's fast path finds exactly what the plain pipeline finds.
 
 The plain pipeline: HSV's V channel thresholded, the connected components of the whole image,
-the mask's pixels by ``np.nonzero``. The fast one thresholds every channel at once, labels only
-the box around the dark pixels and lists the mask with ``cv2.findNonZero``. Both run on frames
+the mask's pixels by ``np.nonzero``. The fast one thresholds every channel at once, labels each
+cluster of dark 8 x 8 blocks on its own (or, on a tie, the box around the dark pixels) and lists
+the mask with ``cv2.findNonZero``. Both run on frames
 of real scenes and on drawn frames made to catch a change of component order or of pixel order.
 """
 
@@ -103,6 +104,9 @@ DRAWN = {
     # A smaller plate-sized blob first in raster order: the largest must still win.
     "two candidates": [(150, 80, 60, 40, 0, 25), (420, 330, 85, 57, -35, 25)],
     "two of equal size": [(150, 120, 70, 50, 0, 25), (450, 320, 70, 50, 0, 25)],
+    # 6 px apart: their blocks touch, so both lie in one cluster of dark blocks.
+    "two of equal size side by side": [(200, 200, 70, 50, 0, 25), (276, 200, 70, 50, 0, 25)],
+    "a larger one beside a smaller one": [(200, 200, 60, 40, 0, 25), (273, 200, 80, 54, 0, 25)],
     "at the image corner": [(30, 25, 90, 60, 10, 25)],
     "touching the border": [(600, 460, 100, 70, 45, 25)],
     # Noise lifts part of it over the threshold: a ragged mask with holes and loose pieces.
