@@ -129,11 +129,16 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
 
     def reimitate(self) -> float | None:
         """Algorithm 1, line 13: imitation again on the grown D, filtered by reward (the transitions
-        at or above the ``reimitation_quantile`` quantile of D's rewards), trunk frozen. None: skipped."""
+        at or above the ``reimitation_quantile`` quantile of D's rewards, and above D's lowest
+        reward if they differ: when more than that share of trials failed, the quantile is the
+        failures' 0, and a failure is never imitated), trunk frozen. None: skipped."""
         data = self.offline_data()
         if self.reimitation_steps == 0 or len(data) < 2:
             return None
-        keep = data.rewards >= np.quantile(data.rewards, self.reimitation_quantile)
+        rewards = data.rewards
+        keep = rewards >= np.quantile(rewards, self.reimitation_quantile)
+        if rewards.max() > rewards.min():
+            keep &= rewards > rewards.min()
         feats = self._features(data.images[keep], data.poses[keep])
         actions = th.as_tensor(data.actions[keep], device=self.device)
         self.logger.record("reimitation/n_transitions", int(keep.sum()))

@@ -279,9 +279,15 @@ def test_behaviour_noise_spans_the_cells_correction_early_and_narrows_later(imit
     assert late < early / 2, (early, late)
 
 
-def test_reimitation_follows_the_better_half_of_d(tmp_path: Path) -> None:
-    """D holds two actions per state kind: A rewarded 0.9, B rewarded 0.1. Re-imitation (from an
-    untrained denoiser) filters by reward and lands on A."""
+@pytest.mark.parametrize(
+    "n_good, good_reward, bad_reward", [(32, 0.9, 0.1), (8, 0.97, 0.0)], ids=["better half", "few successes"]
+)
+def test_reimitation_follows_the_better_transitions_of_d(
+    tmp_path: Path, n_good: int, good_reward: float, bad_reward: float
+) -> None:
+    """D holds two actions per state: A rewarded well, B badly. Re-imitation (from an untrained
+    denoiser) filters by reward and lands on A: from the better half, and also when A is rewarded in
+    only a quarter of D (most trials failed: the median reward is a failure's, which is not kept)."""
     env = SyntheticPlateEnv(action_type="continuous")
     model = RL100("MultiInputPolicy", env, seed=0, policy_kwargs=TINY, reimitation_steps=300, data_dir=tmp_path / "run")
     images, poses = [], []
@@ -292,7 +298,10 @@ def test_reimitation_follows_the_better_half_of_d(tmp_path: Path) -> None:
         obs, _ = env.reset()
     a, b = np.array([0.5, -0.4, 0.2], np.float32), np.array([-0.5, 0.4, -0.2], np.float32)
     model._prior = Transitions(
-        np.stack(images * 2), np.stack(poses * 2), np.stack([a] * 32 + [b] * 32), np.array([0.9] * 32 + [0.1] * 32, np.float32)
+        np.stack(images[:n_good] + images),
+        np.stack(poses[:n_good] + poses),
+        np.stack([a] * n_good + [b] * 32),
+        np.array([good_reward] * n_good + [bad_reward] * 32, np.float32),
     )
     model.reimitate()
     actions, _ = model.predict({"image": np.stack(images), "pose": np.stack(poses)}, deterministic=True)
