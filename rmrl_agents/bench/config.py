@@ -74,6 +74,9 @@ LEARNER_CORE = "grid-core-v3"
 RECORDED_BY_CALLBACK = ("PPO", "SAC", "RL100", "calibration")
 #: Hashed into those methods' jobs: v1, the training actions recorded (jobs from before are run again).
 TRAINING_ACTIONS_VERSION = "training-actions-v1"
+#: Hashed into RL100's jobs when RL100 itself changes what it learns (jobs from before run again):
+#: v2, re-imitation never imitates a failure.
+RL100_VERSION = "rl100-v2"
 #: What the learners can see as their image (BenchConfig.observation).
 OBSERVATIONS = ("image", "plate_crop")
 PLACE_ID = "CellPlatePlace-sim-v0"
@@ -347,6 +350,7 @@ def job_settings(cfg: BenchConfig, job: Job) -> dict[str, Any]:
         out["source"] = source
     if job.method == "RL100":
         out["rl100_kwargs"] = cfg.rl100_kwargs
+        out["rl100_version"] = RL100_VERSION
     if job.method == "SAC":
         out["sac_kwargs"] = cfg.sac_kwargs
     return out
