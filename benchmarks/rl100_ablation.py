@@ -54,6 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "online batches of 16": {"online_batch_size": 16},
     "online batches of 8": {"online_batch_size": 8},
     "no re-imitation": {"reimitation_steps": 0},
+    "re-imitation of 50 steps": {"reimitation_steps": 50},
     "re-imitation on the best quarter": {"reimitation_quantile": 0.75},
     "2 offline iterations": {"offline_iterations": 2},
     "no offline RL": {"offline_iterations": 0},

@@ -73,6 +73,13 @@ def _place(res: dict, metric: str = "true_e_trans_mm") -> float:
     return float(v[np.isfinite(v)].mean())
 
 
+def _spread_mm(res: dict, max_xy_mm: float = 12.0) -> float:
+    """sd of a job's deterministic place actions across the scenes, mm (mean of x and y; actions in
+    [-1, 1] of the benchmark's ±``max_xy_mm`` grid)."""
+    actions = np.asarray(res["place"]["action"], dtype=np.float64)
+    return float(actions[:, :2].std(0).mean() * max_xy_mm)
+
+
 def bench_report(out: Path) -> None:
     """Paired RL − imitation figures of the RL100 jobs under ``out/jobs`` (see the module docstring)."""
     import json
@@ -101,6 +108,11 @@ def bench_report(out: Path) -> None:
         gap = bootstrap_ci(np.asarray(gaps))
         print(f"  consistency head vs DDIM teacher on the place poses: {gap.value:.2f} [{gap.low:.2f}, {gap.high:.2f}] mm")
         print(f"  OPE: {accepted} of {candidates} candidates accepted")
+        spread = np.array([[_spread_mm(j), _spread_mm(j["imitation"])] for j in runs])
+        print(
+            f"  the deterministic action's sd across the scenes (mean of x and y): RL {spread[:, 0].mean():.2f} mm, "
+            f"imitation-only {spread[:, 1].mean():.2f} mm"
+        )
 
 
 def main() -> None:

@@ -1,0 +1,191 @@
+"""RL100's settings tried on held-out cells of the simulated cell (issue: RL100 that improves on its own imitation).
+
+Usage: ``python benchmarks/rl100_cell_ablation.py --bench DIR [--cells 1 2] [--seeds 10] [--variants ...]
+[--workers 2] [--out DIR] [--json PATH]``
+
+``benchmarks/rl100_ablation.py`` applies the grid agents' rule on the synthetic env; that env does
+not reproduce what RL100 does on the simulated cell (it corrects a 4 mm label bias there, and not
+on cell_seed 0). This script applies the same rule to the benchmark's own RL100 job
+(:func:`rmrl_agents.bench.jobs.execute`: the prior data are each seed's source run, on another
+cell; 200 trials; the deterministic policy's true e_trans on the cell's 50 fixed place scenes) on
+cells the benchmark neither evaluates nor trains a source run on (``cell_seed`` 1 and 2 by
+default; the benchmark evaluates the default cell and cell_seed 0, and its source runs are on
+cell_seed 1000 + seed). A setting is changed only if its variant beats the current settings,
+paired by (cell, seed), by more than the 95 % interval over all those pairs.
+
+``--bench DIR``: a finished benchmark output (``rmrl bench paper --out DIR``) whose
+``runs/source__s*__cdefault`` source runs give the prior data, so that every variant starts from
+the benchmark's own priors. Finished jobs under ``--out`` are reused, as in the benchmark.
+
+Printed per cell: the reference rows of the benchmark (zero, random, reward-optimal constant,
+reward-optimal oracle) and the reward-only calibration over the same seeds; per variant the mean
+true e_trans after the RL stages and after imitation alone, RL − imitation (paired), variant −
+the benchmark's settings (paired), how many seeds RL beat its imitation and the zero adjustment,
+the share of training trials that scored 0, the spread of the deterministic action across the 50
+scenes (sd in mm, mean of x and y) and the OPE gate's acceptances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
+
+from learner_ablation import _interval, run_all
+from rl100_ablation import VARIANTS
+from rl100_learning import _spread_mm
+
+#: the references of the benchmark's reference job printed here
+REFERENCE_ROWS = ("zero", "random", "reward-optimal constant", "reward-optimal oracle")
+
+
+def _config(variant: str, cell: int, seeds: int) -> Any:
+    from rmrl_agents.bench.config import RL100_KWARGS, BenchConfig
+
+    return BenchConfig(seeds=seeds, cells=(cell,), methods=("RL100",), rl100_kwargs={**RL100_KWARGS, **VARIANTS[variant]})
+
+
+def run_one(job: tuple[str, str, int | None, int, int]) -> dict[str, Any]:
+    """One benchmark job (``kind``: "RL100", "calibration" or "references") of ``variant`` in ``out``."""
+    from rmrl_agents.bench.config import Job
+    from rmrl_agents.bench.jobs import execute, job_fingerprint, load_done
+
+    out, kind, seed, cell, seeds = job
+    variant = Path(out).name if kind == "RL100" else "defaults"
+    cfg = _config(variant, cell, seeds)
+    bench_job = Job(kind, seed, cell)
+    t0 = time.time()
+    done = load_done(Path(out), bench_job, job_fingerprint(cfg, bench_job))
+    res = done if done is not None else execute(cfg, bench_job, Path(out))
+    return {"out": out, "kind": kind, "seed": seed, "cell": cell, "s": time.time() - t0, "result": res}
+
+
+def _mean_e(place: dict[str, Any]) -> float:
+    v = np.asarray(place["true_e_trans_mm"], dtype=np.float64)
+    return float(v[np.isfinite(v)].mean())
+
+
+def _fmt(values: list[float], sign: bool = False) -> str:
+    mean, half = _interval(values)
+    return f"{mean:+6.2f} ± {half:4.2f}" if sign else f"{mean:6.2f} ± {half:4.2f}"
+
+
+def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int]) -> dict[str, Any]:
+    """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, scatter, OPE acceptances."""
+    table: dict[str, Any] = {"references": {}, "calibration": {}, "rl100": {}}
+    for r in runs:
+        res, cell = r["result"], r["cell"]
+        if r["kind"] == "references":
+            table["references"][cell] = {name: _mean_e(res[name]["place"]) for name in REFERENCE_ROWS}
+        elif r["kind"] == "calibration":
+            table["calibration"].setdefault(cell, {})[r["seed"]] = _mean_e(res["place"])
+        else:
+            variant = Path(r["out"]).name
+            rewards = np.asarray(res["train_rewards"], dtype=np.float64)
+            table["rl100"].setdefault(variant, {}).setdefault(cell, {})[r["seed"]] = {
+                "e_trans_mm": _mean_e(res["place"]),
+                "imitation_e_trans_mm": _mean_e(res["imitation"]["place"]) if "imitation" in res else float("nan"),
+                "train_zero_share": float(np.mean(rewards == 0)),
+                "scatter_mm": _spread_mm(res),
+                "ope_accepted": sum(bool(d["accepted"]) for d in res.get("ope", [])),
+            }
+    return table
+
+
+def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None:
+    base = variants[0]
+    for cell in cells:
+        refs = table["references"][cell]
+        print(f"\ncell_seed {cell}: true e_trans mm on the 50 place scenes, mean ± 95 % half-interval over seeds")
+        for name in REFERENCE_ROWS:
+            print(f"  {name:<34} {refs[name]:6.2f}")
+        calib = table["calibration"].get(cell, {})
+        if calib:
+            print(f"  {'reward-only calibration':<34} {_fmt(list(calib.values()))}")
+        print(
+            f"  {'variant':<34} {'after RL':>13} {'imitation':>13} {'RL − imitation':>15} {'− ' + base[:12]:>15}"
+            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'scatter':>8} {'OPE acc':>8}"
+        )
+        for v in variants:
+            rows = table["rl100"].get(v, {}).get(cell, {})
+            seeds = sorted(rows)
+            if not seeds:
+                continue
+            rl = [rows[s]["e_trans_mm"] for s in seeds]
+            il = [rows[s]["imitation_e_trans_mm"] for s in seeds]
+            gain = [a - b for a, b in zip(rl, il, strict=True) if np.isfinite(b)]
+            vs_base = [rows[s]["e_trans_mm"] - table["rl100"][base][cell][s]["e_trans_mm"] for s in seeds] if v != base else []
+            print(
+                f"  {v:<34} {_fmt(rl):>13} {_fmt([b for b in il if np.isfinite(b)]):>13} {_fmt(gain, True):>15}"
+                f" {_fmt(vs_base, True) if vs_base else '':>15} {sum(g < 0 for g in gain):3d}/{len(gain):<2d}"
+                f" {sum(a < refs['zero'] for a in rl):3d}/{len(rl):<2d}"
+                f" {np.mean([rows[s]['train_zero_share'] for s in seeds]):8.2f}"
+                f" {np.mean([rows[s]['scatter_mm'] for s in seeds]):6.2f}mm"
+                f" {np.mean([rows[s]['ope_accepted'] for s in seeds]):8.1f}"
+            )
+    print(
+        f"\nvariant − {base}, paired over (cell, seed), true e_trans mm (a variant is adopted only if < 0 beyond its interval):"
+    )
+    for v in variants[1:]:
+        diffs = [
+            row["e_trans_mm"] - table["rl100"][base][cell][seed]["e_trans_mm"]
+            for cell, by_seed in table["rl100"].get(v, {}).items()
+            for seed, row in by_seed.items()
+        ]
+        if diffs:
+            print(f"  {v:<34} {_fmt(diffs, True)}  ({len(diffs)} pairs)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bench", required=True, help="a finished benchmark output directory (its source runs are the priors)")
+    p.add_argument("--cells", nargs="*", type=int, default=[1, 2], help="held-out cell_seeds (default 1 2)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--variants", nargs="*", default=["defaults", "no re-imitation"], help="variant names (default: the two)")
+    p.add_argument("--out", default="rl100_cell_ablation", help="where jobs are kept (reused when rerun)")
+    p.add_argument("--json", help="also write the per-run figures to this file")
+    args = p.parse_args()
+    unknown = set(args.variants) - set(VARIANTS)
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; known: {list(VARIANTS)}")
+    evaluated = {0}  # the benchmark's cells besides the default one, and its source cells (1000 + seed)
+    if set(args.cells) & evaluated or any(c >= 1000 for c in args.cells):
+        p.error(f"cells {args.cells} include a cell the benchmark evaluates or trains a source run on; pick others (e.g. 1 2)")
+    sources = [Path(args.bench) / "runs" / f"source__s{s}__cdefault" for s in range(args.seeds)]
+    missing = [str(s) for s in sources if not (s / "DONE").exists()]
+    if missing:
+        p.error(f"--bench {args.bench} lacks finished source runs {missing}; run `rmrl bench paper --out {args.bench}` first")
+    variants = ["defaults", *[v for v in args.variants if v != "defaults"]]
+    out = Path(args.out)
+    for where in [*(out / v for v in variants), out / "references"]:
+        for src in sources:
+            dst = where / "runs" / src.name
+            if not dst.exists():
+                shutil.copytree(src, dst)
+    t0 = time.time()
+    jobs: list[tuple[str, str, int | None, int, int]] = []
+    for cell in args.cells:
+        jobs.append((str(out / "references"), "references", None, cell, args.seeds))
+        jobs += [(str(out / "references"), "calibration", s, cell, args.seeds) for s in range(args.seeds)]
+        jobs += [(str(out / v), "RL100", s, cell, args.seeds) for v in variants for s in range(args.seeds)]
+    runs = run_all(run_one, jobs, args.workers)
+    table = summarise(runs, variants, args.cells)
+    print(f"RL100 on held-out cells {args.cells}: the benchmark's job, {args.seeds} seeds, priors from {args.bench}")
+    report(table, variants, args.cells)
+    cpu = sum(r["s"] for r in runs)
+    print(f"\n{len(runs)} jobs, {cpu:.0f} CPU-s in jobs (reused jobs count ~0), {time.time() - t0:.0f} s wall")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cells": args.cells, "seeds": args.seeds, "table": table}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
