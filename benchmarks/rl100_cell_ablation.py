@@ -79,7 +79,7 @@ def _fmt(values: list[float], sign: bool = False) -> str:
 
 
 def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int]) -> dict[str, Any]:
-    """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, scatter, OPE acceptances."""
+    """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, spread, OPE acceptances."""
     table: dict[str, Any] = {"references": {}, "calibration": {}, "rl100": {}}
     for r in runs:
         res, cell = r["result"], r["cell"]
@@ -94,7 +94,7 @@ def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int])
                 "e_trans_mm": _mean_e(res["place"]),
                 "imitation_e_trans_mm": _mean_e(res["imitation"]["place"]) if "imitation" in res else float("nan"),
                 "train_zero_share": float(np.mean(rewards == 0)),
-                "scatter_mm": _spread_mm(res),
+                "spread_mm": _spread_mm(res),
                 "ope_accepted": sum(bool(d["accepted"]) for d in res.get("ope", [])),
             }
     return table
@@ -112,7 +112,7 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
             print(f"  {'reward-only calibration':<34} {_fmt(list(calib.values()))}")
         print(
             f"  {'variant':<34} {'after RL':>13} {'imitation':>13} {'RL − imitation':>15} {'− ' + base[:12]:>15}"
-            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'scatter':>8} {'OPE acc':>8}"
+            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'spread':>8} {'OPE acc':>8}"
         )
         for v in variants:
             rows = table["rl100"].get(v, {}).get(cell, {})
@@ -128,7 +128,7 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
                 f" {_fmt(vs_base, True) if vs_base else '':>15} {sum(g < 0 for g in gain):3d}/{len(gain):<2d}"
                 f" {sum(a < refs['zero'] for a in rl):3d}/{len(rl):<2d}"
                 f" {np.mean([rows[s]['train_zero_share'] for s in seeds]):8.2f}"
-                f" {np.mean([rows[s]['scatter_mm'] for s in seeds]):6.2f}mm"
+                f" {np.mean([rows[s]['spread_mm'] for s in seeds]):6.2f}mm"
                 f" {np.mean([rows[s]['ope_accepted'] for s in seeds]):8.1f}"
             )
     print(
