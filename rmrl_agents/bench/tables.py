@@ -77,12 +77,17 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _network(policy_kwargs: dict[str, Any]) -> str:
+    """The network's settings as written in a run and as read back from its JSON (lists as tuples)."""
+    return str({k: tuple(v) if isinstance(v, list) else v for k, v in policy_kwargs.items()})
+
+
 def _caption(results: dict[str, Any]) -> str:
     cfg = results["config"]
     cells = ", ".join(cell_label(c) for c in cfg["cells"])
     return (
         f"Simulated cell, {cfg['seeds']} seeds × {len(cfg['cells'])} cells ({cells}) = {len(results['pairs'])} paired runs per "
-        f"method; {cfg['train_trials']} training trials; network {cfg['policy_kwargs']}; τ = {cfg['tau']:.4f} (the reward "
+        f"method; {cfg['train_trials']} training trials; network {_network(cfg['policy_kwargs'])}; τ = {cfg['tau']:.4f} (the reward "
         f"of a {cfg['tau_e_trans_mm']:g} mm error). Ours: mean [95 % CI] (sample sd) over runs, the interval by "
         f"{results.get('interval', 'bootstrap over runs')}; paper: real robot, one run. Wall time {results['wall_s'] / 60:.1f} min{_reused(results)}."
     )
