@@ -81,10 +81,26 @@ def _evaluate(policy: Any, env: Any) -> tuple[float, float]:
     return float(np.mean(res.column("true_e_trans_mm"))), float(failed.mean())
 
 
-def references() -> dict[str, tuple[float, float]]:
-    """zero, the best constant grid action (searched on the evaluation poses) and the oracle."""
+def references(trials: int, seeds: int) -> dict[str, tuple[float, float]]:
+    """zero, a uniformly random grid action, the reward-only calibration (``trials`` trials, mean
+    over ``seeds`` seeds), the best constant grid action (searched on the evaluation poses) and
+    the oracle: (mean true e_trans mm, failed share) each."""
+    import tempfile
+
+    from rmrl_agents.calibration import OffsetCalibration
+
     env = _make_env()
     out = {"zero": _evaluate(None, env)}
+    rng = np.random.default_rng(0)
+    out["random"] = _evaluate(lambda obs: rng.integers(0, env.action_space.nvec), env)
+    calibrated = []
+    for seed in range(seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            model = OffsetCalibration("OffsetPolicy", _make_env(), data_dir=tmp, seed=seed, device="cpu")
+            model.learn(trials)
+            calibrated.append(_evaluate(model, env))
+            model.close_storage()
+    out["reward-only calibration"] = (float(np.mean([c[0] for c in calibrated])), float(np.mean([c[1] for c in calibrated])))
     centre = env.optimal_action(np.mean(_eval_poses(env), axis=0))
     best: tuple[float, float] | None = None
     for d in np.ndindex(7, 7, 5):
@@ -173,7 +189,7 @@ def main() -> None:
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}; known: {list(VARIANTS)}")
     t0 = time.time()
-    refs = references()
+    refs = references(args.trials, args.seeds)
     jobs = [(v, a, s, args.trials) for v in args.variants for a in VARIANTS[v][0] for s in range(args.seeds)]
     runs = run_all(run_one, jobs, args.workers)
     print(f"synthetic env {ENV_KWARGS}, {args.trials} trials, {args.seeds} seeds, {EVAL_POSES} evaluation poses")

@@ -130,7 +130,7 @@ def main() -> None:
         p.error(f"unknown variants or priors {sorted(unknown)}; known: {list(VARIANTS)}, {list(PRIORS)}")
     variants = ["defaults", *[v for v in args.variants if v != "defaults"]]  # the paired reference runs too
     t0 = time.time()
-    refs = references()
+    refs = references(args.trials, args.seeds)
     jobs = [(v, pr, s, args.trials) for pr in args.priors for v in variants for s in range(args.seeds)]
     runs = run_all(run_one, jobs, args.workers)
     print(f"synthetic env {ENV_KWARGS} (continuous), {args.trials} trials, {args.seeds} seeds, {PRIOR_LABELS} prior labels")
