@@ -22,14 +22,14 @@ reward-optimal oracle) and the reward-only calibration over the same seeds; per 
 true e_trans after the RL stages and after imitation alone, RL − imitation (paired), variant −
 the benchmark's settings (paired), how many seeds RL beat its imitation and the zero adjustment,
 the share of training trials that scored 0, the spread of the deterministic action across the 50
-scenes (sd in mm, mean of x and y) and the OPE gate's acceptances.
+scenes (sd in mm, mean of x and y), the true e_trans of its mean action played as a constant on
+the same scenes ("mean act.": the policy without that spread) and the OPE gate's acceptances.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmar
 
 from learner_ablation import _interval, run_all
 from rl100_ablation import VARIANTS
-from rl100_learning import _spread_mm
+from rl100_learning import _place, _spread_mm
 
 #: the references of the benchmark's reference job printed here
 REFERENCE_ROWS = ("zero", "random", "reward-optimal constant", "reward-optimal oracle")
@@ -65,12 +65,19 @@ def run_one(job: tuple[str, str, int | None, int, int]) -> dict[str, Any]:
     t0 = time.time()
     done = load_done(Path(out), bench_job, job_fingerprint(cfg, bench_job))
     res = done if done is not None else execute(cfg, bench_job, Path(out))
-    return {"out": out, "kind": kind, "seed": seed, "cell": cell, "s": time.time() - t0, "result": res}
+    run: dict[str, Any] = {"out": out, "kind": kind, "seed": seed, "cell": cell, "result": res}
+    if kind == "RL100":
+        run["mean_action_e_trans_mm"] = mean_action_e_trans_mm(cfg, cell, res)
+    return {**run, "s": time.time() - t0}
 
 
-def _mean_e(place: dict[str, Any]) -> float:
-    v = np.asarray(place["true_e_trans_mm"], dtype=np.float64)
-    return float(v[np.isfinite(v)].mean())
+def mean_action_e_trans_mm(cfg: Any, cell: int, res: dict[str, Any]) -> float:
+    """True e_trans of the job's mean deterministic action played as a constant on the same scenes:
+    what the policy would place at without its spread across scenes."""
+    from rmrl_agents.bench.evaluation import evaluate_on_cell
+
+    action = np.asarray(res["place"]["action"], dtype=np.float64).mean(0).astype(np.float32)
+    return _place(evaluate_on_cell(cfg, cell, lambda env: lambda obs: action, continuous=True, tasks=("place",)))
 
 
 def _fmt(values: list[float], sign: bool = False) -> str:
@@ -79,20 +86,22 @@ def _fmt(values: list[float], sign: bool = False) -> str:
 
 
 def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int]) -> dict[str, Any]:
-    """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, spread, OPE acceptances."""
+    """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, spread, the mean
+    action's e_trans, OPE acceptances."""
     table: dict[str, Any] = {"references": {}, "calibration": {}, "rl100": {}}
     for r in runs:
         res, cell = r["result"], r["cell"]
         if r["kind"] == "references":
-            table["references"][cell] = {name: _mean_e(res[name]["place"]) for name in REFERENCE_ROWS}
+            table["references"][cell] = {name: _place(res[name]) for name in REFERENCE_ROWS}
         elif r["kind"] == "calibration":
-            table["calibration"].setdefault(cell, {})[r["seed"]] = _mean_e(res["place"])
+            table["calibration"].setdefault(cell, {})[r["seed"]] = _place(res)
         else:
             variant = Path(r["out"]).name
             rewards = np.asarray(res["train_rewards"], dtype=np.float64)
             table["rl100"].setdefault(variant, {}).setdefault(cell, {})[r["seed"]] = {
-                "e_trans_mm": _mean_e(res["place"]),
-                "imitation_e_trans_mm": _mean_e(res["imitation"]["place"]) if "imitation" in res else float("nan"),
+                "e_trans_mm": _place(res),
+                "imitation_e_trans_mm": _place(res["imitation"]) if "imitation" in res else float("nan"),
+                "mean_action_e_trans_mm": r["mean_action_e_trans_mm"],
                 "train_zero_share": float(np.mean(rewards == 0)),
                 "spread_mm": _spread_mm(res),
                 "ope_accepted": sum(bool(d["accepted"]) for d in res.get("ope", [])),
@@ -112,7 +121,7 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
             print(f"  {'reward-only calibration':<34} {_fmt(list(calib.values()))}")
         print(
             f"  {'variant':<34} {'after RL':>13} {'imitation':>13} {'RL − imitation':>15} {'− ' + base[:12]:>15}"
-            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'spread':>8} {'OPE acc':>8}"
+            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'spread':>8} {'mean act.':>10} {'OPE acc':>8}"
         )
         for v in variants:
             rows = table["rl100"].get(v, {}).get(cell, {})
@@ -129,6 +138,7 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
                 f" {sum(a < refs['zero'] for a in rl):3d}/{len(rl):<2d}"
                 f" {np.mean([rows[s]['train_zero_share'] for s in seeds]):8.2f}"
                 f" {np.mean([rows[s]['spread_mm'] for s in seeds]):6.2f}mm"
+                f" {np.mean([rows[s]['mean_action_e_trans_mm'] for s in seeds]):8.2f}mm"
                 f" {np.mean([rows[s]['ope_accepted'] for s in seeds]):8.1f}"
             )
     print(
@@ -166,11 +176,12 @@ def main() -> None:
         p.error(f"--bench {args.bench} lacks finished source runs {missing}; run `rmrl bench paper --out {args.bench}` first")
     variants = ["defaults", *[v for v in args.variants if v != "defaults"]]
     out = Path(args.out)
-    for where in [*(out / v for v in variants), out / "references"]:
+    for v in variants:  # RL100 reads its prior from the source runs (read-only): linked, not copied
+        (out / v / "runs").mkdir(parents=True, exist_ok=True)
         for src in sources:
-            dst = where / "runs" / src.name
+            dst = out / v / "runs" / src.name
             if not dst.exists():
-                shutil.copytree(src, dst)
+                dst.symlink_to(src.resolve(), target_is_directory=True)
     t0 = time.time()
     jobs: list[tuple[str, str, int | None, int, int]] = []
     for cell in args.cells:

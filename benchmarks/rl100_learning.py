@@ -32,6 +32,7 @@ from rmrl_agents.bench.stats import bootstrap_ci, paired_difference
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.common.envs.synthetic import correction
 from rmrl_agents.common.evaluation import PolicyLike, evaluate_policy
+from rmrl_env.grid import CandidateGrid
 
 TINY = {"resnet_depth": 10, "resnet_width": 8, "denoiser_hidden": (128, 128), "critic_hidden": (64, 64)}
 
@@ -73,11 +74,11 @@ def _place(res: dict, metric: str = "true_e_trans_mm") -> float:
     return float(v[np.isfinite(v)].mean())
 
 
-def _spread_mm(res: dict, max_xy_mm: float = 12.0) -> float:
+def _spread_mm(res: dict) -> float:
     """sd of a job's deterministic place actions across the scenes, mm (mean of x and y; actions in
-    [-1, 1] of the benchmark's ±``max_xy_mm`` grid)."""
+    [-1, 1] of the benchmark's grid, the default ``CandidateGrid``)."""
     actions = np.asarray(res["place"]["action"], dtype=np.float64)
-    return float(actions[:, :2].std(0).mean() * max_xy_mm)
+    return float(actions[:, :2].std(0).mean() * CandidateGrid().max_xy_mm)
 
 
 def bench_report(out: Path) -> None:
