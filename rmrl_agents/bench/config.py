@@ -75,8 +75,9 @@ RECORDED_BY_CALLBACK = ("PPO", "SAC", "RL100", "calibration")
 #: Hashed into those methods' jobs: v1, the training actions recorded (jobs from before are run again).
 TRAINING_ACTIONS_VERSION = "training-actions-v1"
 #: Hashed into RL100's jobs when RL100 itself changes what it learns (jobs from before run again):
-#: v2, re-imitation never imitates a failure.
-RL100_VERSION = "rl100-v2"
+#: v2, re-imitation never imitates a failure; v3, the first trials explore when D is too small for
+#: an offline iteration (a seed without labels).
+RL100_VERSION = "rl100-v3"
 #: What the learners can see as their image (BenchConfig.observation).
 OBSERVATIONS = ("image", "plate_crop")
 PLACE_ID = "CellPlatePlace-sim-v0"

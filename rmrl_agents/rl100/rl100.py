@@ -302,6 +302,7 @@ class RL100(RL100Stages):
         while going and self.offline_done < self.offline_iterations and self.num_timesteps < total:
             if self.offline_iteration() is None:  # nothing to learn from yet: collect first
                 self.offline_done += 1
+            self._explore()  # an iteration sets it too; without one (D too small) the floor would stay 0.01
             going = self._collect(min(self.trials_per_iteration, total - self.num_timesteps), cb, log_interval, total)
             if going:
                 self.reimitate()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
+from stable_baselines3.common.callbacks import BaseCallback, StopTrainingOnMaxEpisodes
 from stable_baselines3.common.logger import configure
 
 from rmrl_agents import RL100, RMRL, DatasetError, IncompatibleEnvError, RoleModelDataset
@@ -277,6 +277,28 @@ def test_behaviour_noise_spans_the_cells_correction_early_and_narrows_later(imit
     early, late = sd_mm(1.0), sd_mm(0.0)
     assert 3.0 <= early <= 7.0, early
     assert late < early / 2, (early, late)
+
+
+def test_the_first_trials_explore_when_d_is_too_small_for_an_offline_iteration(tmp_path: Path) -> None:
+    """No prior data in D (none given, or kept out of it): the first offline iteration has nothing
+    to learn from and collects first. Those trials are sampled with the schedule's σ floor, not the
+    sampler's default 0.01 (which left a run's first 25 trials at one action per state)."""
+    env = SyntheticPlateEnv(action_type="continuous")
+    floors: list[float] = []
+
+    class Floor(BaseCallback):
+        def _on_step(self) -> bool:
+            floors.append(self.model.policy.sampler.sigma_min)
+            return True
+
+    model = RL100(
+        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, offline_iterations=1, trials_per_iteration=4,
+        critic_steps=1, offline_ppo_epochs=1, distill_steps=0, reimitation_steps=0, online_batch_size=2,
+        online_ppo_epochs=1, explore_sigma=(0.4, 0.2), data_dir=tmp_path,
+    )  # fmt: skip
+    model.learn(6, callback=Floor())
+    assert len(floors) == 6
+    assert floors[0] == pytest.approx(0.4) and all(0.2 <= f <= 0.4 for f in floors), floors
 
 
 @pytest.mark.parametrize(
