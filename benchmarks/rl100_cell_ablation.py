@@ -23,7 +23,10 @@ true e_trans after the RL stages and after imitation alone, RL − imitation (pa
 the benchmark's settings (paired), how many seeds RL beat its imitation and the zero adjustment,
 the share of training trials that scored 0, the spread of the deterministic action across the 50
 scenes (sd in mm, mean of x and y), the true e_trans of its mean action played as a constant on
-the same scenes ("mean act.": the policy without that spread) and the OPE gate's acceptances.
+the same scenes ("mean act.": the policy without that spread), the xy distance of the mean action
+from the reward-optimal constant's after imitation and after RL ("offset IL → RL", mean over the
+seeds with labels: how much of the prior's offset the RL stages closed) and the OPE gate's
+acceptances.
 """
 
 from __future__ import annotations
@@ -80,6 +83,26 @@ def mean_action_e_trans_mm(cfg: Any, cell: int, res: dict[str, Any]) -> float:
     return _place(evaluate_on_cell(cfg, cell, lambda env: lambda obs: action, continuous=True, tasks=("place",)))
 
 
+def constant_xy_mm(index: list[int]) -> list[float]:
+    """The (Δx, Δy) in mm of a grid action (the references' constants are grid indices)."""
+    from rmrl_env.grid import CandidateGrid
+
+    grid = CandidateGrid()
+    return [1000.0 * float(grid.dx_m[index[0]]), 1000.0 * float(grid.dy_m[index[1]])]
+
+
+def mean_xy_mm(res: dict[str, Any]) -> list[float]:
+    """The (Δx, Δy) in mm of a job's mean deterministic action over the place scenes."""
+    from rmrl_env.grid import CandidateGrid
+
+    action = np.asarray(res["place"]["action"], dtype=np.float64).mean(0)
+    return [float(v) for v in action[:2] * CandidateGrid().max_xy_mm]
+
+
+def _offset_mm(xy: list[float] | None, constant: list[float]) -> float:
+    return float("nan") if xy is None else float(np.hypot(xy[0] - constant[0], xy[1] - constant[1]))
+
+
 def _fmt(values: list[float], sign: bool = False) -> str:
     mean, half = _interval(values)
     return f"{mean:+6.2f} ± {half:4.2f}" if sign else f"{mean:6.2f} ± {half:4.2f}"
@@ -88,11 +111,12 @@ def _fmt(values: list[float], sign: bool = False) -> str:
 def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int]) -> dict[str, Any]:
     """Per (variant, cell, seed): e_trans after RL and after imitation, zero share, spread, the mean
     action's e_trans, OPE acceptances."""
-    table: dict[str, Any] = {"references": {}, "calibration": {}, "rl100": {}}
+    table: dict[str, Any] = {"references": {}, "constant_xy_mm": {}, "calibration": {}, "rl100": {}}
     for r in runs:
         res, cell = r["result"], r["cell"]
         if r["kind"] == "references":
             table["references"][cell] = {name: _place(res[name]) for name in REFERENCE_ROWS}
+            table["constant_xy_mm"][cell] = constant_xy_mm(res["constants"]["reward-optimal constant"])
         elif r["kind"] == "calibration":
             table["calibration"].setdefault(cell, {})[r["seed"]] = _place(res)
         else:
@@ -104,9 +128,25 @@ def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int])
                 "mean_action_e_trans_mm": r["mean_action_e_trans_mm"],
                 "train_zero_share": float(np.mean(rewards == 0)),
                 "spread_mm": _spread_mm(res),
+                "mean_xy_mm": mean_xy_mm(res),
+                "imitation_mean_xy_mm": mean_xy_mm(res["imitation"]) if "imitation" in res else None,
                 "ope_accepted": sum(bool(d["accepted"]) for d in res.get("ope", [])),
             }
     return table
+
+
+def _offset_text(rows: list[dict[str, Any]], constant: list[float]) -> str:
+    """Mean over the seeds with labels of the xy distance (mm) from the reward-optimal constant of
+    the mean action, after imitation → after RL: how much of the prior's offset RL closed."""
+    pairs = [
+        (_offset_mm(r["imitation_mean_xy_mm"], constant), _offset_mm(r["mean_xy_mm"], constant))
+        for r in rows
+        if r["imitation_mean_xy_mm"] is not None and np.isfinite(r["imitation_e_trans_mm"])
+    ]
+    if not pairs:
+        return ""
+    il, rl = np.mean(pairs, axis=0)
+    return f"{il:5.1f} → {rl:4.1f}mm"
 
 
 def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None:
@@ -121,8 +161,9 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
             print(f"  {'reward-only calibration':<34} {_fmt(list(calib.values()))}")
         print(
             f"  {'variant':<34} {'after RL':>13} {'imitation':>13} {'RL − imitation':>15} {'− ' + base[:12]:>15}"
-            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'spread':>8} {'mean act.':>10} {'OPE acc':>8}"
+            f" {'RL<IL':>6} {'<zero':>6} {'0-reward':>8} {'spread':>8} {'mean act.':>10} {'offset IL → RL':>15} {'OPE acc':>8}"
         )
+        constant = table["constant_xy_mm"][cell]
         for v in variants:
             rows = table["rl100"].get(v, {}).get(cell, {})
             seeds = sorted(rows)
@@ -139,6 +180,7 @@ def report(table: dict[str, Any], variants: list[str], cells: list[int]) -> None
                 f" {np.mean([rows[s]['train_zero_share'] for s in seeds]):8.2f}"
                 f" {np.mean([rows[s]['spread_mm'] for s in seeds]):6.2f}mm"
                 f" {np.mean([rows[s]['mean_action_e_trans_mm'] for s in seeds]):8.2f}mm"
+                f" {_offset_text([rows[s] for s in seeds], constant):>15}"
                 f" {np.mean([rows[s]['ope_accepted'] for s in seeds]):8.1f}"
             )
     print(
