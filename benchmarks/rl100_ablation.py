@@ -51,7 +51,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "explore 0.15 → 0.05": {"explore_sigma": (0.15, 0.05)},
     "PPO learning rate 3e-4": {"learning_rate": 3e-4},
     "PPO learning rate 3e-5": {"learning_rate": 3e-5},
-    "online batches of 16": {"online_batch_size": 16},
+    "online batches of 32 (RL100's default)": {"online_batch_size": 32},
     "online batches of 8": {"online_batch_size": 8},
     "no re-imitation": {"reimitation_steps": 0},
     "re-imitation of 50 steps": {"reimitation_steps": 50},
