@@ -25,8 +25,8 @@ the share of training trials that scored 0, the spread of the deterministic acti
 scenes (sd in mm, mean of x and y), the true e_trans of its mean action played as a constant on
 the same scenes ("mean act.": the policy without that spread), the xy distance of the mean action
 from the reward-optimal constant's after imitation and after RL ("offset IL → RL", mean over the
-seeds with labels: how much of the prior's offset the RL stages closed) and the OPE gate's
-acceptances.
+seeds, seed 0's from its untrained start: how much of the prior's offset the RL stages closed) and
+the OPE gate's acceptances.
 """
 
 from __future__ import annotations
@@ -136,8 +136,9 @@ def summarise(runs: list[dict[str, Any]], variants: list[str], cells: list[int])
 
 
 def _offset_text(rows: list[dict[str, Any]], constant: list[float]) -> str:
-    """Mean over the seeds with labels of the xy distance (mm) from the reward-optimal constant of
-    the mean action, after imitation → after RL: how much of the prior's offset RL closed."""
+    """Mean over the seeds with an imitation-only evaluation (seed 0's is its untrained start) of
+    the xy distance (mm) from the reward-optimal constant of the mean action, after imitation →
+    after RL: how much of the prior's offset the RL stages closed."""
     pairs = [
         (_offset_mm(r["imitation_mean_xy_mm"], constant), _offset_mm(r["mean_xy_mm"], constant))
         for r in rows
