@@ -56,6 +56,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no re-imitation": {"reimitation_steps": 0},
     "re-imitation of 50 steps": {"reimitation_steps": 50},
     "re-imitation on the best quarter": {"reimitation_quantile": 0.75},
+    "re-imitation from 16 transitions": {"reimitation_min_transitions": 16},
     "2 offline iterations": {"offline_iterations": 2},
     "no offline RL": {"offline_iterations": 0},
     "prior imitated only, not in D": {"prior_in_offline_data": False},

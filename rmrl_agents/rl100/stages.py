@@ -34,6 +34,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
     ppo_minibatch_size: int
     reimitation_steps: int
     reimitation_quantile: float
+    reimitation_min_transitions: int
     explore_sigma: tuple[float, float]
     ope_confidence: float | None
     distill_steps: int
@@ -131,7 +132,8 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         """Algorithm 1, line 13: imitation again on the grown D, filtered by reward (the transitions
         at or above the ``reimitation_quantile`` quantile of D's rewards, and above D's lowest
         reward if they differ: when more than that share of trials failed, the quantile is the
-        failures' 0, and a failure is never imitated), trunk frozen. None: skipped."""
+        failures' 0, and a failure is never imitated), trunk frozen. None: skipped, also when
+        fewer than ``reimitation_min_transitions`` pass the filter."""
         data = self.offline_data()
         if self.reimitation_steps == 0 or len(data) < 2:
             return None
@@ -139,9 +141,11 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         keep = rewards >= np.quantile(rewards, self.reimitation_quantile)
         if rewards.max() > rewards.min():
             keep &= rewards > rewards.min()
+        self.logger.record("reimitation/n_transitions", int(keep.sum()))
+        if keep.sum() < max(1, self.reimitation_min_transitions):
+            return None
         feats = self._features(data.images[keep], data.poses[keep])
         actions = th.as_tensor(data.actions[keep], device=self.device)
-        self.logger.record("reimitation/n_transitions", int(keep.sum()))
         return self._imitate(lambda idx: feats[idx], actions, self.reimitation_steps, "reimitation")
 
     def _explore(self) -> None:

@@ -328,3 +328,31 @@ def test_reimitation_follows_the_better_transitions_of_d(
     model.reimitate()
     actions, _ = model.predict({"image": np.stack(images), "pose": np.stack(poses)}, deterministic=True)
     assert np.abs(actions - a).mean() < 0.1 and np.abs(actions - b).mean() > 0.5, actions.mean(0)
+
+
+@pytest.mark.parametrize("minimum, expect_update", [(0, True), (3, True), (4, False)])
+def test_reimitation_waits_for_enough_successes_when_asked(tmp_path: Path, minimum: int, expect_update: bool) -> None:
+    """reimitation_min_transitions: 3 successes among 32 failures pass the filter; with a minimum
+    above 3 re-imitation leaves the denoiser as it was (and says so), at or below it re-imitates."""
+    env = SyntheticPlateEnv(action_type="continuous")
+    model = RL100(
+        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, reimitation_steps=5, reimitation_min_transitions=minimum,
+        data_dir=tmp_path / "run",
+    )  # fmt: skip
+    obs, _ = env.reset(seed=0)
+    images, poses = [], []
+    for _ in range(35):
+        images.append(obs["image"])
+        poses.append(obs["pose"])
+        obs, _ = env.reset()
+    actions = np.random.default_rng(0).uniform(-1, 1, (35, 3)).astype(np.float32)
+    model._prior = Transitions(np.stack(images), np.stack(poses), actions, np.array([0.98] * 3 + [0.0] * 32, np.float32))
+    before = [p.detach().clone() for p in model.policy.denoiser.parameters()]
+    result = model.reimitate()
+    changed = any(not th.equal(p, q) for p, q in zip(before, model.policy.denoiser.parameters(), strict=True))
+    assert changed is expect_update and (result is not None) is expect_update
+
+
+def test_a_negative_reimitation_minimum_is_refused() -> None:
+    with pytest.raises(ValueError, match="reimitation_min_transitions"):
+        RL100("MultiInputPolicy", SyntheticPlateEnv(action_type="continuous"), reimitation_min_transitions=-1, policy_kwargs=TINY)
