@@ -79,7 +79,7 @@ def mean_action_e_trans_mm(cfg: Any, cell: int, res: dict[str, Any]) -> float:
     what the policy would place at without its spread across scenes."""
     from rmrl_agents.bench.evaluation import evaluate_on_cell
 
-    action = np.asarray(res["place"]["action"], dtype=np.float64).mean(0).astype(np.float32)
+    action = _mean_action(res)
     return _place(evaluate_on_cell(cfg, cell, lambda env: lambda obs: action, continuous=True, tasks=("place",)))
 
 
@@ -87,16 +87,20 @@ def constant_xy_mm(index: list[int]) -> list[float]:
     """The (Δx, Δy) in mm of a grid action (the references' constants are grid indices)."""
     from rmrl_env.grid import CandidateGrid
 
-    grid = CandidateGrid()
-    return [1000.0 * float(grid.dx_m[index[0]]), 1000.0 * float(grid.dy_m[index[1]])]
+    return [1000.0 * float(v) for v in CandidateGrid().to_adjustment(index)[:2]]
+
+
+def _mean_action(res: dict[str, Any]) -> np.ndarray:
+    """A job's mean deterministic place action over the scenes, in [-1, 1]^3 (float32)."""
+    return np.asarray(res["place"]["action"], dtype=np.float64).mean(0).astype(np.float32)
 
 
 def mean_xy_mm(res: dict[str, Any]) -> list[float]:
     """The (Δx, Δy) in mm of a job's mean deterministic action over the place scenes."""
+    from rmrl_env.actions import ContinuousAdjustment
     from rmrl_env.grid import CandidateGrid
 
-    action = np.asarray(res["place"]["action"], dtype=np.float64).mean(0)
-    return [float(v) for v in action[:2] * CandidateGrid().max_xy_mm]
+    return [1000.0 * float(v) for v in ContinuousAdjustment(CandidateGrid()).to_adjustment(_mean_action(res))[:2]]
 
 
 def _offset_mm(xy: list[float] | None, constant: list[float]) -> float:
