@@ -142,7 +142,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         if rewards.max() > rewards.min():
             keep &= rewards > rewards.min()
         self.logger.record("reimitation/n_transitions", int(keep.sum()))
-        if keep.sum() < max(1, self.reimitation_min_transitions):
+        if keep.sum() < self.reimitation_min_transitions:  # the quantile keeps D's best: never 0
             return None
         feats = self._features(data.images[keep], data.poses[keep])
         actions = th.as_tensor(data.actions[keep], device=self.device)
