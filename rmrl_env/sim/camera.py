@@ -14,6 +14,7 @@ import numpy as np
 from rmrl_env.errors import HardwareError
 from rmrl_env.protocols import CameraIntrinsics, RGBDFrame, RigidTransform
 from rmrl_env.sim.error_sources import ErrorSources
+from rmrl_env.sim.static_layer import LensWindow, StaticLayer, fixed_camera, nonzero_boxes, projected_boxes
 from rmrl_env.sim.world import D435_COLOR_FY_PX, SimWorld
 
 #: MuJoCo cameras look along -z with y up; OpenCV cameras along +z with y down.
@@ -192,9 +193,14 @@ class SimCamera:
     world: the simulated cell.
     errors: distortion and noise parameters.
     width / height: frame size, pixels (640 x 480 like the D435 colour stream).
+    reuse_static: render the geoms welded to the world once and reuse them while they, the camera
+        and the lights stay put (:mod:`rmrl_env.sim.static_layer`; the same frames, bit for bit);
+        False renders every geom for every frame.
     """
 
-    def __init__(self, world: SimWorld, errors: ErrorSources, width: int = 640, height: int = 480) -> None:
+    def __init__(
+        self, world: SimWorld, errors: ErrorSources, width: int = 640, height: int = 480, reuse_static: bool = True
+    ) -> None:
         self.world = world
         self.errors = errors
         self._intrinsics = pinhole_intrinsics(width, height)
@@ -217,7 +223,19 @@ class SimCamera:
         self._depth_c, self._depth_d = _depth_coefficients(world.model)
         self._lens_rgba = np.empty((height, width, 4), dtype=np.uint8)
         self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
-        self._opaque = _opaque(world.model)
+        self._camera = fixed_camera(world.camera_id)
+        self._static = StaticLayer(world.model, world.data, world.camera_id, height, width) if reuse_static else None
+        self._static_usable = False
+        self._moving_rgba = np.empty((height, width, 4), dtype=np.uint8)
+        self._moving_depth = np.empty((height, width), dtype=np.float32)
+        self._lens_window = None if self._flipped_maps is None else LensWindow(self._flipped_maps[0][0], height, width)
+        #: the boxes ``(y0, y1, x0, x1)`` of the last render's buffers that may differ from the
+        #: static layer's, or None when the frame was rendered whole
+        self._changed: list[tuple[int, int, int, int]] | None = None
+        # The boxes where the colour and depth buffers, and the lens image, differ from the static
+        # layer's (None: anywhere), so that the next frame restores only those.
+        self._over_static: list[tuple[int, int, int, int]] | None = None
+        self._lens_over_static: list[tuple[int, int, int, int]] | None = None
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
         self._noise_bank = np.random.default_rng(0x5EED).standard_normal(4 * width * height * 3, dtype=np.float32)
@@ -276,26 +294,126 @@ class SimCamera:
         out the skybox, which the depth pass does not draw either and which shows in colour only
         where a pixel sees no geometry (window depth 0): the overhead camera sees the bench
         everywhere, and a frame with such a pixel gets its colour from a second pass with the sky.
+
+        With ``reuse_static``, an opaque scene whose static geoms hide the sky is rendered in two
+        layers instead (:mod:`rmrl_env.sim.static_layer`): the static geoms, once while they, the
+        camera and the lights stay put, and the moving geoms, laid over them where nearer.
         """
         r = self._renderer
-        r.update_scene(self.world.data, camera=self.world.camera_id)
         if r._gl_context:
             r._gl_context.make_current()
-        self._render_pass(sky=False, depth=True)
+        opaque = _opaque(self.world.model)
+        if self._static is not None and opaque and self._render_layers(self._static):
+            return
+        self._changed = self._over_static = None
+        self._render_pass(mujoco.mjtCatBit.mjCAT_ALL, self._rgba_buf, self._depth_buf, sky=False)
         # A pixel saw no geometry (window depth 0, the least there is): the sky shows there.
-        if not (self._opaque and self._depth_buf.min() > 0.0):
-            self._render_pass(sky=True, depth=False)
+        if not (opaque and self._depth_buf.min() > 0.0):
+            self._render_pass(mujoco.mjtCatBit.mjCAT_ALL, self._rgba_buf, None, sky=True)
 
-    def _render_pass(self, sky: bool, depth: bool) -> None:
-        """Render the updated scene (the skybox drawn or not) and read colour (and depth) back."""
-        r = self._renderer
-        r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
+    def _render_layers(self, static: StaticLayer) -> bool:
+        """The frame as the static layer with the moving geoms over it; False (nothing rendered)
+        when the static geoms leave a pixel to the sky."""
+        key = static.key()
+        if static.stale(key):
+            self._render_pass(mujoco.mjtCatBit.mjCAT_STATIC, static.rgba, static.depth, sky=False)
+            self._static_usable = bool(static.depth.min() > 0.0)
+            if self._static_usable and self._flipped_maps is not None:
+                static.lens_rgba = self._lens(static.rgba)
+            static.rendered(key)
+            self._over_static = self._lens_over_static = None
+        if not self._static_usable:
+            return False
+        # The buffers back to the static layer: where the last frame changed them, or whole.
+        restore(self._rgba_buf, static.rgba, self._over_static)
+        restore(self._depth_buf, static.depth, self._over_static)
+        self._changed = self._over_static = self._render_moving(static)
+        for y0, y1, x0, x1 in self._changed:  # a moving geom's fragment shows where it is nearer (higher reversed-Z depth)
+            depth, moving_depth = self._depth_buf[y0:y1, x0:x1], self._moving_depth[y0:y1, x0:x1]
+            nearer = moving_depth > depth
+            np.copyto(depth, moving_depth, where=nearer)
+            # RGBA pixels as 32-bit words: one copy per pixel, the same bytes.
+            rgba, moving_rgba = self._rgba_buf[y0:y1, x0:x1], self._moving_rgba[y0:y1, x0:x1]
+            np.copyto(rgba.view(np.uint32), moving_rgba.view(np.uint32), where=nearer[..., None])
+        return True
+
+    def _render_moving(self, static: StaticLayer) -> list[tuple[int, int, int, int]]:
+        """Render the moving geoms into the moving buffers and return the boxes that hold their
+        pixels: their projected bounding spheres', read back alone, or, when those cannot bound
+        the scene (a decorative element drawn, a flex or skin, a geom without a bound), the boxes
+        around the pixels of the whole buffers."""
+        r, m, d = self._renderer, self.world.model, self.world.data
+        self._update_scene(mujoco.mjtCatBit.mjCAT_DYNAMIC, sky=False)
+        geoms_drawn = r.scene.ngeom
+        self._update_scene(mujoco.mjtCatBit.mjCAT_DYNAMIC | mujoco.mjtCatBit.mjCAT_DECOR, sky=False)
         mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
+        boxes = None
+        if r.scene.ngeom == geoms_drawn and m.nflex == 0 and m.nskin == 0:
+            boxes = projected_boxes(m, d, static.moving_geoms, self.world.camera_id, r.height, r.width)
+        if boxes is None:
+            self._read(self._moving_rgba, self._moving_depth)
+            return nonzero_boxes(self._moving_depth)
+        gl, tight = self._gl, []
+        for y0, y1, x0, x1 in boxes:
+            rgba, depth = np.empty((y1 - y0, x1 - x0, 4), np.uint8), np.empty((y1 - y0, x1 - x0), np.float32)
+            gl.glReadPixels(x0, y0, x1 - x0, y1 - y0, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE, rgba)
+            gl.glReadPixels(x0, y0, x1 - x0, y1 - y0, gl.GL_DEPTH_COMPONENT, gl.GL_FLOAT, depth)
+            self._moving_rgba[y0:y1, x0:x1], self._moving_depth[y0:y1, x0:x1] = rgba, depth
+            # The box shrunk to the pixels the geoms did cover (a bounding sphere is loose).
+            rows = np.flatnonzero(depth.max(axis=1))
+            if rows.size:
+                cols = np.flatnonzero(depth[rows[0] : rows[-1] + 1].max(axis=0))
+                tight.append((y0 + int(rows[0]), y0 + int(rows[-1]) + 1, x0 + int(cols[0]), x0 + int(cols[-1]) + 1))
+        return tight
+
+    def _render_pass(self, categories: int, rgba: np.ndarray, depth: np.ndarray | None, sky: bool) -> None:
+        """Render the geoms of MuJoCo's ``categories`` (the skybox drawn or not) and read colour
+        (and depth) back into the given buffers."""
+        r = self._renderer
+        self._update_scene(categories, sky)
+        mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
+        self._read(rgba, depth)
+
+    def _update_scene(self, categories: int, sky: bool) -> None:
+        r = self._renderer
+        mujoco.mjv_updateScene(self.world.model, self.world.data, r._scene_option, None, self._camera, categories, r.scene)
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = sky
+
+    def _read(self, rgba: np.ndarray, depth: np.ndarray | None) -> None:
+        """Read the rendered colour (and depth) back."""
+        r = self._renderer
         # Colour read as RGBA, the framebuffer's own layout: a plain copy, where MuJoCo's RGB read
         # repacks every pixel; the same red, green and blue (tests/env/test_sim_speed.py).
-        self._gl.glReadPixels(0, 0, r.width, r.height, self._gl.GL_RGBA, self._gl.GL_UNSIGNED_BYTE, self._rgba_buf)
-        if depth:
-            mujoco.mjr_readPixels(None, self._depth_buf, r._rect, r._mjr_context)
+        self._gl.glReadPixels(0, 0, r.width, r.height, self._gl.GL_RGBA, self._gl.GL_UNSIGNED_BYTE, rgba)
+        if depth is not None:
+            mujoco.mjr_readPixels(None, depth, r._rect, r._mjr_context)
+
+    def _lens(self, rgba: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The lens applied to a bottom-first RGBA buffer: the whole upright image, or its output box
+        ``(y0, y1, x0, x1)`` alone (every pixel of it as in the whole image)."""
+        assert self._flipped_maps is not None
+        map1, map2 = self._flipped_maps[0]
+        border = cv2.BORDER_REPLICATE
+        if box is None:
+            return cv2.remap(rgba, map1, map2, cv2.INTER_LINEAR, borderMode=border)
+        y0, y1, x0, x1 = box
+        part1, part2 = np.ascontiguousarray(map1[y0:y1, x0:x1]), np.ascontiguousarray(map2[y0:y1, x0:x1])
+        return cv2.remap(rgba, part1, part2, cv2.INTER_LINEAR, borderMode=border)
+
+    def _apply_lens(self, maps: tuple[np.ndarray, np.ndarray]) -> None:
+        """The lens image of the last render into ``_lens_rgba`` through the flipped bilinear
+        ``maps``: resampled whole, or, over the static layer's own lens image, only in the boxes of
+        output pixels that read what the moving geoms changed."""
+        static, window = self._static, self._lens_window
+        if self._changed is None or static is None or static.lens_rgba is None or window is None:
+            cv2.remap(self._rgba_buf, *maps, cv2.INTER_LINEAR, dst=self._lens_rgba, borderMode=cv2.BORDER_REPLICATE)
+            self._lens_over_static = None
+            return
+        restore(self._lens_rgba, static.lens_rgba, self._lens_over_static)
+        boxes = [box for box in (window.box(changed) for changed in self._changed) if box is not None]
+        for y0, y1, x0, x1 in boxes:
+            self._lens_rgba[y0:y1, x0:x1] = self._lens(self._rgba_buf, (y0, y1, x0, x1))
+        self._lens_over_static = boxes
 
     def capture(self) -> RGBDFrame:
         self.render_buffers()
@@ -307,8 +425,7 @@ class SimCamera:
             # copying. Intermediate images go to scratch buffers: a fresh array of a frame's size
             # costs its page faults. Four channels, each sampled on its own as three would be, and
             # the alpha dropped after.
-            linear, _ = self._flipped_maps
-            cv2.remap(self._rgba_buf, *linear, cv2.INTER_LINEAR, dst=self._lens_rgba, borderMode=cv2.BORDER_REPLICATE)
+            self._apply_lens(self._flipped_maps[0])
             lens = self._lens_color if self.errors.color_noise_std > 0 else None  # else the frame's own
             color = cv2.cvtColor(self._lens_rgba, cv2.COLOR_RGBA2RGB, dst=lens)
         e = self.errors
@@ -334,6 +451,15 @@ class SimCamera:
             np.float32(1.0 + e.depth_scale_error) if e.depth_scale_error else None,
         )
         return SimFrame(color, depth, self._intrinsics, float(self.world.data.time))
+
+
+def restore(buffer: np.ndarray, layer: np.ndarray, boxes: list[tuple[int, int, int, int]] | None) -> None:
+    """Copy ``layer`` into ``buffer`` in the boxes ``(y0, y1, x0, x1)``, or everywhere (None)."""
+    if boxes is None:
+        np.copyto(buffer, layer)
+        return
+    for y0, y1, x0, x1 in boxes:
+        buffer[y0:y1, x0:x1] = layer[y0:y1, x0:x1]
 
 
 def believed_camera_to_base(true: RigidTransform, errors: ErrorSources) -> RigidTransform:
