@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "paper OPE rule": {"ope_delta_rel": 0.05, "ope_confidence": None},
     "explore 0.5 → 0.2": {"explore_sigma": (0.5, 0.2)},
     "explore 0.15 → 0.05": {"explore_sigma": (0.15, 0.05)},
+    "explore 0.15 → 0.1": {"explore_sigma": (0.15, 0.1)},
     "PPO learning rate 3e-4": {"learning_rate": 3e-4},
     "PPO learning rate 3e-5": {"learning_rate": 3e-5},
     "online batches of 32 (RL100's default)": {"online_batch_size": 32},
