@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,12 @@ class Trapezoid:
         if self.speed <= 0 or self.acc <= 0:
             raise ValueError(f"trapezoid speed and acceleration must be > 0, got {self.speed}, {self.acc}")
 
-    @property
+    @cached_property
     def peak_speed(self) -> float:
         """The highest speed reached (the cruise speed, or less on a short move)."""
         return min(self.speed, math.sqrt(self.distance * self.acc))
 
-    @property
+    @cached_property
     def duration(self) -> float:
         """Total time of the move."""
         if self.distance <= self.speed**2 / self.acc:  # triangular: the cruise speed is never reached

@@ -126,16 +126,17 @@ class SimArm:
         n_ticks = max(1, math.ceil(duration / dt))
         q_prev = self.world.arm_q_cmd.copy()
         last_force, _ = self.world.robot_contact_force()
+        path, fractions = p1 - p0, self._fractions[:, None]
         for k in range(1, n_ticks + 1):
             s = profile.fraction(k * duration / n_ticks)
-            p = p0 + s * (p1 - p0)
+            p = p0 + s * path
             target = ToolPose(float(p[0]), float(p[1]), float(p[2]), start.yaw_rad + s * dyaw)
             q = self.kin.solve(target, q_prev, max_iter=30)
-            qd = (q - q_prev) / dt
+            tick = q - q_prev
             # The world's step holds the arm on arm_q_cmd: set the velocity once, then each substep's position.
-            self.world.hold_arm(q_prev, qd)
+            self.world.hold_arm(q_prev, tick / dt)
             arm_q_cmd, step = self.world.arm_q_cmd, self.world.step
-            for q_j in q_prev + self._fractions[:, None] * (q - q_prev):
+            for q_j in q_prev + fractions * tick:
                 arm_q_cmd[:] = q_j
                 step(1)
             q_prev = q

@@ -132,35 +132,38 @@ class ArmKinematics:
         converge within the joint limits near ``seed``."""
         quat, e_rot = self._quat, self._e_rot
         err = np.empty(6)  # position error, then rotation error (world frame)
+        e_pos, e_rot_w = err[:3], err[3:]
         q = np.array(seed, dtype=float)  # clipped to the limits as np.clip does, without its wrapper
         np.maximum(q, self.lower, out=q)
         np.minimum(q, self.upper, out=q)
         m, d, site = self.model, self.data, self.tcp_site
-        qpos, arm, jac, dofs = d.qpos, self._arm_q, self._arm_jac, self._arm_dofs
+        qpos, arm, jac, damping = d.qpos, self._arm_q, self._arm_jac, self._damping_eye
+        dofs, jac_t = self._arm_dofs, jac.T
+        arm_jac = self._jac[:, dofs] if isinstance(dofs, slice) else None  # a view, read after each Jacobian
         xpos, xmat = d.site_xpos[site], d.site_xmat[site]  # views, refreshed by each kinematics pass
-        rot, jacp, jacr, damping = xmat.reshape(3, 3), self._jac[:3], self._jac[3:], self._damping_eye
+        rot, jacp, jacr = xmat.reshape(3, 3), self._jac[:3], self._jac[3:]
+        largest = np.maximum.reduce  # what ndarray.max calls, without its Python wrapper
         for _ in range(max_iter):
             qpos[arm] = q
             mujoco.mj_kinematics(m, d)
             mujoco.mju_mat2Quat(quat, xmat)
             mujoco.mju_subQuat(e_rot, quat_t, quat)  # rotation vector (local frame) from current to target
-            np.subtract(pos_t, xpos, out=err[:3])
-            np.matmul(rot, e_rot, out=err[3:])  # to the world frame of the Jacobian
-            e_pos, e_rot_w = err[:3], err[3:]
+            np.subtract(pos_t, xpos, out=e_pos)
+            np.matmul(rot, e_rot, out=e_rot_w)  # to the world frame of the Jacobian
             if math.sqrt(e_pos.dot(e_pos)) < POS_TOL_M and math.sqrt(e_rot_w.dot(e_rot_w)) < ROT_TOL_RAD:
                 return q
             mujoco.mj_comPos(m, d)  # the Jacobian needs the com-based frames; the error check does not
             mujoco.mj_jacSite(m, d, jacp, jacr, site)
             # The arm's columns into a buffer laid out as fancy indexing lays them out (column-major),
             # so that the products below are the same BLAS calls on the same numbers.
-            np.copyto(jac, self._jac[:, dofs])
-            normal = jac @ jac.T
+            np.copyto(jac, self._jac[:, dofs] if arm_jac is None else arm_jac)
+            normal = jac @ jac_t
             normal += damping
-            dq = jac.T @ _solve(normal, err)
-            step = np.abs(dq).max()
+            dq = jac_t @ _solve(normal, err)
+            step = largest(np.abs(dq))
             if step > 0.5:
                 dq *= 0.5 / step
-            q = q + dq
+            np.add(q, dq, out=q)
             np.maximum(q, self.lower, out=q)
             np.minimum(q, self.upper, out=q)
         return None
