@@ -23,10 +23,12 @@ import numpy as np
 
 
 def static_geoms(model: mujoco.MjModel, data: mujoco.MjData, camera_id: int) -> np.ndarray:
-    """Ids of the geoms MuJoCo puts in the static category (those of bodies welded to the world)."""
+    """Ids of the geoms MuJoCo puts in the static category (those of bodies welded to the world),
+    in every geom group, shown or hidden."""
     scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 10)
-    camera = fixed_camera(camera_id)
-    mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), None, camera, mujoco.mjtCatBit.mjCAT_STATIC, scene)
+    option = mujoco.MjvOption()
+    option.geomgroup[:] = 1
+    mujoco.mjv_updateScene(model, data, option, None, fixed_camera(camera_id), mujoco.mjtCatBit.mjCAT_STATIC, scene)
     ids = [scene.geoms[i].objid for i in range(scene.ngeom) if scene.geoms[i].objtype == mujoco.mjtObj.mjOBJ_GEOM]
     return np.asarray(sorted(ids), dtype=np.intp)
 
