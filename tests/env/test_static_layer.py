@@ -71,8 +71,13 @@ SCENES = [
 ]
 
 
-def test_layers_give_the_frames_of_rendering_every_geom(cell):
+@pytest.mark.parametrize("bounds", ["projected", "whole buffers"])
+def test_layers_give_the_frames_of_rendering_every_geom(cell, bounds, monkeypatch):
+    """With the moving geoms' boxes from their projected bounding spheres, and with the fallback
+    that reads the whole buffers (a scene those spheres cannot bound)."""
     world, layered, whole = cell
+    if bounds == "whole buffers":
+        monkeypatch.setattr("rmrl_env.sim.camera.projected_boxes", lambda *args: None)
     seen = passes(layered)
     in_view = []
     for k, (plate, tool) in enumerate(SCENES):
