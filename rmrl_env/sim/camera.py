@@ -225,16 +225,13 @@ class SimCamera:
         self._lens_color = np.empty((height, width, 3), dtype=np.uint8)
         self._camera = fixed_camera(world.camera_id)
         self._static = StaticLayer(world.model, world.data, world.camera_id, height, width) if reuse_static else None
-        self._static_usable = False
         self._moving_rgba = np.empty((height, width, 4), dtype=np.uint8)
         self._moving_depth = np.empty((height, width), dtype=np.float32)
         self._lens_window = None if self._flipped_maps is None else LensWindow(self._flipped_maps[0][0], height, width)
         #: the boxes ``(y0, y1, x0, x1)`` of the last render's buffers that may differ from the
-        #: static layer's, or None when the frame was rendered whole
+        #: static layer's, or None when the frame was rendered whole (the next frame restores those)
         self._changed: list[tuple[int, int, int, int]] | None = None
-        # The boxes where the colour and depth buffers, and the lens image, differ from the static
-        # layer's (None: anywhere), so that the next frame restores only those.
-        self._over_static: list[tuple[int, int, int, int]] | None = None
+        # The boxes where the lens image differs from the static layer's (None: anywhere).
         self._lens_over_static: list[tuple[int, int, int, int]] | None = None
         self.rng = np.random.default_rng(0)
         # Noise is read from a fixed bank at seeded random offsets (see _standard_normal).
@@ -305,7 +302,7 @@ class SimCamera:
         opaque = _opaque(self.world.model)
         if self._static is not None and opaque and self._render_layers(self._static):
             return
-        self._changed = self._over_static = None
+        self._changed = None
         self._render_pass(mujoco.mjtCatBit.mjCAT_ALL, self._rgba_buf, self._depth_buf, sky=False)
         # A pixel saw no geometry (window depth 0, the least there is): the sky shows there.
         if not (opaque and self._depth_buf.min() > 0.0):
@@ -315,19 +312,20 @@ class SimCamera:
         """The frame as the static layer with the moving geoms over it; False (nothing rendered)
         when the static geoms leave a pixel to the sky."""
         key = static.key()
-        if static.stale(key):
+        fresh = static.stale(key)
+        if fresh:
             self._render_pass(mujoco.mjtCatBit.mjCAT_STATIC, static.rgba, static.depth, sky=False)
-            self._static_usable = bool(static.depth.min() > 0.0)
-            if self._static_usable and self._flipped_maps is not None:
-                static.lens_rgba = self._lens(static.rgba)
             static.rendered(key)
-            self._over_static = self._lens_over_static = None
-        if not self._static_usable:
+            if static.usable and self._flipped_maps is not None:
+                static.lens_rgba = self._lens(static.rgba)
+            self._lens_over_static = None
+        if not static.usable:
             return False
         # The buffers back to the static layer: where the last frame changed them, or whole.
-        restore(self._rgba_buf, static.rgba, self._over_static)
-        restore(self._depth_buf, static.depth, self._over_static)
-        self._changed = self._over_static = self._render_moving(static)
+        changed = None if fresh else self._changed
+        restore(self._rgba_buf, static.rgba, changed)
+        restore(self._depth_buf, static.depth, changed)
+        self._changed = self._render_moving(static)
         for y0, y1, x0, x1 in self._changed:  # a moving geom's fragment shows where it is nearer (higher reversed-Z depth)
             depth, moving_depth = self._depth_buf[y0:y1, x0:x1], self._moving_depth[y0:y1, x0:x1]
             nearer = moving_depth > depth

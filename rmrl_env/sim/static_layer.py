@@ -59,6 +59,8 @@ class StaticLayer:
         self.depth = np.empty((height, width), dtype=np.float32)
         #: the static render through the lens (upright, as the frame), when the camera has one
         self.lens_rgba: np.ndarray | None = None
+        #: whether the static geoms cover every pixel (no sky left to draw), so that frames may be layered
+        self.usable = False
         self._key: bytes | None = None
 
     def key(self) -> bytes:
@@ -82,8 +84,9 @@ class StaticLayer:
         return key != self._key
 
     def rendered(self, key: bytes) -> None:
-        """Record that the buffers now hold the render under ``key``."""
+        """Record that the buffers now hold the render under ``key`` (and whether it leaves sky)."""
         self._key = key
+        self.usable = bool(self.depth.min() > 0.0)
 
 
 #: side of the blocks whose clusters :func:`nonzero_boxes` boxes one by one, pixels
