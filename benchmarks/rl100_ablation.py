@@ -61,6 +61,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "2 offline iterations": {"offline_iterations": 2},
     "no offline RL": {"offline_iterations": 0},
     "prior imitated only, not in D": {"prior_in_offline_data": False},
+    "offline PPO on D's logged actions": {"offline_actions": "logged"},
+    "OPE gate on a held-out half of D": {"ope_holdout": 0.5},
+    "logged actions and a held-out gate": {"offline_actions": "logged", "ope_holdout": 0.5},
 }
 
 

@@ -180,6 +180,24 @@ class DDIMSampler(nn.Module):
             chain.append(x)
         return x, th.stack(chain, dim=1)
 
+    def posterior_chain(self, x0: th.Tensor, generator: th.Generator | None = None) -> th.Tensor:
+        """A chain (B, K + 1, d) that ends at the given actions ``x0`` (B, d): the sampler's own
+        steps with the true noise in place of ε̂ (the DDIM forward process q_σ(a^{τ_{k-1}} | a^{τ_k}, a^0)
+        with this sampler's σ_k), from a^{τ_K} ~ q(a^{τ_K} | a^0); the last entry is ``x0`` itself.
+        Scoring it with :meth:`log_prob` gives the likelihood of a logged action under a denoiser."""
+        a = self.alpha_bar[self.timesteps]
+        noise = th.randn(x0.shape, device=x0.device, generator=generator)
+        x = a[-1].sqrt() * x0 + (1 - a[-1]).sqrt() * noise
+        chain = [x]
+        for k in range(self.n_steps, 1, -1):
+            a_t, a_m, sigma = a[k], a[k - 1], self.sigmas[k - 1]
+            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
+            mean = a_m.sqrt() * x0 + (1 - a_m - sigma**2).clamp(min=0).sqrt() * eps
+            x = mean + sigma * th.randn(x0.shape, device=x0.device, generator=generator)
+            chain.append(x)
+        chain.append(x0)
+        return th.stack(chain, dim=1)
+
     def denoise_from(self, eps_model: EpsModel, x: th.Tensor, k: th.Tensor, cond: th.Tensor) -> th.Tensor:
         """σ = 0 DDIM from a^{τ_k} down to a^{τ_0}, per sample: ``k`` (B,) long in 1..K."""
         for j in range(self.n_steps, 0, -1):

@@ -158,12 +158,17 @@ class RL100Policy(BasePolicy):
         cond_dim = self.encoder.features_dim
         self.denoiser = Denoiser(self.action_dim, cond_dim, denoiser_hidden, step_embed_dim, cond_embed_dim)
         self.consistency = ConsistencyHead(self.action_dim, cond_dim, denoiser_hidden, step_embed_dim, cond_embed_dim)
-        self.critics = Critics(cond_dim, self.action_dim, critic_hidden, n_q, expectile)
+        self._critic_args = (cond_dim, self.action_dim, tuple(critic_hidden), n_q, float(expectile))
+        self.critics = self.new_critics()
         trainable = [p for m in (self.encoder, self.denoiser) for p in m.parameters() if p.requires_grad]
         self.optimizer = self.optimizer_class(trainable, lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
         self.critic_optimizer = th.optim.Adam(self.critics.parameters(), lr=critic_learning_rate)
         self.consistency_optimizer = th.optim.Adam(self.consistency.parameters(), lr=consistency_learning_rate)
         self.predict_sampler: SamplerKind = "ddim"
+
+    def new_critics(self) -> Critics:
+        """A freshly initialised set of critics of this policy's sizes (on the policy's device)."""
+        return Critics(*self._critic_args).to(self.device)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()

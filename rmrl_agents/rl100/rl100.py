@@ -52,10 +52,11 @@ from rmrl_agents.common.losses import BaselineKind
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.rl100.data import PriorSource, Transitions
 from rmrl_agents.rl100.policy import SAMPLERS, RL100Policy, SamplerKind, check_continuous_spaces
-from rmrl_agents.rl100.stages import OpeDeltaScale, RL100Stages
+from rmrl_agents.rl100.stages import OfflineActions, OpeDeltaScale, RL100Stages
 
 SelfRL100 = TypeVar("SelfRL100", bound="RL100")
 OPE_DELTA_SCALES: tuple[OpeDeltaScale, ...] = ("value", "reward_sd")
+OFFLINE_ACTIONS: tuple[OfflineActions, ...] = ("sampled", "logged")
 
 
 def _check_count(name: str, value: int, minimum: int) -> None:
@@ -84,9 +85,13 @@ def _check_settings(settings: dict[str, Any]) -> None:
     explore = settings["explore_sigma"]
     if len(explore) != 2 or not all(0 < float(v) <= 0.8 for v in explore):
         raise ValueError(f"explore_sigma must be (start, end) with each in (0, 0.8] (action units), got {explore!r}")
+    if not 0 <= settings["ope_holdout"] < 1:
+        raise ValueError(f"ope_holdout must lie in [0, 1) (0: the paper's, one set of critics), got {settings['ope_holdout']}")
     confidence = settings["ope_confidence"]
     if confidence is not None and not 0 < confidence < 1:
         raise ValueError(f"ope_confidence must lie in (0, 1) (None: the paper's point rule), got {confidence}")
+    if settings["offline_actions"] not in OFFLINE_ACTIONS:
+        raise ValueError(f"offline_actions must be one of {list(OFFLINE_ACTIONS)}, got {settings['offline_actions']!r}")
     if settings["ope_delta_scale"] not in OPE_DELTA_SCALES:
         raise ValueError(f"ope_delta_scale must be one of {list(OPE_DELTA_SCALES)}, got {settings['ope_delta_scale']!r}")
 
@@ -111,6 +116,12 @@ class RL100(RL100Stages):
     :param imitation_steps: gradient steps of the imitation stage (default 1000).
     :param offline_iterations: iterations of offline RL (default 2).
     :param critic_steps: critic gradient steps per offline iteration (default 500).
+    :param offline_actions: the actions the offline PPO learns from: "sampled" (default), chains
+        the behaviour policy samples at D's states, scored A = Q(s, a) - V(s) at the sampled a;
+        "logged", D's own transitions, A = Q(s_t, a_t) - V(s_t) as the paper's eq. 19 writes it,
+        each action reached by a chain of the DDIM forward process
+        (:meth:`~rmrl_agents.rl100.ddim.DDIMSampler.posterior_chain`), so that Q is never asked
+        about an action outside the data.
     :param offline_ppo_epochs: PPO epochs over D for each candidate (default 10, the paper's 5–10).
     :param trials_per_iteration: trials collected after each offline iteration (default 20).
     :param online_batch_size: trials per online PPO update (default 32).
@@ -139,6 +150,11 @@ class RL100(RL100Stages):
     :param ope_confidence: one-sided level of the gate's bootstrap lower bound (default 0.95);
         None: the paper's rule, Ĵ(π) - Ĵ(π_i) ≥ δ on point estimates (with ``ope_delta_rel=0.05``
         and ``ope_delta_scale="value"``, exactly the paper's).
+    :param ope_holdout: the share of D held out from the critics that train the candidate, on
+        which the gate's own critics are fitted and the gate scores both policies (default 0: the
+        paper's, one set of critics fitted on all of D trains the candidate and scores it, so the
+        gate accepts what PPO found by exploiting that Q's errors). With a share, both sets are
+        fitted afresh each iteration on their own part of D (split evenly over D's rewards).
     :param ope_samples: actions per state in Ĵ (default 4).
     :param value_coef: λ_V, weight of the value regression online (default 0.5).
     Other parameters (max_grad_norm, data_dir, ..., seed, device): see
@@ -163,6 +179,7 @@ class RL100(RL100Stages):
         imitation_steps: int = 1000,
         offline_iterations: int = 2,
         critic_steps: int = 500,
+        offline_actions: OfflineActions = "sampled",
         offline_ppo_epochs: int = 10,
         trials_per_iteration: int = 20,
         online_batch_size: int = 32,
@@ -178,6 +195,7 @@ class RL100(RL100Stages):
         ope_delta_rel: float = 0.0,
         ope_delta_scale: OpeDeltaScale = "value",
         ope_confidence: float | None = 0.95,
+        ope_holdout: float = 0.0,
         ope_samples: int = 4,
         value_coef: float = 0.5,
         reward_baseline: BaselineKind = "mean",
@@ -206,6 +224,7 @@ class RL100(RL100Stages):
         self.clip_eps, self.ope_delta_rel, self.ope_samples, self.value_coef = clip_eps, ope_delta_rel, ope_samples, value_coef
         self.imitation_learning_rate = imitation_learning_rate
         self.ppo_minibatch_size, self.ope_confidence = ppo_minibatch_size, ope_confidence
+        self.ope_holdout, self.offline_actions = float(ope_holdout), offline_actions
         self.reimitation_steps, self.reimitation_quantile = reimitation_steps, reimitation_quantile
         self.reimitation_min_transitions = reimitation_min_transitions
         self.explore_sigma = (float(explore_sigma[0]), float(explore_sigma[1]))

@@ -12,11 +12,13 @@ import torch as th
 from rmrl_agents.common.one_step_algorithm import OneStepAlgorithm
 from rmrl_agents.common.trial_sync import Trial
 from rmrl_agents.rl100.consistency import distillation_loss
+from rmrl_agents.rl100.critics import Critics
 from rmrl_agents.rl100.data import Transitions, load_prior
 from rmrl_agents.rl100.objectives import imitation_loss, ope_gate, paired_q, ppo_update
 from rmrl_agents.rl100.policy import RL100Policy
 
 OpeDeltaScale = Literal["value", "reward_sd"]
+OfflineActions = Literal["sampled", "logged"]
 
 
 class RL100Stages(OneStepAlgorithm[RL100Policy]):
@@ -37,6 +39,8 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
     reimitation_min_transitions: int
     explore_sigma: tuple[float, float]
     ope_confidence: float | None
+    ope_holdout: float
+    offline_actions: OfflineActions
     distill_steps: int
     online_distill_steps: int
     clip_eps: float
@@ -155,6 +159,17 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         self.policy.sampler.set_sigma_min(start + (end - start) * (1.0 - self._current_progress_remaining))
         self.logger.record("train/explore_sigma", self.policy.sampler.sigma_min)
 
+    def _fit_critics(
+        self, critics: Critics, optimizer: th.optim.Optimizer, feats: th.Tensor, actions: th.Tensor, rewards: th.Tensor, tag: str
+    ) -> None:
+        """``critic_steps`` IQL steps of ``critics`` on the transitions given (Q onto R, V an expectile of Q)."""
+        for idx in self._batches(len(rewards), self.critic_steps):
+            q_loss = critics.q_loss(feats[idx], actions[idx], rewards[idx])
+            v_loss = critics.v_loss(feats[idx], actions[idx])
+            self._optimizer_step(optimizer, q_loss + v_loss, critics.parameters())
+            self.logger.record_mean(f"{tag}_q_loss", float(q_loss.detach()))
+            self.logger.record_mean(f"{tag}_v_loss", float(v_loss.detach()))
+
     def _step_fn(self, optimizer: th.optim.Optimizer, params: list[th.nn.Parameter]) -> Any:
         return lambda loss: self._optimizer_step(optimizer, loss, params)
 
@@ -163,6 +178,9 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         data = self.offline_data()
         if len(data) < 2:
             return None
+        fit, held = self._gate_split(data.rewards)
+        if min(len(fit), len(held)) < 2:
+            return None
         policy, sampler = self.policy, self.policy.sampler
         policy.set_training_mode(False)
         self._explore()
@@ -170,18 +188,24 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         actions = th.as_tensor(data.actions, device=self.device)
         rewards = th.as_tensor(data.rewards, device=self.device)
         critics = policy.critics
-        for idx in self._batches(len(data), self.critic_steps):
-            q_loss = critics.q_loss(feats[idx], actions[idx], rewards[idx])
-            v_loss = critics.v_loss(feats[idx], actions[idx])
-            self._optimizer_step(policy.critic_optimizer, q_loss + v_loss, critics.parameters())
-            self.logger.record_mean("offline/critic_q_loss", float(q_loss.detach()))
-            self.logger.record_mean("offline/critic_v_loss", float(v_loss.detach()))
+        if self.ope_holdout:  # neither critic may have seen the other's part of D before
+            critics.load_state_dict(policy.new_critics().state_dict())
+            policy.critic_optimizer.state.clear()
+        self._fit_critics(critics, policy.critic_optimizer, feats[fit], actions[fit], rewards[fit], "offline/critic")
+        gate_critics = critics
+        if self.ope_holdout:
+            gate_critics = policy.new_critics()
+            gate_optimizer = th.optim.Adam(gate_critics.parameters(), lr=policy.critic_optimizer.defaults["lr"])
+            self._fit_critics(gate_critics, gate_optimizer, feats[held], actions[held], rewards[held], "offline/gate_critic")
         behaviour = policy.denoiser
         candidate = copy.deepcopy(behaviour)
         params = list(candidate.parameters())
         step = self._step_fn(th.optim.Adam(params, lr=self._current_lr()), params)
         with th.no_grad():
-            sampled, chain = sampler.sample(behaviour, feats, policy.action_dim)
+            if self.offline_actions == "logged":  # D's own (s, a): Q is never asked off the data
+                sampled, chain = actions, sampler.posterior_chain(actions)
+            else:
+                sampled, chain = sampler.sample(behaviour, feats, policy.action_dim)
             old_log_prob = sampler.log_prob(behaviour, chain, feats)
             adv = critics.advantage(feats, sampled.clamp(-1, 1))
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -194,9 +218,10 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             return lambda c, gen: sampler.sample(model, c, policy.action_dim, generator=gen)[0].clamp(-1, 1)
 
         seed = int(self._rng.integers(2**31))
-        q_range = (float(data.rewards.min()), float(data.rewards.max()))
-        q_new, q_old = paired_q(act(candidate), act(behaviour), critics.q, feats, self.ope_samples, q_range, seed)
-        scale = float(np.std(data.rewards)) if self.ope_delta_scale == "reward_sd" else None
+        held_rewards = data.rewards[held]
+        q_range = (float(held_rewards.min()), float(held_rewards.max()))
+        q_new, q_old = paired_q(act(candidate), act(behaviour), gate_critics.q, feats[held], self.ope_samples, q_range, seed)
+        scale = float(np.std(held_rewards)) if self.ope_delta_scale == "reward_sd" else None
         decision = ope_gate(q_new, q_old, self.ope_delta_rel, scale, self.ope_confidence, seed=seed)
         if decision.accepted:
             behaviour.load_state_dict(candidate.state_dict())
@@ -209,6 +234,7 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
             "delta": decision.delta,
             "lower": decision.lower,
             "n_transitions": len(data),
+            "n_gate_transitions": len(held_rewards),
         }
         self.ope_decisions.append(record)
         for key, val in stats.items():
@@ -218,6 +244,20 @@ class RL100Stages(OneStepAlgorithm[RL100Policy]):
         self.distill(feats, actions, self.distill_steps)
         self.logger.dump(step=self.num_timesteps)
         return record
+
+    def _gate_split(self, rewards: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of D for the PPO critics and for the gate's: all of D for both when
+        ``ope_holdout`` is 0 (the paper's); else a share ``ope_holdout`` held out for the gate,
+        spread evenly over D's rewards (every other transition in reward order, ties in random order)."""
+        n = len(rewards)
+        if not self.ope_holdout:
+            every = np.arange(n)
+            return every, every
+        shuffled = self._rng.permutation(n)
+        order = shuffled[np.argsort(rewards[shuffled], kind="stable")]
+        position, offset = np.arange(n), self._rng.random()
+        is_held = np.floor((position + 1) * self.ope_holdout + offset) > np.floor(position * self.ope_holdout + offset)
+        return np.sort(order[~is_held]), np.sort(order[is_held])
 
     def online_update(self) -> dict[str, float] | None:
         """Stage 3, one PPO update on the collected online batch (then cleared). None: empty batch."""

@@ -121,3 +121,37 @@ def test_log_prob_refuses_a_chain_of_another_length() -> None:
     model, sampler = _random_denoiser(), DDIMSampler(n_steps=5)
     with pytest.raises(ValueError, match="6 entries"):
         sampler.log_prob(model, th.zeros(2, 4, 3), th.zeros(2, 4))
+
+
+@pytest.mark.parametrize("sigma_min", [0.01, 0.3])
+def test_a_posterior_chain_is_the_samplers_own_chain_when_it_knows_the_action(sigma_min: float) -> None:
+    """posterior_chain(x0) starts from the forward process at τ_K and then draws what sample()
+    draws from there with a denoiser that predicts the true noise towards x0 (the same random
+    numbers give the same chain), except that it ends at x0 itself."""
+    sampler = DDIMSampler(n_steps=5)
+    sampler.set_sigma_min(sigma_min)
+    x0 = th.tensor([[0.4, -0.7, 0.1]]).repeat(64, 1)
+
+    def oracle_for(target: th.Tensor):
+        def eps(x: th.Tensor, t: th.Tensor, cond: th.Tensor) -> th.Tensor:
+            a = sampler.alpha_bar[t].unsqueeze(-1)
+            return (x - a.sqrt() * target) / (1 - a).sqrt()
+
+        return eps
+
+    oracle = oracle_for(x0[:1])
+
+    cond = th.zeros(64, 2)
+    gen = th.Generator().manual_seed(7)
+    a_top = sampler.alpha_bar[sampler.timesteps[-1]]
+    start = a_top.sqrt() * x0 + (1 - a_top).sqrt() * th.randn(x0.shape, generator=gen)
+    action, sampled = sampler.sample(oracle, cond, 3, noise=start, generator=gen)
+    posterior = sampler.posterior_chain(x0, generator=th.Generator().manual_seed(7))
+    assert posterior.shape == sampled.shape == (64, 6, 3)
+    th.testing.assert_close(posterior[:, :-1], sampled[:, :-1], atol=1e-5, rtol=1e-5)
+    assert th.equal(posterior[:, -1], x0)
+    assert not th.allclose(action, x0, atol=1e-3)  # the sampled chain's last step adds its own σ_1 noise
+    logp = sampler.log_prob(oracle, posterior, cond)
+    elsewhere = sampler.log_prob(oracle_for(-x0[:1]), posterior, cond)
+    assert logp.shape == (64, 5) and bool(th.isfinite(logp).all())
+    assert float(logp.sum(1).mean()) > float(elsewhere.sum(1).mean()) + 5.0  # it scores how likely x0 is
