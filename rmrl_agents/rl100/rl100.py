@@ -27,7 +27,9 @@ Differences from the paper: the consistency head takes its own gradient steps af
 policy steps (eq. 22 adds the two losses, but with the teacher under stop-gradient they share no
 parameters, so the sum decouples); Ĵ needs no transition model (one-step episodes); re-imitation
 fine-tunes the denoiser (trunk frozen) instead of training it anew; the gate tests a confidence
-bound, not the point estimates (``ope_confidence=None`` restores the paper's rule).
+bound, not the point estimates (``ope_confidence=None`` restores the paper's rule); the offline
+PPO scores the actions the behaviour policy samples at D's states, where eq. 19 scores D's own
+transitions (``offline_actions="logged"``; on held-out simulated cells it was not better).
 
 Each stage logs its losses (``imitation/``, ``reimitation/``, ``offline/``, ``online/``,
 ``distill/``) and every OPE decision (``offline/ope_*``). Every trial is appended to the
