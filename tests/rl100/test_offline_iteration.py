@@ -33,7 +33,8 @@ def _two_action_model(tmp_path: Path, **kwargs) -> tuple[RL100, np.ndarray, np.n
     imitated on both (so that its action lies between them)."""
     env = SyntheticPlateEnv(action_type="continuous")
     model = RL100(
-        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, imitation_steps=150, critic_steps=200, data_dir=tmp_path / "run",
+        "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, imitation_steps=150, critic_steps=200, distill_steps=0,
+        data_dir=tmp_path / "run",
         **kwargs,
     )  # fmt: skip
     images, poses = _scenes(env, 24)
