@@ -61,6 +61,11 @@ def make_alpha_bar(n_steps: int, kind: ScheduleKind = "cosine", max_beta: float 
     return th.cat([th.ones(1, dtype=th.float64), th.cumprod(1 - betas, 0)])
 
 
+def _step_towards(x0: th.Tensor, eps: th.Tensor, a_m: th.Tensor, sigma: th.Tensor) -> th.Tensor:
+    """The mean of a DDIM step to ᾱ_m from the clean action x0 and the noise eps it was mixed with."""
+    return a_m.sqrt() * x0 + (1 - a_m - sigma**2).clamp(min=0).sqrt() * eps
+
+
 class DDIMSampler(nn.Module):
     """K-step stochastic DDIM over actions in [-1, 1]^d; no parameters, only buffers.
 
@@ -153,7 +158,7 @@ class DDIMSampler(nn.Module):
         if self.clip_sample:
             x0 = x0.clamp(-1.0, 1.0)
             eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
-        return a_m.sqrt() * x0 + (1 - a_m - sigma**2).clamp(min=0).sqrt() * eps
+        return _step_towards(x0, eps, a_m, sigma)
 
     def sample(
         self,
@@ -186,14 +191,13 @@ class DDIMSampler(nn.Module):
         with this sampler's σ_k), from a^{τ_K} ~ q(a^{τ_K} | a^0); the last entry is ``x0`` itself.
         Scoring it with :meth:`log_prob` gives the likelihood of a logged action under a denoiser."""
         a = self.alpha_bar[self.timesteps]
-        noise = th.randn(x0.shape, device=x0.device, generator=generator)
-        x = a[-1].sqrt() * x0 + (1 - a[-1]).sqrt() * noise
+        top = th.full((x0.shape[0],), self.n_steps, dtype=th.long, device=x0.device)
+        x = self.add_noise(x0, top, th.randn(x0.shape, device=x0.device, generator=generator))
         chain = [x]
         for k in range(self.n_steps, 1, -1):
-            a_t, a_m, sigma = a[k], a[k - 1], self.sigmas[k - 1]
-            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
-            mean = a_m.sqrt() * x0 + (1 - a_m - sigma**2).clamp(min=0).sqrt() * eps
-            x = mean + sigma * th.randn(x0.shape, device=x0.device, generator=generator)
+            eps = (x - a[k].sqrt() * x0) / (1 - a[k]).sqrt()
+            x = _step_towards(x0, eps, a[k - 1], self.sigmas[k - 1])
+            x = x + self.sigmas[k - 1] * th.randn(x0.shape, device=x0.device, generator=generator)
             chain.append(x)
         chain.append(x0)
         return th.stack(chain, dim=1)
