@@ -12,20 +12,10 @@ from rmrl_agents import RL100
 from rmrl_agents.common.envs import SyntheticPlateEnv
 from rmrl_agents.rl100.data import Transitions
 
-from .test_rl100 import TINY
+from .test_rl100 import TINY, scenes
 
 GOOD = np.array([0.5, -0.4, 0.2], np.float32)
 BAD = np.array([-0.5, 0.4, -0.2], np.float32)
-
-
-def _scenes(env: SyntheticPlateEnv, n: int) -> tuple[np.ndarray, np.ndarray]:
-    obs, _ = env.reset(seed=0)
-    images, poses = [], []
-    for _ in range(n):
-        images.append(obs["image"])
-        poses.append(obs["pose"])
-        obs, _ = env.reset()
-    return np.stack(images), np.stack(poses)
 
 
 def _two_action_model(tmp_path: Path, **kwargs) -> tuple[RL100, np.ndarray, np.ndarray]:
@@ -37,7 +27,7 @@ def _two_action_model(tmp_path: Path, **kwargs) -> tuple[RL100, np.ndarray, np.n
         data_dir=tmp_path / "run",
         **kwargs,
     )  # fmt: skip
-    images, poses = _scenes(env, 24)
+    images, poses = scenes(env, 24)
     model._prior = Transitions(
         np.concatenate([images, images]),
         np.concatenate([poses, poses]),
@@ -49,8 +39,8 @@ def _two_action_model(tmp_path: Path, **kwargs) -> tuple[RL100, np.ndarray, np.n
     return model, images, poses
 
 
-def test_offline_ppo_on_logged_actions_asks_q_only_about_the_data_and_moves_towards_the_rewarded_one(tmp_path: Path) -> None:
-    model, images, poses = _two_action_model(tmp_path, offline_actions="logged")
+def _actions_q_is_asked_about(model: RL100) -> list[np.ndarray]:
+    """Record every batch of actions the critics' advantage is asked about from now on."""
     asked: list[np.ndarray] = []
     advantage = model.policy.critics.advantage
 
@@ -59,6 +49,12 @@ def test_offline_ppo_on_logged_actions_asks_q_only_about_the_data_and_moves_towa
         return advantage(features, actions)
 
     model.policy.critics.advantage = spy  # type: ignore[method-assign]
+    return asked
+
+
+def test_offline_ppo_on_logged_actions_asks_q_only_about_the_data_and_moves_towards_the_rewarded_one(tmp_path: Path) -> None:
+    model, images, poses = _two_action_model(tmp_path, offline_actions="logged")
+    asked = _actions_q_is_asked_about(model)
     obs = {"image": images, "pose": poses}
     before, _ = model.predict(obs, deterministic=True)
     record = model.offline_iteration()
@@ -73,9 +69,7 @@ def test_offline_ppo_on_logged_actions_asks_q_only_about_the_data_and_moves_towa
 def test_offline_ppo_on_sampled_actions_asks_q_about_actions_outside_the_data(tmp_path: Path) -> None:
     """The default ("sampled"): Q scores the behaviour policy's own samples, which D never holds."""
     model, _, _ = _two_action_model(tmp_path)
-    asked: list[np.ndarray] = []
-    advantage = model.policy.critics.advantage
-    model.policy.critics.advantage = lambda f, a: (asked.append(a.detach().cpu().numpy()), advantage(f, a))[1]  # type: ignore[method-assign]
+    asked = _actions_q_is_asked_about(model)
     model.offline_iteration()
     queried = np.concatenate(asked)
     assert not any(np.allclose(a, GOOD) or np.allclose(a, BAD) for a in queried)

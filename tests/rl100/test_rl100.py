@@ -41,6 +41,17 @@ def _role_model_dataset(path: Path, n: int = 200, label_noise: int = 1, seed: in
     return path
 
 
+def scenes(env: SyntheticPlateEnv, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images (n, H, W, 3) and poses (n, 3) of ``n`` scenes of ``env`` from reset seed 0."""
+    obs, _ = env.reset(seed=0)
+    images, poses = [], []
+    for _ in range(n):
+        images.append(obs["image"])
+        poses.append(obs["pose"])
+        obs, _ = env.reset()
+    return np.stack(images), np.stack(poses)
+
+
 def _best_constant(env: SyntheticPlateEnv, n: int = 400) -> np.ndarray:
     """The constant continuous action nearest the median correction over new scenes."""
     obs, _ = env.reset(seed=2024)
@@ -312,21 +323,16 @@ def test_reimitation_follows_the_better_transitions_of_d(
     only a quarter of D (most trials failed: the median reward is a failure's, which is not kept)."""
     env = SyntheticPlateEnv(action_type="continuous")
     model = RL100("MultiInputPolicy", env, seed=0, policy_kwargs=TINY, reimitation_steps=300, data_dir=tmp_path / "run")
-    images, poses = [], []
-    obs, _ = env.reset(seed=0)
-    for _ in range(32):
-        images.append(obs["image"])
-        poses.append(obs["pose"])
-        obs, _ = env.reset()
+    images, poses = scenes(env, 32)
     a, b = np.array([0.5, -0.4, 0.2], np.float32), np.array([-0.5, 0.4, -0.2], np.float32)
     model._prior = Transitions(
-        np.stack(images[:n_good] + images),
-        np.stack(poses[:n_good] + poses),
+        np.concatenate([images[:n_good], images]),
+        np.concatenate([poses[:n_good], poses]),
         np.stack([a] * n_good + [b] * 32),
         np.array([good_reward] * n_good + [bad_reward] * 32, np.float32),
     )
     model.reimitate()
-    actions, _ = model.predict({"image": np.stack(images), "pose": np.stack(poses)}, deterministic=True)
+    actions, _ = model.predict({"image": images, "pose": poses}, deterministic=True)
     assert np.abs(actions - a).mean() < 0.1 and np.abs(actions - b).mean() > 0.5, actions.mean(0)
 
 
@@ -339,14 +345,9 @@ def test_reimitation_waits_for_enough_successes_when_asked(tmp_path: Path, minim
         "MultiInputPolicy", env, seed=0, policy_kwargs=TINY, reimitation_steps=5, reimitation_min_transitions=minimum,
         data_dir=tmp_path / "run",
     )  # fmt: skip
-    obs, _ = env.reset(seed=0)
-    images, poses = [], []
-    for _ in range(35):
-        images.append(obs["image"])
-        poses.append(obs["pose"])
-        obs, _ = env.reset()
+    images, poses = scenes(env, 35)
     actions = np.random.default_rng(0).uniform(-1, 1, (35, 3)).astype(np.float32)
-    model._prior = Transitions(np.stack(images), np.stack(poses), actions, np.array([0.98] * 3 + [0.0] * 32, np.float32))
+    model._prior = Transitions(images, poses, actions, np.array([0.98] * 3 + [0.0] * 32, np.float32))
     before = [p.detach().clone() for p in model.policy.denoiser.parameters()]
     result = model.reimitate()
     changed = any(not th.equal(p, q) for p, q in zip(before, model.policy.denoiser.parameters(), strict=True))
